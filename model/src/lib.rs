@@ -1,0 +1,30 @@
+//! The genre tagger's shared core: everything the plugin and `cargo xtask` have in common.
+//!
+//! Audio goes `audio` (decode, downmix, resample) → `mel` (log-mel frames, batch or
+//! streaming, bit-identical) → `window` (3-s windows, per-window standardisation) →
+//! `nets` (candle networks) → `tagger` (rolling windows, smoothing). `weights` stores a
+//! network with a card that describes how it must be fed; `train` and `metrics` build and
+//! judge networks.
+
+pub mod audio;
+pub mod device;
+pub mod error;
+pub mod mel;
+pub mod metrics;
+pub mod nets;
+pub mod rng;
+pub mod tagger;
+pub mod train;
+pub mod weights;
+pub mod window;
+
+pub use error::{Error, Result};
+
+/// The ten GTZAN genres, in the order every model of this project outputs them.
+pub const GENRES: [&str; 10] = [
+    "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
+];
+
+/// The default model, trained by `cargo xtask train` on `gtzan-mini` (see the README's
+/// model card). Embedded so the plugin and `cargo xtask tag` work with no file beside them.
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../weights/default.safetensors");

@@ -1,0 +1,86 @@
+use serde::{Deserialize, Serialize};
+
+/// How mel power is compressed. Part of a model's card: a network only works when fed
+/// exactly what it was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogScale {
+    /// Raw mel power (for parity tests).
+    Power,
+    /// `10·log10(max(S, amin))`, librosa's `power_to_db` with `ref = 1`, no `top_db`.
+    Db { amin: f32 },
+    /// `log10(multiplier·S + 1)`, musicnn's compression; `f16_round` rounds `S` to
+    /// float16 first, as musicnn's extractor does.
+    Log10 { multiplier: f32, f16_round: bool },
+}
+
+/// Everything that decides what a mel frame contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MelConfig {
+    pub sample_rate: u32,
+    pub n_fft: usize,
+    pub hop: usize,
+    pub n_mels: usize,
+    pub fmin: f32,
+    /// Upper edge in Hz; `None` means Nyquist (librosa's default).
+    pub fmax: Option<f32>,
+    /// librosa's `center=True`: the first frame is centred on sample 0 (zero padding).
+    pub center: bool,
+    pub scale: LogScale,
+}
+
+impl MelConfig {
+    /// The seed papers' front end and librosa's defaults: 22 050 Hz, n_fft 2048, hop 512,
+    /// 128 Slaney mel bands, power 2, dB. A 3-s window is 130 frames.
+    pub fn seed_default() -> Self {
+        Self {
+            sample_rate: 22_050,
+            n_fft: 2048,
+            hop: 512,
+            n_mels: 128,
+            fmin: 0.0,
+            fmax: None,
+            center: true,
+            scale: LogScale::Db { amin: 1e-10 },
+        }
+    }
+
+    /// musicnn's extractor: 16 kHz, n_fft 512, hop 256, 96 mels, `log10(10000·S + 1)`.
+    pub fn musicnn() -> Self {
+        Self {
+            sample_rate: 16_000,
+            n_fft: 512,
+            hop: 256,
+            n_mels: 96,
+            fmin: 0.0,
+            fmax: None,
+            center: true,
+            scale: LogScale::Log10 { multiplier: 10_000.0, f16_round: true },
+        }
+    }
+
+    pub fn fmax_hz(&self) -> f32 {
+        self.fmax.unwrap_or(self.sample_rate as f32 / 2.0)
+    }
+
+    /// Frames that cover `seconds` the way librosa counts them for a clip of that length
+    /// (`1 + floor(len / hop)` with centring).
+    pub fn frames_for(&self, seconds: f32) -> usize {
+        let len = (seconds * self.sample_rate as f32).round() as usize;
+        if self.center { 1 + len / self.hop } else { 1 + len.saturating_sub(self.n_fft) / self.hop }
+    }
+
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Config(m));
+        if self.sample_rate == 0 || self.hop == 0 || self.n_mels == 0 {
+            return bad(format!("sample_rate, hop and n_mels must be positive: {self:?}"));
+        }
+        if self.n_fft < 16 || self.n_fft % 2 != 0 {
+            return bad(format!("n_fft must be even and at least 16, got {}", self.n_fft));
+        }
+        if !(self.fmin >= 0.0 && self.fmin < self.fmax_hz() && self.fmax_hz() <= self.sample_rate as f32 / 2.0) {
+            return bad(format!("need 0 <= fmin < fmax <= Nyquist, got {} .. {}", self.fmin, self.fmax_hz()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! Log-mel spectrogram front end, librosa-exact.
+//!
+//! One implementation, [`MelStream`], serves both uses: the batch function below is the
+//! stream fed everything at once and then finished, so streaming == batch by construction
+//! (and a test checks it for random chunkings).
+
+mod config;
+mod filters;
+mod stream;
+
+pub use config::{LogScale, MelConfig};
+pub use filters::{hann_periodic, mel_filterbank};
+pub use stream::MelStream;
+
+/// A log-mel spectrogram, frame-major: `data[frame * n_mels + mel]`.
+#[derive(Debug, Clone, Default)]
+pub struct Mel {
+    pub n_mels: usize,
+    pub data: Vec<f32>,
+    /// Mean square of the raw (unwindowed) samples under each frame: a level meter
+    /// for silence detection that does not depend on the mel scaling.
+    pub energy: Vec<f32>,
+}
+
+impl Mel {
+    pub fn frames(&self) -> usize {
+        if self.n_mels == 0 { 0 } else { self.data.len() / self.n_mels }
+    }
+    pub fn frame(&self, i: usize) -> &[f32] {
+        &self.data[i * self.n_mels..(i + 1) * self.n_mels]
+    }
+}
+
+/// The whole-signal log-mel spectrogram (librosa's `melspectrogram` + the configured log).
+pub fn mel_spectrogram(cfg: &MelConfig, samples: &[f32]) -> crate::Result<Mel> {
+    let mut stream = MelStream::new(cfg.clone())?;
+    let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+    stream.push(samples, &mut out);
+    stream.finish(&mut out);
+    Ok(out)
+}

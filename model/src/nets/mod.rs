@@ -1,0 +1,34 @@
+//! The networks. Every one maps a batch of normalised log-mel windows
+//! `[batch, n_mels, frames]` to genre logits `[batch, labels]`.
+
+mod dropout;
+mod seed_cnn;
+
+pub use dropout::SeededDropout;
+pub use seed_cnn::{SeedCnn, SeedCnnConfig};
+
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+
+/// What the tagger and the trainer need from a network.
+pub trait GenreNet: Send + Sync {
+    /// `x`: `[batch, n_mels, frames]`; returns logits `[batch, labels]`. `train` turns on
+    /// dropout and batch statistics.
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+}
+
+/// The architecture named in a model's card, with its hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum Arch {
+    SeedCnn(SeedCnnConfig),
+}
+
+impl Arch {
+    pub fn build(&self, vb: VarBuilder, n_labels: usize, seed: u64) -> Result<Box<dyn GenreNet>> {
+        match self {
+            Arch::SeedCnn(c) => Ok(Box::new(SeedCnn::new(c, n_labels, vb, seed)?)),
+        }
+    }
+}

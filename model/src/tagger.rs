@@ -1,0 +1,297 @@
+//! The Tagger: audio of any rate and chunking in, per-window genre distributions and a
+//! smoothed distribution out. The plugin's analysis worker and `cargo xtask tag`/`eval`
+//! all go through this one type, so what the plugin shows is what the CLI measures.
+
+use crate::audio::{sanitize, Audio, StreamResampler};
+use crate::mel::{Mel, MelStream};
+use crate::weights::LoadedModel;
+use crate::window::{copy_window, normalize};
+use crate::{Error, Result};
+use candle_core::Tensor;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaggerOptions {
+    /// Seconds between window starts.
+    pub hop_s: f32,
+    /// Time constant of the exponential smoothing, seconds (0 = no smoothing).
+    pub smoothing_s: f32,
+    /// A window whose RMS level is below this (dBFS) counts as silence: it is reported but
+    /// does not move the smoothed distribution.
+    pub silence_db: f32,
+    /// Windows per forward pass (more is faster per window, later to report).
+    pub max_batch: usize,
+}
+
+impl Default for TaggerOptions {
+    fn default() -> Self {
+        Self { hop_s: 1.0, smoothing_s: 4.0, silence_db: -60.0, max_batch: 16 }
+    }
+}
+
+impl TaggerOptions {
+    pub fn validate(&self) -> Result<()> {
+        let ok = self.hop_s.is_finite() && self.hop_s > 0.0 && self.hop_s <= 60.0
+            && self.smoothing_s.is_finite() && self.smoothing_s >= 0.0
+            && self.silence_db.is_finite() && self.max_batch >= 1;
+        if ok { Ok(()) } else { Err(Error::Config(format!("invalid tagger options {self:?} (hop must be in (0, 60] s)"))) }
+    }
+}
+
+/// One analysed window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowResult {
+    /// Start of the window in the input, seconds since the stream began.
+    pub start_s: f64,
+    /// Softmax over the model's labels (all zeros for a silent window).
+    pub probs: Vec<f32>,
+    pub silent: bool,
+    /// RMS level of the window, dBFS.
+    pub level_db: f32,
+}
+
+pub struct Tagger {
+    model: Arc<LoadedModel>,
+    opts: TaggerOptions,
+    input_rate: u32,
+    resampler: StreamResampler,
+    mel: MelStream,
+    /// Rolling frames; `frames_offset` is the absolute index of its first frame.
+    frames: Mel,
+    frames_offset: u64,
+    next_window: u64,
+    hop_frames: u64,
+    windows_done: u64,
+    resampled: Vec<f32>,
+    sanitized: Vec<f32>,
+    window_buf: Vec<f32>,
+    batch: Vec<(f64, f32, Vec<f32>)>,
+    smoothed: Option<Vec<f32>>,
+    non_finite: u64,
+}
+
+impl Tagger {
+    pub fn new(model: Arc<LoadedModel>, input_rate: u32, opts: TaggerOptions) -> Result<Self> {
+        opts.validate()?;
+        let cfg = model.card.mel.clone();
+        let resampler = StreamResampler::new(input_rate, cfg.sample_rate)?;
+        let hop_frames = Self::hop_frames_for(&model, opts.hop_s);
+        Ok(Self {
+            frames: Mel { n_mels: cfg.n_mels, ..Default::default() },
+            mel: MelStream::new(cfg)?,
+            model,
+            opts,
+            input_rate,
+            resampler,
+            frames_offset: 0,
+            next_window: 0,
+            hop_frames,
+            windows_done: 0,
+            resampled: Vec::new(),
+            sanitized: Vec::new(),
+            window_buf: Vec::new(),
+            batch: Vec::new(),
+            smoothed: None,
+            non_finite: 0,
+        })
+    }
+
+    fn hop_frames_for(model: &LoadedModel, hop_s: f32) -> u64 {
+        let m = &model.card.mel;
+        ((hop_s * m.sample_rate as f32 / m.hop as f32).round() as u64).max(1)
+    }
+
+    pub fn model(&self) -> &Arc<LoadedModel> {
+        &self.model
+    }
+    pub fn options(&self) -> TaggerOptions {
+        self.opts
+    }
+    pub fn input_rate(&self) -> u32 {
+        self.input_rate
+    }
+    /// NaN/inf input samples seen so far (each was treated as 0).
+    pub fn non_finite_samples(&self) -> u64 {
+        self.non_finite
+    }
+    /// The smoothed distribution; `None` until a non-silent window has been seen.
+    pub fn smoothed(&self) -> Option<&[f32]> {
+        self.smoothed.as_deref()
+    }
+
+    /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
+    pub fn set_options(&mut self, opts: TaggerOptions) -> Result<()> {
+        opts.validate()?;
+        self.hop_frames = Self::hop_frames_for(&self.model, opts.hop_s);
+        self.opts = opts;
+        Ok(())
+    }
+
+    /// Forgets the stream and the smoothed state (a new song, a transport jump).
+    pub fn reset(&mut self) {
+        self.mel.reset();
+        let _ = self.resampler.finish(&mut Vec::new());
+        self.frames.data.clear();
+        self.frames.energy.clear();
+        self.frames_offset = 0;
+        self.next_window = 0;
+        self.windows_done = 0;
+        self.smoothed = None;
+    }
+
+    /// Feeds input samples (mono, at the input rate) and analyses every window that
+    /// became complete. NaN/inf samples are counted and treated as silence.
+    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<WindowResult>> {
+        self.sanitized.clear();
+        self.sanitized.extend_from_slice(samples);
+        self.non_finite += sanitize(&mut self.sanitized) as u64;
+        self.resampled.clear();
+        self.resampler.push(&self.sanitized, &mut self.resampled)?;
+        self.mel.push(&self.resampled, &mut self.frames);
+        self.collect_windows(false)
+    }
+
+    /// Ends the stream (a file's end): flushes the resampler and the mel tail and
+    /// analyses the last windows. A stream that never filled one window but holds at
+    /// least one second gets one window made by looping what there is.
+    pub fn finish(&mut self) -> Result<Vec<WindowResult>> {
+        self.resampled.clear();
+        self.resampler.finish(&mut self.resampled)?;
+        self.mel.push(&self.resampled, &mut self.frames);
+        self.mel.finish(&mut self.frames);
+        let out = self.collect_windows(true)?;
+        self.frames.data.clear();
+        self.frames.energy.clear();
+        self.frames_offset = 0;
+        self.next_window = 0;
+        self.windows_done = 0;
+        Ok(out)
+    }
+
+    fn collect_windows(&mut self, at_end: bool) -> Result<Vec<WindowResult>> {
+        let wf = self.model.card.window_frames;
+        let n_mels = self.frames.n_mels;
+        let available = self.frames.frames() as u64;
+        let mut out = Vec::new();
+        while self.next_window + wf as u64 <= self.frames_offset + available {
+            let start = (self.next_window - self.frames_offset) as usize;
+            self.queue_window(start, wf, n_mels);
+            self.next_window += self.hop_frames;
+            if self.batch.len() >= self.opts.max_batch {
+                self.run_batch(&mut out)?;
+            }
+        }
+        if at_end && self.windows_done == 0 && self.batch.is_empty() && available > 0 {
+            let min_frames = self.model.card.mel.frames_for(1.0) as u64;
+            let secs = (available as f32 - 1.0) * self.model.card.mel.hop as f32 / self.model.card.mel.sample_rate as f32;
+            if available < min_frames {
+                return Err(Error::TooShort { seconds: secs.max(0.0), min_seconds: 1.0 });
+            }
+            self.queue_looped_window(wf, n_mels);
+        }
+        self.run_batch(&mut out)?;
+        // Drop frames no future window needs.
+        let keep_from = self.next_window.saturating_sub(self.frames_offset).min(available) as usize;
+        if keep_from > 0 {
+            self.frames.data.drain(..keep_from * n_mels);
+            self.frames.energy.drain(..keep_from);
+            self.frames_offset += keep_from as u64;
+        }
+        Ok(out)
+    }
+
+    fn queue_window(&mut self, start: usize, wf: usize, n_mels: usize) {
+        copy_window(&self.frames.data, n_mels, start, wf, &mut self.window_buf);
+        let energy = self.frames.energy[start..start + wf].iter().sum::<f32>() / wf as f32;
+        self.push_batch(start, energy);
+    }
+
+    fn queue_looped_window(&mut self, wf: usize, n_mels: usize) {
+        let avail = self.frames.frames();
+        let looped: Vec<f32> = (0..wf).flat_map(|t| self.frames.frame(t % avail).to_vec()).collect();
+        copy_window(&looped, n_mels, 0, wf, &mut self.window_buf);
+        let energy = self.frames.energy.iter().sum::<f32>() / avail as f32;
+        self.push_batch(0, energy);
+    }
+
+    fn push_batch(&mut self, start: usize, energy: f32) {
+        let m = &self.model.card.mel;
+        let abs_frame = self.frames_offset + start as u64;
+        // Frame k is centred on sample k·hop (librosa's centring), so a window starting at
+        // frame k covers audio from k·hop − n_fft/2; report the centre of its first frame.
+        let start_s = (abs_frame * m.hop as u64) as f64 / m.sample_rate as f64;
+        let level_db = 10.0 * energy.max(1e-12).log10();
+        let mut w = std::mem::take(&mut self.window_buf);
+        normalize(&mut w, self.model.card.norm);
+        self.batch.push((start_s, level_db, w));
+    }
+
+    fn run_batch(&mut self, out: &mut Vec<WindowResult>) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let card = &self.model.card;
+        let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
+        let loud: Vec<usize> = (0..self.batch.len()).filter(|&i| self.batch[i].1 >= self.opts.silence_db).collect();
+        let mut probs = vec![vec![0.0f32; card.labels.len()]; self.batch.len()];
+        if !loud.is_empty() {
+            let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
+            for &i in &loud {
+                flat.extend_from_slice(&self.batch[i].2);
+            }
+            let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &self.model.device)?;
+            let logits = self.model.net.forward_t(&x, false)?;
+            let p = candle_nn::ops::softmax_last_dim(&logits)?.to_device(&candle_core::Device::Cpu)?.to_vec2::<f32>()?;
+            for (&i, row) in loud.iter().zip(p) {
+                probs[i] = row;
+            }
+        }
+        let alpha = if self.opts.smoothing_s > 0.0 { 1.0 - (-self.opts.hop_s / self.opts.smoothing_s).exp() } else { 1.0 };
+        for ((start_s, level_db, w), p) in self.batch.drain(..).zip(probs) {
+            let silent = level_db < self.opts.silence_db;
+            if !silent {
+                match self.smoothed.as_mut() {
+                    None => self.smoothed = Some(p.clone()),
+                    Some(s) => s.iter_mut().zip(&p).for_each(|(s, &x)| *s += alpha * (x - *s)),
+                }
+            }
+            self.window_buf = w; // reuse the allocation for the next window
+            out.push(WindowResult { start_s, probs: p, silent, level_db });
+            self.windows_done += 1;
+        }
+        Ok(())
+    }
+}
+
+/// A whole file's analysis.
+#[derive(Debug, Clone)]
+pub struct FileTags {
+    pub windows: Vec<WindowResult>,
+    /// Mean of the non-silent windows' distributions.
+    pub distribution: Vec<f32>,
+    pub top: usize,
+    pub non_finite: u64,
+}
+
+/// Tags decoded audio end to end through a [`Tagger`]. Fails with [`Error::Silent`] when
+/// every window is silent, rather than inventing a genre.
+pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) -> Result<FileTags> {
+    let mut t = Tagger::new(model, audio.sample_rate, opts)?;
+    // Feed in blocks, as a stream would: the same path the plugin takes.
+    let mut windows = Vec::new();
+    for chunk in audio.samples.chunks(1 << 16) {
+        windows.extend(t.push(chunk)?);
+    }
+    windows.extend(t.finish()?);
+    let loud: Vec<&WindowResult> = windows.iter().filter(|w| !w.silent).collect();
+    if loud.is_empty() {
+        return Err(Error::Silent { threshold_db: opts.silence_db });
+    }
+    let n = t.model().card.labels.len();
+    let mut distribution = vec![0.0f32; n];
+    for w in &loud {
+        distribution.iter_mut().zip(&w.probs).for_each(|(d, p)| *d += p / loud.len() as f32);
+    }
+    let top = crate::metrics::argmax(&distribution);
+    Ok(FileTags { windows, distribution, top, non_finite: audio.non_finite as u64 + t.non_finite_samples() })
+}

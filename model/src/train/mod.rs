@@ -1,0 +1,28 @@
+//! Training: finding clips, splitting them honestly, caching their mels, and the
+//! optimisation loop. Progress goes through [`Observer`], so the CLI can draw bars
+//! without this crate depending on a terminal library.
+
+mod augment;
+mod dataset;
+mod features;
+mod trainer;
+
+pub use augment::Augment;
+pub use dataset::{discover, split, Clip, Split, SplitKind, Subset};
+pub use features::{load_features, ClipFeatures};
+pub use trainer::{evaluate, train, EpochRecord, EvalReport, TrainConfig, TrainOutcome};
+
+/// Receives progress from long operations.
+pub trait Observer {
+    fn stage(&mut self, _name: &str, _total: usize) {}
+    fn tick(&mut self, _message: &str) {}
+    fn stage_done(&mut self) {}
+    fn warn(&mut self, msg: &str) {
+        eprintln!("warning: {msg}");
+    }
+    fn epoch_done(&mut self, _rec: &EpochRecord) {}
+}
+
+/// An observer that only prints warnings.
+pub struct Quiet;
+impl Observer for Quiet {}

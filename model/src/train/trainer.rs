@@ -1,0 +1,298 @@
+//! The optimisation loop: seeded random crops + augmentation, AdamW, learning-rate decay
+//! on plateau, early stopping, and the best-on-validation weights kept.
+
+use super::{Augment, ClipFeatures, Observer};
+use crate::metrics::{argmax, Confusion, Summary};
+use crate::nets::GenreNet;
+use crate::weights::{build_trainable, ModelCard};
+use crate::window::{copy_window, normalize};
+use crate::{Error, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Random 3-s crops drawn from each training clip per epoch.
+    pub crops_per_clip: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Halve the learning rate after this many epochs without a better validation loss.
+    pub lr_patience: usize,
+    pub lr_factor: f64,
+    /// Stop after this many epochs without a better validation score.
+    pub early_stop: usize,
+    pub label_smoothing: f32,
+    pub seed: u64,
+    /// Hop between validation windows, seconds.
+    pub eval_hop_s: f32,
+    pub augment: Augment,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 60,
+            batch_size: 32,
+            crops_per_clip: 6,
+            lr: 2e-3,
+            weight_decay: 1e-2,
+            lr_patience: 4,
+            lr_factor: 0.5,
+            early_stop: 15,
+            label_smoothing: 0.05,
+            seed: 42,
+            eval_hop_s: 1.5,
+            augment: Augment::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub valid_loss: f64,
+    pub valid_acc: f64,
+    pub valid_clip_acc: f64,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// Window- and clip-level figures on one set of clips.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub window: Summary,
+    pub clip: Summary,
+    pub window_loss: f64,
+}
+
+pub struct TrainOutcome {
+    pub varmap: VarMap,
+    pub net: Box<dyn GenreNet>,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    pub valid: EvalReport,
+}
+
+/// Validation windows cut once: every `hop` frames from the start of each clip.
+struct EvalSet {
+    x: Vec<f32>,
+    labels: Vec<usize>,
+    clip_of: Vec<usize>,
+    clip_labels: Vec<usize>,
+}
+
+fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
+    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
+    let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
+    let mut s = EvalSet { x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    let mut w = Vec::new();
+    for (ci, f) in feats.iter().enumerate() {
+        s.clip_labels.push(f.clip.genre);
+        let mut start = 0;
+        while start + wf <= f.mel.frames() {
+            copy_window(&f.mel.data, n_mels, start, wf, &mut w);
+            normalize(&mut w, card.norm);
+            s.x.extend_from_slice(&w);
+            s.labels.push(f.clip.genre);
+            s.clip_of.push(ci);
+            start += hop;
+        }
+    }
+    s
+}
+
+fn run_eval(net: &dyn GenreNet, card: &ModelCard, set: &EvalSet, device: &Device) -> Result<EvalReport> {
+    let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
+    let per = n_mels * wf;
+    let n = set.labels.len();
+    let mut window = Confusion::new(&card.labels);
+    let mut clip_probs = vec![vec![0f64; n_lab]; set.clip_labels.len()];
+    let mut loss_sum = 0.0;
+    for start in (0..n).step_by(64) {
+        let end = (start + 64).min(n);
+        let x = Tensor::from_slice(&set.x[start * per..end * per], (end - start, n_mels, wf), device)?;
+        let logits = net.forward_t(&x, false)?;
+        let logp = candle_nn::ops::log_softmax(&logits, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+        for (i, lp) in (start..end).zip(logp) {
+            let y = set.labels[i];
+            loss_sum -= lp[y] as f64;
+            window.add(y, argmax(&lp));
+            for (c, v) in clip_probs[set.clip_of[i]].iter_mut().zip(&lp) {
+                *c += (*v as f64).exp();
+            }
+        }
+    }
+    let mut clip = Confusion::new(&card.labels);
+    for (p, &y) in clip_probs.iter().zip(&set.clip_labels) {
+        let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+        clip.add(y, argmax(&p32));
+    }
+    Ok(EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss_sum / n.max(1) as f64 })
+}
+
+/// Evaluates a network on cached features (the trainer's validation path).
+pub fn evaluate(net: &dyn GenreNet, card: &ModelCard, feats: &[ClipFeatures], hop_s: f32, device: &Device) -> Result<EvalReport> {
+    run_eval(net, card, &eval_set(card, feats, hop_s), device)
+}
+
+fn snapshot(varmap: &VarMap) -> Result<Vec<(String, Tensor)>> {
+    let data = varmap.data().lock().expect("varmap poisoned");
+    data.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect()
+}
+
+fn restore(varmap: &VarMap, snap: &[(String, Tensor)]) -> Result<()> {
+    let data = varmap.data().lock().expect("varmap poisoned");
+    for (k, t) in snap {
+        data[k].set(t)?;
+    }
+    Ok(())
+}
+
+pub fn train(
+    card: &ModelCard,
+    train_set: &[ClipFeatures],
+    valid_set: &[ClipFeatures],
+    cfg: &TrainConfig,
+    device: &Device,
+    obs: &mut dyn Observer,
+) -> Result<TrainOutcome> {
+    if train_set.is_empty() || valid_set.is_empty() {
+        return Err(Error::Data(format!("{} training and {} validation clips: need both", train_set.len(), valid_set.len())));
+    }
+    if cfg.batch_size < 2 || cfg.crops_per_clip == 0 || cfg.epochs == 0 {
+        return Err(Error::Config("epochs, crops per clip must be >= 1 and batch size >= 2".into()));
+    }
+    let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
+    let per = n_mels * wf;
+    let (varmap, net) = build_trainable(card, device, cfg.seed)?;
+    // Batch-norm running statistics are variables too, but not parameters to optimise.
+    let params: Vec<Var> = {
+        let data = varmap.data().lock().expect("varmap poisoned");
+        let mut named: Vec<(&String, &Var)> = data.iter().filter(|(k, _)| !k.contains("running_")).collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        named.into_iter().map(|(_, v)| v.clone()).collect()
+    };
+    let mut opt = AdamW::new(params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let valid = eval_set(card, valid_set, cfg.eval_hop_s);
+    let mut rng = crate::rng::seeded(cfg.seed, 0x7EA1);
+
+    let mut history = Vec::new();
+    let mut best: Option<(f64, f64, usize, Vec<(String, Tensor)>)> = None; // (acc, -loss, epoch, weights)
+    let mut best_loss = f64::INFINITY;
+    let (mut since_lr, mut since_best) = (0, 0);
+    let mut window = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        let t0 = std::time::Instant::now();
+        let mut items: Vec<(usize, usize)> = Vec::new();
+        for (ci, f) in train_set.iter().enumerate() {
+            for _ in 0..cfg.crops_per_clip {
+                items.push((ci, rng.random_range(0..=f.mel.frames() - wf)));
+            }
+        }
+        items.shuffle(&mut rng);
+        let steps = items.len().div_ceil(cfg.batch_size);
+        obs.stage(&format!("epoch {epoch}/{}", cfg.epochs), steps);
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+        for batch in items.chunks(cfg.batch_size) {
+            let b = batch.len();
+            let mut x = Vec::with_capacity(b * per);
+            let mut y = vec![cfg.label_smoothing / n_lab as f32; b * n_lab];
+            for (i, &(ci, start)) in batch.iter().enumerate() {
+                let f = &train_set[ci];
+                copy_window(&f.mel.data, n_mels, start, wf, &mut window);
+                normalize(&mut window, card.norm);
+                cfg.augment.mask(&mut window, n_mels, wf, &mut rng);
+                x.extend_from_slice(&window);
+                y[i * n_lab + f.clip.genre] += 1.0 - cfg.label_smoothing;
+            }
+            if cfg.augment.mixup_alpha > 0.0 {
+                mixup(&mut x, &mut y, per, n_lab, cfg.augment.mixup_alpha, &mut rng);
+            }
+            let xt = Tensor::from_vec(x, (b, n_mels, wf), device)?;
+            let yt = Tensor::from_vec(y.clone(), (b, n_lab), device)?;
+            let logits = net.forward_t(&xt, true)?;
+            let logp = candle_nn::ops::log_softmax(&logits, 1)?;
+            let loss = (logp.mul(&yt)?.sum(1)?.neg()?.mean_all())?;
+            opt.backward_step(&loss)?;
+            let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            if !l.is_finite() {
+                return Err(Error::Data(format!("training diverged at epoch {epoch} (loss {l}); lower the learning rate")));
+            }
+            loss_sum += l * b as f64;
+            let preds = logits.argmax(1)?.to_vec1::<u32>()?;
+            for (i, p) in preds.iter().enumerate() {
+                correct += (*p as usize == argmax(&y[i * n_lab..(i + 1) * n_lab])) as usize;
+            }
+            seen += b;
+            obs.tick(&format!("loss {:.3}", loss_sum / seen as f64));
+        }
+        obs.stage_done();
+        let v = run_eval(net.as_ref(), card, &valid, device)?;
+        let rec = EpochRecord {
+            epoch,
+            train_loss: loss_sum / seen as f64,
+            train_acc: correct as f64 / seen as f64,
+            valid_loss: v.window_loss,
+            valid_acc: v.window.accuracy,
+            valid_clip_acc: v.clip.accuracy,
+            lr: opt.learning_rate(),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        obs.epoch_done(&rec);
+        history.push(rec);
+
+        // Best = highest window accuracy, ties broken by lower loss: window accuracy over
+        // hundreds of windows is less noisy than clip accuracy over a few dozen clips.
+        let score = (v.window.accuracy, -v.window_loss);
+        if best.as_ref().is_none_or(|(a, nl, _, _)| score > (*a, *nl)) {
+            best = Some((score.0, score.1, epoch, snapshot(&varmap)?));
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        if v.window_loss < best_loss - 1e-4 {
+            best_loss = v.window_loss;
+            since_lr = 0;
+        } else {
+            since_lr += 1;
+            if since_lr >= cfg.lr_patience {
+                opt.set_learning_rate(opt.learning_rate() * cfg.lr_factor);
+                since_lr = 0;
+            }
+        }
+        if since_best >= cfg.early_stop {
+            obs.tick(&format!("early stop: no better validation accuracy for {} epochs", cfg.early_stop));
+            break;
+        }
+    }
+    let (_, _, best_epoch, weights) = best.expect("at least one epoch ran");
+    restore(&varmap, &weights)?;
+    let valid = run_eval(net.as_ref(), card, &valid, device)?;
+    Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
+}
+
+/// Mixes each example with a random partner: `x = λ·a + (1−λ)·b`, same for the targets.
+fn mixup(x: &mut [f32], y: &mut [f32], per: usize, n_lab: usize, alpha: f64, rng: &mut rand::rngs::StdRng) {
+    let b = y.len() / n_lab;
+    let mut partner: Vec<usize> = (0..b).collect();
+    partner.shuffle(rng);
+    let (x0, y0) = (x.to_vec(), y.to_vec());
+    for i in 0..b {
+        let lam = crate::rng::beta_symmetric(rng, alpha);
+        let lam = lam.max(1.0 - lam); // keep the original example dominant
+        let j = partner[i];
+        for k in 0..per {
+            x[i * per + k] = lam * x0[i * per + k] + (1.0 - lam) * x0[j * per + k];
+        }
+        for k in 0..n_lab {
+            y[i * n_lab + k] = lam * y0[i * n_lab + k] + (1.0 - lam) * y0[j * n_lab + k];
+        }
+    }
+}

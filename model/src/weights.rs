@@ -1,0 +1,198 @@
+//! Model files: safetensors weights plus a JSON "card" in the safetensors metadata that
+//! says everything needed to use them correctly — architecture, labels, front end, what
+//! they were trained on and how they scored. Loading checks all of it, so a file made for
+//! another front end or label set is refused with a message, never silently misused.
+
+use crate::mel::MelConfig;
+use crate::nets::{Arch, GenreNet};
+use crate::window::WindowNorm;
+use crate::{Error, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Metadata key that holds the card; its presence marks a genre-tagger model file.
+pub const CARD_KEY: &str = "genre_tagger.card";
+/// Bumped when the card's meaning changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format_version: u32,
+    pub arch: Arch,
+    pub labels: Vec<String>,
+    pub mel: MelConfig,
+    /// Frames per analysis window (3 s).
+    pub window_frames: usize,
+    pub norm: WindowNorm,
+    /// Free text: the data and command that produced the weights.
+    pub trained_on: String,
+    /// Validation figures (whatever the trainer measured), kept with the weights.
+    #[serde(default)]
+    pub validation: serde_json::Value,
+}
+
+impl ModelCard {
+    /// A card for the seed CNN on the librosa-default front end, 10 GTZAN genres.
+    pub fn seed_cnn_default() -> Self {
+        let mel = MelConfig::seed_default();
+        Self {
+            format_version: FORMAT_VERSION,
+            arch: Arch::SeedCnn(Default::default()),
+            labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            window_frames: mel.frames_for(3.0),
+            mel,
+            norm: WindowNorm::Standardize,
+            trained_on: "untrained".into(),
+            validation: serde_json::Value::Null,
+        }
+    }
+
+    pub fn window_seconds(&self) -> f32 {
+        (self.window_frames - 1) as f32 * self.mel.hop as f32 / self.mel.sample_rate as f32
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(Error::Config(format!(
+                "model format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                self.format_version
+            )));
+        }
+        if self.labels.len() < 2 {
+            return Err(Error::Config(format!("a model needs at least 2 labels, card has {}", self.labels.len())));
+        }
+        if self.window_frames < 8 {
+            return Err(Error::Config(format!("window of {} frames is too short", self.window_frames)));
+        }
+        self.mel.validate()
+    }
+}
+
+/// A network ready for inference, with the card that says how to feed it.
+pub struct LoadedModel {
+    pub card: ModelCard,
+    pub net: Box<dyn GenreNet>,
+    pub device: Device,
+    /// Where it came from ("embedded default" or a path), for status lines.
+    pub source: String,
+}
+
+/// A fresh, seeded, trainable network for `card`.
+pub fn build_trainable(card: &ModelCard, device: &Device, seed: u64) -> Result<(VarMap, Box<dyn GenreNet>)> {
+    card.validate()?;
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let net = card.arch.build(vb, card.labels.len(), seed)?;
+    reinit_seeded(&varmap, seed)?;
+    Ok((varmap, net))
+}
+
+/// Replaces candle's (unseedable) initial values: Kaiming-normal for conv/linear weights,
+/// zeros for their biases, identity for batch norms.
+fn reinit_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
+    let data = varmap.data().lock().expect("varmap poisoned");
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = crate::rng::seeded(seed, 0x1417);
+    for name in names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let n: usize = dims.iter().product();
+        let values: Vec<f32> = if dims.len() >= 2 {
+            let fan_in: usize = dims[1..].iter().product();
+            let std = (2.0 / fan_in as f32).sqrt();
+            (0..n).map(|_| crate::rng::normal(&mut rng) * std).collect()
+        } else if name.ends_with("running_var") || (name.contains(".bn.") && name.ends_with("weight")) {
+            vec![1.0; n]
+        } else {
+            vec![0.0; n]
+        };
+        var.set(&Tensor::from_vec(values, dims.as_slice(), var.device())?)?;
+    }
+    Ok(())
+}
+
+/// Writes the network's variables and its card to a safetensors file.
+pub fn save(path: &Path, card: &ModelCard, varmap: &VarMap) -> Result<()> {
+    let data = varmap.data().lock().expect("varmap poisoned");
+    let tensors: BTreeMap<String, Tensor> =
+        data.iter().map(|(k, v)| (k.clone(), v.as_tensor().to_device(&Device::Cpu).unwrap_or_else(|_| v.as_tensor().clone()))).collect();
+    let mut meta = HashMap::new();
+    meta.insert(CARD_KEY.to_string(), serde_json::to_string(card).expect("card serialises"));
+    let bytes = safetensors::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
+        .map_err(|e| Error::ModelFile { path: path.display().to_string(), reason: e.to_string() })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// Reads only the card (cheap: no tensors are built).
+pub fn read_card(bytes: &[u8], source: &str) -> Result<ModelCard> {
+    let bad = |reason: String| Error::ModelFile { path: source.to_string(), reason };
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(CARD_KEY))
+        .ok_or_else(|| bad(format!("no '{CARD_KEY}' metadata: not a genre-tagger model")))?;
+    let card: ModelCard = serde_json::from_str(json).map_err(|e| bad(format!("unreadable model card ({e})")))?;
+    card.validate().map_err(|e| bad(e.to_string()))?;
+    Ok(card)
+}
+
+/// Loads a model file's bytes, checking that its tensors are exactly those its card's
+/// architecture needs (names and shapes): every mismatch is listed in the error.
+pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedModel> {
+    let card = read_card(bytes, source)?;
+    let file = candle_core::safetensors::load_buffer(bytes, device)
+        .map_err(|e| Error::ModelFile { path: source.to_string(), reason: e.to_string() })?;
+    let (varmap, net) = build_trainable(&card, device, 0)?;
+    {
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        let mut problems = Vec::new();
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        for name in &names {
+            let want = vars[*name].dims();
+            match file.get(*name) {
+                None => problems.push(format!("missing tensor '{name}' {want:?}")),
+                Some(t) if t.dims() != want => problems.push(format!("tensor '{name}' has shape {:?}, expected {want:?}", t.dims())),
+                Some(t) if t.dtype() != DType::F32 => problems.push(format!("tensor '{name}' is {:?}, expected F32", t.dtype())),
+                Some(_) => {}
+            }
+        }
+        let mut extra: Vec<&String> = file.keys().filter(|k| !vars.contains_key(*k)).collect();
+        extra.sort();
+        problems.extend(extra.iter().map(|k| format!("unexpected tensor '{k}'")));
+        if !problems.is_empty() {
+            return Err(Error::WeightsMismatch(format!("{source}: {}", problems.join("; "))));
+        }
+        for name in names {
+            vars[name].set(&file[name])?;
+        }
+    }
+    Ok(LoadedModel { card, net, device: device.clone(), source: source.to_string() })
+}
+
+pub fn load_file(path: &Path, device: &Device) -> Result<LoadedModel> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+    load_bytes(&bytes, &path.display().to_string(), device)
+}
+
+/// The model embedded in the binary.
+pub fn load_default(device: &Device) -> Result<LoadedModel> {
+    load_bytes(crate::DEFAULT_MODEL, "embedded default model", device)
+}
+
+/// Loads `path` if given, else the embedded default.
+pub fn load_or_default(path: Option<&Path>, device: &Device) -> Result<LoadedModel> {
+    match path {
+        Some(p) => load_file(p, device),
+        None => load_default(device),
+    }
+}

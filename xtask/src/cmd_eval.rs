@@ -1,0 +1,111 @@
+//! `cargo xtask eval`: window- and clip-level figures for a model on GTZAN clips, through
+//! the same Tagger the plugin uses (decode → resample → streaming mel → windows).
+
+use crate::SplitArg;
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use model::metrics::{argmax, Confusion};
+use model::tagger::{tag_audio, TaggerOptions};
+use model::train::{discover, split, Subset};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SubsetArg {
+    Train,
+    Valid,
+    Test,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A GTZAN copy (any of the usual layouts).
+    #[arg(long)]
+    data: PathBuf,
+    /// Split; chosen from what the data covers when omitted.
+    #[arg(long, value_enum)]
+    split: Option<SplitArg>,
+    /// Which part to score: test for the filtered split, valid otherwise, when omitted.
+    #[arg(long, value_enum)]
+    subset: Option<SubsetArg>,
+    /// Model file; the embedded default when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Seconds between windows.
+    #[arg(long, default_value_t = 1.5, value_parser = crate::cmd_tag::positive_seconds)]
+    hop: f32,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let device = model::device::best();
+    let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
+    let clips = discover(&args.data)?;
+    let (kind, s) = split(&clips, args.split.map(Into::into))?;
+    let subset = match args.subset {
+        Some(SubsetArg::Train) => Subset::Train,
+        Some(SubsetArg::Valid) => Subset::Valid,
+        Some(SubsetArg::Test) => Subset::Test,
+        None if kind == model::train::SplitKind::Filtered => Subset::Test,
+        None => Subset::Valid,
+    };
+    let clips = s.subset(subset);
+    if clips.is_empty() {
+        bail!("the {kind:?} split has no {subset:?} clips in {}", args.data.display());
+    }
+    let opts = TaggerOptions { hop_s: args.hop, max_batch: 32, ..Default::default() };
+    let labels = &m.card.labels;
+    let (mut window, mut clip) = (Confusion::new(labels), Confusion::new(labels));
+    let mut skipped = Vec::new();
+    let bar = ProgressBar::new(clips.len() as u64);
+    bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")?.progress_chars("=> "));
+    bar.set_prefix("evaluating");
+    let t0 = std::time::Instant::now();
+    let mut audio_s = 0.0;
+    for c in clips {
+        bar.set_message(c.key());
+        match model::audio::decode_file(&c.path).and_then(|a| {
+            audio_s += a.duration_s() as f64;
+            tag_audio(m.clone(), &a, opts)
+        }) {
+            Ok(t) => {
+                for w in t.windows.iter().filter(|w| !w.silent) {
+                    window.add(c.genre, argmax(&w.probs));
+                }
+                clip.add(c.genre, t.top);
+            }
+            Err(e) => {
+                bar.println(format!("warning: skipping {}: {e}", c.path.display()));
+                skipped.push(c.path.display().to_string());
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    if clip.total() == 0 {
+        bail!("no clip could be evaluated");
+    }
+    if args.json {
+        let doc = json!({
+            "model": m.source, "data": args.data.display().to_string(), "split": format!("{kind:?}"),
+            "subset": format!("{subset:?}"), "hop_s": args.hop, "clips": clip.total(), "skipped": skipped,
+            "window": window.summary(), "clip": clip.summary(),
+            "seconds": secs, "x_real_time": audio_s / secs,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("model: {}  data: {}  split: {kind:?}/{subset:?}  clips: {}  hop: {} s", m.source, args.data.display(), clip.total(), args.hop);
+        println!("\n== window level ({} windows) ==\n{}", window.total(), window.table());
+        println!("\n== clip level (mean of window probabilities, {} clips) ==\n{}", clip.total(), clip.table());
+        println!("\n{:.1} s of audio in {secs:.1} s ({:.0}x real time)", audio_s, audio_s / secs);
+        if !skipped.is_empty() {
+            println!("skipped {} unreadable clip(s)", skipped.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

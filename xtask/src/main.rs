@@ -1,0 +1,61 @@
+//! `cargo xtask …`: the project's command line (train, eval, tag).
+
+mod cmd_eval;
+mod cmd_tag;
+mod cmd_train;
+mod progress;
+mod report;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Genre tagger: train, evaluate and run models")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a genre model on a GTZAN copy.
+    Train(cmd_train::Args),
+    /// Evaluate a model on GTZAN clips: window and clip accuracy, per-genre P/R/F1, confusion.
+    Eval(cmd_eval::Args),
+    /// Tag audio files: top genre, whole-file distribution and a timeline.
+    Tag(cmd_tag::Args),
+}
+
+/// Which split of a GTZAN copy to use.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SplitArg {
+    /// The artist-filtered split (Kereliuk, Sturm & Larsen 2015).
+    Filtered,
+    /// Clips 0-6 of every ten train, 7-9 validate (partial copies like gtzan-mini).
+    ByIndex,
+}
+
+impl From<SplitArg> for model::train::SplitKind {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Filtered => Self::Filtered,
+            SplitArg::ByIndex => Self::ByIndex,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Train(a) => cmd_train::run(a),
+        Cmd::Eval(a) => cmd_eval::run(a),
+        Cmd::Tag(a) => cmd_tag::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
