@@ -1,1 +1,61 @@
-fn main(){}
+//! `cargo bench -p model`: the costs that decide whether tagging is real-time.
+//! Figures go into the README's performance section with this command.
+
+use candle_core::{Device, Tensor};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use model::mel::{mel_spectrogram, MelConfig};
+use model::tagger::{tag_audio, TaggerOptions};
+use model::weights::load_default;
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn signal(rate: u32, secs: f32) -> Vec<f32> {
+    (0..(rate as f32 * secs) as usize)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 3520.0 * t).sin() * (t * 5.0).sin()
+        })
+        .collect()
+}
+
+fn mel(c: &mut Criterion) {
+    let cfg = MelConfig::seed_default();
+    let x = signal(22_050, 3.0);
+    let mut g = c.benchmark_group("mel");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("3s_window_22050Hz_128mels", |b| b.iter(|| mel_spectrogram(&cfg, black_box(&x)).unwrap()));
+    g.finish();
+}
+
+fn cnn(c: &mut Criterion) {
+    let m = load_default(&Device::Cpu).unwrap();
+    let mut g = c.benchmark_group("cnn_forward");
+    for batch in [1usize, 16] {
+        let x = Tensor::randn(0f32, 1.0, (batch, m.card.mel.n_mels, m.card.window_frames), &Device::Cpu).unwrap();
+        g.throughput(Throughput::Elements(batch as u64));
+        g.bench_with_input(BenchmarkId::new("windows", batch), &x, |b, x| b.iter(|| m.net.forward_t(black_box(x), false).unwrap()));
+    }
+    g.finish();
+}
+
+fn end_to_end(c: &mut Criterion) {
+    // A real 44.1 kHz file, so decoding and resampling are part of the figure.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/cc-music/brahms_hungarian_dance_5.ogg");
+    let bytes = std::fs::read(path).unwrap();
+    let m = Arc::new(load_default(&Device::Cpu).unwrap());
+    let full = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
+    let secs = 30.0f32.min(full.duration_s());
+    let mut g = c.benchmark_group("tag_end_to_end");
+    g.sample_size(10);
+    g.bench_function(format!("decode_resample_mel_cnn_{secs:.0}s_44k1_ogg_hop1s"), |b| {
+        b.iter(|| {
+            let mut a = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
+            a.samples.truncate((secs * a.sample_rate as f32) as usize);
+            tag_audio(m.clone(), &a, TaggerOptions { hop_s: 1.0, max_batch: 32, ..Default::default() }).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, mel, cnn, end_to_end);
+criterion_main!(benches);

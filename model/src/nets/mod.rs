@@ -1,9 +1,11 @@
 //! The networks. Every one maps a batch of normalised log-mel windows
 //! `[batch, n_mels, frames]` to genre logits `[batch, labels]`.
 
+mod conv3x3;
 mod dropout;
 mod seed_cnn;
 
+pub use conv3x3::Conv3x3;
 pub use dropout::SeededDropout;
 pub use seed_cnn::{SeedCnn, SeedCnnConfig};
 

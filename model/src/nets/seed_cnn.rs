@@ -3,13 +3,13 @@
 //! salient events such as a snare pattern), dropout, and one linear layer.
 //!
 //! Default `[16, 32, 64, 128]` on a 128 × 130 window (3 s at 22 050 Hz, hop 512):
-//! 99 306 trainable parameters (+480 batch-norm running statistics) and about 61 M
-//! multiply-accumulates (122 MFLOP) per window — see [`SeedCnn::macs`]; the tests check
+//! 100 202 trainable parameters (+480 batch-norm running statistics) and 59.3 M
+//! multiply-accumulates (119 MFLOP) per window — see [`SeedCnn::macs`]; the tests check
 //! both figures against the built network.
 
-use super::{GenreNet, SeededDropout};
+use super::{Conv3x3, GenreNet, SeededDropout};
 use candle_core::{Module, ModuleT, Result, Tensor};
-use candle_nn::{batch_norm, conv2d, linear, BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, Linear, VarBuilder};
+use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ impl Default for SeedCnnConfig {
 }
 
 struct Block {
-    conv: Conv2d,
+    conv: Conv3x3,
     bn: BatchNorm,
 }
 
@@ -41,13 +41,12 @@ impl SeedCnn {
         if cfg.channels.is_empty() {
             candle_core::bail!("seed CNN needs at least one block");
         }
-        let conv_cfg = Conv2dConfig { padding: 1, ..Default::default() };
         let bn_cfg = BatchNormConfig { eps: 1e-5, remove_mean: true, affine: true, momentum: 0.1 };
         let mut blocks = Vec::new();
         let mut c_in = 1;
         for (i, &c) in cfg.channels.iter().enumerate() {
             let vb = vb.pp(format!("blocks.{i}"));
-            blocks.push(Block { conv: conv2d(c_in, c, 3, conv_cfg, vb.pp("conv"))?, bn: batch_norm(c, bn_cfg, vb.pp("bn"))? });
+            blocks.push(Block { conv: Conv3x3::new(c_in, c, vb.pp("conv"))?, bn: batch_norm(c, bn_cfg, vb.pp("bn"))? });
             c_in = c;
         }
         let head = linear(2 * c_in, n_labels, vb.pp("head"))?;

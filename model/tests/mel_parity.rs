@@ -1,0 +1,132 @@
+//! The mel front end against librosa 0.10.2 (fixture made by
+//! `tests/fixtures/make_mel_fixture.py`), and streaming == batch.
+
+use model::mel::{mel_filterbank, mel_spectrogram, LogScale, MelConfig, MelStream, Mel};
+use rand::{Rng, SeedableRng};
+use safetensors::SafeTensors;
+
+fn fixture() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mel_librosa.safetensors")).unwrap()
+}
+
+fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let t = st.tensor(name).unwrap();
+    let v = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    (t.shape().to_vec(), v)
+}
+
+/// librosa is `[n_mels, frames]`; ours is frame-major.
+fn at(mel: &Mel, m: usize, t: usize) -> f32 {
+    mel.data[t * mel.n_mels + m]
+}
+
+#[test]
+fn filterbank_matches_librosa() {
+    let bytes = fixture();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (shape, want) = tensor(&st, "mel_basis");
+    assert_eq!(shape, vec![128, 1025]);
+    let got = mel_filterbank(&MelConfig::seed_default());
+    let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(err < 1e-7, "max abs filterbank error {err}");
+}
+
+#[test]
+fn mel_power_and_db_match_librosa() {
+    let bytes = fixture();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, signal) = tensor(&st, "signal");
+    let (shape, power) = tensor(&st, "mel_power");
+    let (_, db) = tensor(&st, "mel_db");
+    let (n_mels, frames) = (shape[0], shape[1]);
+
+    let mut cfg = MelConfig::seed_default();
+    cfg.scale = LogScale::Power;
+    let ours_p = mel_spectrogram(&cfg, &signal).unwrap();
+    let ours_db = mel_spectrogram(&MelConfig::seed_default(), &signal).unwrap();
+    assert_eq!(ours_p.frames(), frames, "frame count (librosa: 1 + len / hop)");
+
+    let (mut worst_db, mut worst_rel, mut checked) = (0.0f32, 0.0f32, 0);
+    for m in 0..n_mels {
+        for t in 0..frames {
+            let (want_p, want_db) = (power[m * frames + t], db[m * frames + t]);
+            if want_db > -80.0 {
+                worst_db = worst_db.max((at(&ours_db, m, t) - want_db).abs());
+                worst_rel = worst_rel.max((at(&ours_p, m, t) - want_p).abs() / want_p);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > n_mels * frames / 2, "only {checked} bins above -80 dB");
+    assert!(worst_db <= 0.01, "max abs dB error {worst_db}");
+    assert!(worst_rel <= 2.5e-3, "max relative power error {worst_rel}");
+}
+
+#[test]
+fn musicnn_front_end_power_matches_librosa() {
+    let bytes = fixture();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, signal) = tensor(&st, "signal_16k");
+    let (shape, power) = tensor(&st, "mel_power_16k");
+    let mut cfg = MelConfig::musicnn();
+    cfg.scale = LogScale::Power;
+    let ours = mel_spectrogram(&cfg, &signal).unwrap();
+    assert_eq!((ours.n_mels, ours.frames()), (shape[0], shape[1]));
+    let frames = shape[1];
+    let mut worst = 0.0f32;
+    for m in 0..shape[0] {
+        for t in 0..frames {
+            let want = power[m * frames + t];
+            if want > 1e-8 {
+                let db = |x: f32| 10.0 * x.max(1e-10).log10();
+                worst = worst.max((db(at(&ours, m, t)) - db(want)).abs());
+            }
+        }
+    }
+    assert!(worst <= 0.01, "max abs dB error {worst}");
+}
+
+#[test]
+fn streaming_equals_batch_for_random_chunkings() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let signal: Vec<f32> = (0..22_050 * 4).map(|i| ((i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05)).collect();
+    for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
+        let batch = mel_spectrogram(&cfg, &signal).unwrap();
+        for trial in 0..8 {
+            let mut s = MelStream::new(cfg.clone()).unwrap();
+            let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+            let mut i = 0;
+            while i < signal.len() {
+                // From single samples to more than the whole signal.
+                let n = match trial {
+                    0 => 1,
+                    1 => signal.len() * 2,
+                    _ => rng.random_range(1..=[7, 511, 512, 513, 4096, 100_000][trial % 6]),
+                };
+                let end = (i + n).min(signal.len());
+                s.push(&signal[i..end], &mut out);
+                i = end;
+            }
+            s.finish(&mut out);
+            assert_eq!(out.data, batch.data, "trial {trial}: frames differ");
+            assert_eq!(out.energy, batch.energy);
+        }
+    }
+}
+
+#[test]
+fn silence_stays_finite() {
+    let out = mel_spectrogram(&MelConfig::seed_default(), &vec![0.0; 22_050]).unwrap();
+    assert!(out.data.iter().all(|&x| x == -100.0), "10·log10(1e-10) floor");
+}
+
+#[test]
+fn invalid_configs_are_refused() {
+    let mut c = MelConfig::seed_default();
+    c.n_fft = 1023;
+    assert!(MelStream::new(c).is_err());
+    let mut c = MelConfig::seed_default();
+    c.fmax = Some(20_000.0);
+    let e = MelStream::new(c).err().unwrap().to_string();
+    assert!(e.contains("fmax"), "{e}");
+}

@@ -1,0 +1,97 @@
+//! The command line as a user meets it: JSON shape, per-file errors that do not stop the
+//! other files, and clear refusals of bad arguments.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const GENRES: [&str; 10] = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
+
+#[test]
+fn tag_json_reports_each_good_file_and_names_each_bad_one() {
+    let o = xtask(&[
+        "tag",
+        "--json",
+        "--hop",
+        "2",
+        "fixtures/cc-music/brahms_hungarian_dance_5.ogg",
+        "no/such/file.wav",
+        "model/tests/fixtures/audio/silence_22050_mono.wav",
+        "model/tests/fixtures/audio/not_audio.wav",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "some files failed: exit 1");
+    let err = stderr(&o);
+    assert!(err.contains("no/such/file.wav"), "{err}");
+    assert!(err.contains("silent"), "{err}");
+    assert!(err.contains("not_audio.wav"), "{err}");
+
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    let f = &files[0];
+    assert!(f["path"].as_str().unwrap().ends_with("brahms_hungarian_dance_5.ogg"));
+    assert!(GENRES.contains(&f["genre"].as_str().unwrap()));
+    let dist = f["distribution"].as_object().unwrap();
+    assert_eq!(dist.len(), 10);
+    let sum: f64 = dist.values().map(|v| v.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-3, "{sum}");
+    let top = dist.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0;
+    assert_eq!(top, f["genre"].as_str().unwrap());
+    let timeline = f["timeline"].as_array().unwrap();
+    assert!(timeline.len() >= 5);
+    let starts: Vec<f64> = timeline.iter().map(|w| w["start_s"].as_f64().unwrap()).collect();
+    for pair in starts.windows(2) {
+        assert!((pair[1] - pair[0] - 2.0).abs() < 0.03, "{starts:?}");
+    }
+    assert_eq!(timeline[0]["distribution"].as_object().unwrap().len(), 10);
+}
+
+#[test]
+fn tag_text_output_names_the_top_genre() {
+    let o = xtask(&["tag", "fixtures/cc-music/brahms_hungarian_dance_5.ogg"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("brahms_hungarian_dance_5.ogg:"), "{out}");
+    assert!(GENRES.iter().any(|g| first.contains(g)), "{out}");
+    assert!(out.contains("timeline"), "{out}");
+}
+
+#[test]
+fn bad_arguments_are_refused_clearly() {
+    let o = xtask(&["tag", "--hop", "0", "x.wav"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("outside (0, 60]"), "{}", stderr(&o));
+
+    let o = xtask(&["tag"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = xtask(&["tag", "--model", "Cargo.toml", "fixtures/cc-music/vibe_ace.ogg"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not a safetensors file"), "{}", stderr(&o));
+
+    let o = xtask(&["train", "--data", "no/such/dir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
+
+    let o = xtask(&["eval", "--data", "model/src"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no GTZAN clips"), "{}", stderr(&o));
+
+    let o = xtask(&["train", "--data", "model", "--epochs", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = xtask(&["train", "--data", "model", "--lr", "-1"]);
+    assert_ne!(o.status.code(), Some(0));
+}
