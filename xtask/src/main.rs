@@ -44,7 +44,23 @@ impl From<SplitArg> for model::train::SplitKind {
     }
 }
 
+/// candle allocates and frees tens of MB per layer per training step, and glibc returns
+/// blocks that large to the kernel at once (mmap/munmap), so each step page-faults them
+/// back in. Keeping them on the heap made a training step ~30% faster here.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only adjusts allocator thresholds; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Train(a) => cmd_train::run(a),

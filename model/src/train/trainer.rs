@@ -207,6 +207,7 @@ pub fn train(
             for (i, &(ci, start)) in batch.iter().enumerate() {
                 let f = &train_set[ci];
                 copy_window(&f.mel.data, n_mels, start, wf, &mut window);
+                cfg.augment.equalise(&mut window, n_mels, wf, &mut rng);
                 normalize(&mut window, card.norm);
                 cfg.augment.mask(&mut window, n_mels, wf, &mut rng);
                 x.extend_from_slice(&window);
