@@ -1,0 +1,63 @@
+//! The plugin's parameters and persisted editor state.
+
+use crate::shared::Shared;
+use nice_plug::prelude::*;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+
+/// Default editor size, logical pixels.
+pub const EDITOR_SIZE: (u32, u32) = (560, 520);
+
+#[derive(Params)]
+pub struct TaggerParams {
+    /// Editor size, saved with the session.
+    #[persist = "editor-size"]
+    pub editor_size: Arc<RwLock<(u32, u32)>>,
+
+    /// Seconds between the starts of analysed 3-s windows.
+    #[id = "hop"]
+    pub hop_s: FloatParam,
+
+    /// Time constant of the smoothing of the genre distribution.
+    #[id = "smoothing"]
+    pub smoothing_s: FloatParam,
+
+    /// Holds the displayed distribution and history (analysis goes on underneath).
+    #[id = "freeze"]
+    pub freeze: BoolParam,
+
+    /// Trigger: every change to "on" forgets the analysed stream and the smoothed state.
+    #[id = "reset"]
+    pub reset: BoolParam,
+}
+
+impl TaggerParams {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            editor_size: Arc::new(RwLock::new(EDITOR_SIZE)),
+            hop_s: FloatParam::new("Hop", 1.0, FloatRange::Skewed { min: 0.25, max: 3.0, factor: FloatRange::skew_factor(-1.0) })
+                .with_step_size(0.05)
+                .with_unit(" s")
+                .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            smoothing_s: FloatParam::new("Smoothing", 4.0, FloatRange::Skewed { min: 0.0, max: 30.0, factor: FloatRange::skew_factor(-1.5) })
+                .with_step_size(0.1)
+                .with_unit(" s")
+                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            freeze: BoolParam::new("Freeze", false),
+            reset: BoolParam::new("Reset", false).with_callback(Arc::new(move |on| {
+                // Runs on whichever thread set the value (possibly the audio thread): atomics only.
+                if on {
+                    shared.reset_requests.fetch_add(1, Ordering::AcqRel);
+                }
+            })),
+        }
+    }
+
+    pub fn tagger_options(&self) -> model::tagger::TaggerOptions {
+        model::tagger::TaggerOptions {
+            hop_s: self.hop_s.value().clamp(0.05, 60.0),
+            smoothing_s: self.smoothing_s.value().max(0.0),
+            ..Default::default()
+        }
+    }
+}

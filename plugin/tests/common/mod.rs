@@ -1,0 +1,70 @@
+//! Helpers shared by the plugin crate's tests (included with `mod common;`).
+#![allow(dead_code)]
+
+use genre_tagger::engine::{Engine, ModelSource};
+use genre_tagger::params::TaggerParams;
+use genre_tagger::shared::Shared;
+use model::nets::GenreNet;
+use model::weights::{build_trainable, LoadedModel, ModelCard};
+use std::sync::Arc;
+
+/// An untrained seed CNN with the default card: real inference cost, meaningless output.
+pub fn untrained_model() -> Arc<LoadedModel> {
+    let card = ModelCard::seed_cnn_default();
+    let device = candle_core::Device::Cpu;
+    let (_vars, net) = build_trainable(&card, &device, 7).expect("build seed CNN");
+    Arc::new(LoadedModel { card, net, device, source: "untrained seed CNN (test)".into() })
+}
+
+/// Wraps a network; `hook` runs before every forward (to panic or stall on purpose).
+pub struct HookedNet<F: Fn(usize) + Send + Sync> {
+    pub inner: Box<dyn GenreNet>,
+    pub calls: std::sync::atomic::AtomicUsize,
+    pub hook: F,
+}
+
+impl<F: Fn(usize) + Send + Sync> GenreNet for HookedNet<F> {
+    fn forward_t(&self, x: &candle_core::Tensor, train: bool) -> candle_core::Result<candle_core::Tensor> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (self.hook)(n);
+        self.inner.forward_t(x, train)
+    }
+}
+
+pub fn hooked_model(hook: impl Fn(usize) + Send + Sync + 'static) -> Arc<LoadedModel> {
+    let card = ModelCard::seed_cnn_default();
+    let device = candle_core::Device::Cpu;
+    let (_vars, net) = build_trainable(&card, &device, 7).expect("build seed CNN");
+    let net = Box::new(HookedNet { inner: net, calls: Default::default(), hook });
+    Arc::new(LoadedModel { card, net, device, source: "hooked seed CNN (test)".into() })
+}
+
+pub fn engine(source: ModelSource) -> (Engine, Arc<Shared>, Arc<TaggerParams>) {
+    let shared = Arc::new(Shared::default());
+    let params = Arc::new(TaggerParams::new(shared.clone()));
+    (Engine::new(shared.clone(), params.clone(), source), shared, params)
+}
+
+/// A deterministic test signal: a few partials with a slow tremolo, stereo-decorrelated.
+pub fn music_like(rate: u32, frames: usize, channel: usize, offset: usize) -> Vec<f32> {
+    (0..frames)
+        .map(|i| {
+            let t = (i + offset) as f32 / rate as f32;
+            let f = 220.0 * (1.0 + channel as f32 * 0.01);
+            let env = 0.5 + 0.5 * (2.0 * std::f32::consts::PI * 2.0 * t).sin();
+            0.2 * env * ((2.0 * std::f32::consts::PI * f * t).sin() + 0.5 * (2.0 * std::f32::consts::PI * 3.0 * f * t).sin())
+        })
+        .collect()
+}
+
+/// Waits up to `secs` for `cond`.
+pub fn wait_for(secs: f32, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs_f32(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    cond()
+}

@@ -1,0 +1,166 @@
+//! The analysis worker: lifecycle (started on activation, joined on deactivation and drop),
+//! idempotent activation, caught model panics, a stalled model, silence, reset.
+
+mod common;
+
+use common::*;
+use genre_tagger::engine::ModelSource;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offset: &mut usize) {
+    let frames = (rate as f32 * seconds) as usize;
+    let mut done = 0;
+    let mut k = 0;
+    while done < frames {
+        let block = [64usize, 512, 1000, 333, 4096][k % 5].min(frames - done);
+        let l = music_like(rate, block, 0, *offset);
+        let r = music_like(rate, block, 1, *offset);
+        engine.process(&[&l[..], &r[..]]);
+        *offset += block;
+        done += block;
+        k += 1;
+    }
+}
+
+#[test]
+fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
+    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(!shared.worker_running.load(Ordering::Acquire));
+    assert!(engine.activate(44_100.0));
+    assert!(shared.worker_running.load(Ordering::Acquire));
+    let mut off = 0;
+    feed(&mut engine, 44_100, 4.0, &mut off);
+    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0), "no window analysed");
+
+    let t = Instant::now();
+    engine.deactivate();
+    let took = t.elapsed();
+    // deactivate() returns only after join(): the flag is cleared by the thread itself on exit.
+    assert!(!shared.worker_running.load(Ordering::Acquire), "worker still running after deactivate");
+    assert!(took < Duration::from_secs(2), "deactivate took {took:?}");
+
+    // Reactivate at a new rate, then drop without deactivating.
+    assert!(engine.activate(48_000.0));
+    assert_eq!(shared.sample_rate.load(Ordering::Relaxed), 48_000);
+    assert!(shared.worker_running.load(Ordering::Acquire));
+    let t = Instant::now();
+    drop(engine);
+    assert!(!shared.worker_running.load(Ordering::Acquire), "worker still running after drop");
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn repeated_activation_is_cheap_and_keeps_the_worker() {
+    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(48_000.0));
+    let mut off = 0;
+    feed(&mut engine, 48_000, 3.5, &mut off);
+    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0));
+    let windows = shared.windows.load(Ordering::Relaxed);
+    let t = Instant::now();
+    for _ in 0..10_000 {
+        assert!(engine.activate(48_000.0));
+    }
+    let per_call = t.elapsed() / 10_000;
+    assert!(per_call < Duration::from_micros(50), "activate() with nothing changed took {per_call:?}");
+    // The analysis stream carried on (a restart would need another 3 s before a window).
+    feed(&mut engine, 48_000, 1.5, &mut off);
+    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > windows), "stream was restarted by activate()");
+}
+
+#[test]
+fn a_panicking_model_is_caught_reported_and_analysis_resumes() {
+    let model = hooked_model(|call| {
+        if call == 0 {
+            panic!("injected model failure");
+        }
+    });
+    let (mut engine, shared, _) = engine(ModelSource::Given(model));
+    assert!(engine.activate(22_050.0));
+    let mut off = 0;
+    feed(&mut engine, 22_050, 3.5, &mut off);
+    assert!(wait_for(30.0, || shared.panics.load(Ordering::Relaxed) == 1), "panic not reported");
+    let err = shared.error().expect("error flagged");
+    assert!(err.contains("injected model failure"), "{err}");
+    assert!(shared.worker_running.load(Ordering::Acquire), "worker died with the model");
+    // The tagger restarted: after another full window it analyses again and clears the error.
+    feed(&mut engine, 22_050, 4.0, &mut off);
+    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0), "analysis did not resume");
+    assert!(wait_for(5.0, || shared.error().is_none()), "error not cleared after recovery");
+    assert!(shared.status().error.contains("injected"), "the message stays readable");
+}
+
+#[test]
+fn a_stalled_model_never_stalls_the_audio_thread() {
+    let model = hooked_model(|_| std::thread::sleep(Duration::from_millis(1500)));
+    let (mut engine, shared, _) = engine(ModelSource::Given(model));
+    assert!(engine.activate(16_000.0));
+    let mut off = 0;
+    let mut worst = Duration::ZERO;
+    let block = 256;
+    // 12 s of audio while every model call sleeps 1.5 s: the ring (8 s) overflows.
+    for _ in 0..(16_000 * 12 / block) {
+        let l = music_like(16_000, block, 0, off);
+        off += block;
+        let t = Instant::now();
+        engine.process(&[&l[..]]);
+        worst = worst.max(t.elapsed());
+    }
+    assert!(worst < Duration::from_millis(5), "a process() call took {worst:?}");
+    assert!(shared.dropped.load(Ordering::Relaxed) > 0, "expected drops while the worker stalls");
+    let t = Instant::now();
+    drop(engine);
+    // At most one stalled model call is waited for.
+    assert!(t.elapsed() < Duration::from_millis(3500), "join took {:?}", t.elapsed());
+    assert!(!shared.worker_running.load(Ordering::Acquire));
+}
+
+#[test]
+fn silence_holds_the_distribution_and_says_so() {
+    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(22_050.0));
+    let mut off = 0;
+    feed(&mut engine, 22_050, 5.0, &mut off);
+    assert!(wait_for(30.0, || shared.top().is_some() && shared.windows.load(Ordering::Relaxed) >= 2));
+    assert!(!shared.silent.load(Ordering::Relaxed));
+    let zeros = vec![0.0f32; 1024];
+    let silence = |engine: &mut genre_tagger::engine::Engine, seconds: usize| {
+        for _ in 0..(22_050 * seconds / 1024) {
+            engine.process(&[&zeros[..]]);
+        }
+        let queued = shared.queued.load(Ordering::Relaxed);
+        assert!(wait_for(30.0, || shared.consumed.load(Ordering::Acquire) >= queued));
+    };
+    // Once the windows are all silence the distribution is held and the flag says so.
+    silence(&mut engine, 5);
+    assert!(shared.silent.load(Ordering::Relaxed), "silence not reported");
+    let held = shared.distribution();
+    let windows = shared.windows.load(Ordering::Relaxed);
+    silence(&mut engine, 5);
+    assert!(shared.windows.load(Ordering::Relaxed) > windows, "silent windows are still analysed");
+    assert!(shared.silent.load(Ordering::Relaxed));
+    assert_eq!(shared.distribution(), held, "distribution moved during silence");
+    assert!(shared.top().is_some());
+}
+
+#[test]
+fn reset_forgets_the_distribution() {
+    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(22_050.0));
+    let mut off = 0;
+    feed(&mut engine, 22_050, 3.5, &mut off);
+    assert!(wait_for(30.0, || shared.top().is_some()));
+    shared.reset_requests.fetch_add(1, Ordering::AcqRel);
+    engine.process(&[&[0.0f32; 16][..]]); // wake the loop with a little data
+    assert!(wait_for(5.0, || shared.top().is_none()), "reset did not clear the distribution");
+}
+
+#[test]
+fn unsupported_rate_passes_audio_and_reports() {
+    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(4_000.0), "activation must not fail: the audio still passes");
+    engine.process(&[&[0.1f32; 512][..]]);
+    assert!(wait_for(5.0, || shared.error().is_some()));
+    assert!(shared.error().unwrap().contains("4000"), "{:?}", shared.error());
+}
