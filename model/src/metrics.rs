@@ -113,7 +113,10 @@ impl Confusion {
     /// # Panics
     /// If the two matrices do not have the same labels.
     pub fn merge(&mut self, other: &Confusion) {
-        assert_eq!(self.labels, other.labels, "Confusion::merge: label mismatch");
+        assert_eq!(
+            self.labels, other.labels,
+            "Confusion::merge: label mismatch"
+        );
         for (row, orow) in self.counts.iter_mut().zip(&other.counts) {
             for (c, o) in row.iter_mut().zip(orow) {
                 *c += o;
@@ -233,7 +236,11 @@ impl Confusion {
             .max()
             .unwrap_or(0);
         for k in 3..max_len {
-            let short: Vec<String> = self.labels.iter().map(|l| l.chars().take(k).collect()).collect();
+            let short: Vec<String> = self
+                .labels
+                .iter()
+                .map(|l| l.chars().take(k).collect())
+                .collect();
             let mut sorted = short.clone();
             sorted.sort();
             sorted.dedup();
@@ -291,7 +298,11 @@ impl Confusion {
             if n == 0 {
                 0.0
             } else {
-                per_class.iter().map(|m| get(m) * m.support as f64).sum::<f64>() / n as f64
+                per_class
+                    .iter()
+                    .map(|m| get(m) * m.support as f64)
+                    .sum::<f64>()
+                    / n as f64
             }
         };
         let _ = writeln!(
@@ -330,7 +341,13 @@ impl Confusion {
 
         // Headline numbers.
         let _ = writeln!(s);
-        let _ = writeln!(s, "accuracy           {:.4}  ({} / {})", self.accuracy(), self.correct(), n);
+        let _ = writeln!(
+            s,
+            "accuracy           {:.4}  ({} / {})",
+            self.accuracy(),
+            self.correct(),
+            n
+        );
         let _ = writeln!(s, "balanced accuracy  {:.4}", self.balanced_accuracy());
         let _ = writeln!(s, "macro F1           {:.4}", self.macro_f1());
         s
@@ -434,7 +451,10 @@ mod tests {
         assert_close!(c.balanced_accuracy(), (0.625 + 0.75 + 0.75) / 3.0);
 
         let m = c.per_class();
-        assert_eq!(m.iter().map(|m| m.support).collect::<Vec<_>>(), vec![8, 4, 8]);
+        assert_eq!(
+            m.iter().map(|m| m.support).collect::<Vec<_>>(),
+            vec![8, 4, 8]
+        );
         assert_close!(m[0].precision, 5.0 / 6.0);
         assert_close!(m[1].precision, 3.0 / 7.0);
         assert_close!(m[2].precision, 6.0 / 7.0);
@@ -567,7 +587,15 @@ mod tests {
     #[test]
     fn short_labels_are_unique_prefixes() {
         let gtzan = [
-            "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae",
+            "blues",
+            "classical",
+            "country",
+            "disco",
+            "hiphop",
+            "jazz",
+            "metal",
+            "pop",
+            "reggae",
             "rock",
         ];
         let c = Confusion::new(&gtzan);
@@ -582,11 +610,24 @@ mod tests {
     #[test]
     fn table_mentions_everything() {
         let t = three_class().table();
-        for needle in ["precision", "recall", "support", "rows = truth", "accuracy", "balanced accuracy", "macro F1", "0.7000"] {
+        for needle in [
+            "precision",
+            "recall",
+            "support",
+            "rows = truth",
+            "accuracy",
+            "balanced accuracy",
+            "macro F1",
+            "0.7000",
+        ] {
             assert!(t.contains(needle), "missing {needle:?} in\n{t}");
         }
         // Confusion row for "c" is "0 2 6".
-        assert!(t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["c", "0", "2", "6"]), "{t}");
+        assert!(
+            t.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["c", "0", "2", "6"]),
+            "{t}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::progress::Bars;
 use crate::report;
 use crate::SplitArg;
 use anyhow::{Context, Result};
-use model::train::{discover, load_features, split, train, TrainConfig};
+use model::train::{discover, discover_labelled, load_features, split, train, TrainConfig};
 use model::weights::{save, ModelCard};
 use serde_json::json;
 use std::path::PathBuf;
@@ -38,6 +38,11 @@ pub struct Args {
     /// Stop after this many epochs without a better validation score.
     #[arg(long, default_value_t = 15)]
     patience: usize,
+    /// Extra labelled training music, `<genre>/<file>` (repeatable), e.g. other artists'
+    /// recordings of some genres. Training samples genres evenly, so a large extra set
+    /// does not drown the rest. Never used for validation.
+    #[arg(long)]
+    extra: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -54,7 +59,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let mut card = ModelCard::seed_cnn_default();
     let mut bars = Bars::new();
-    let train_f = load_features(&s.train, &card.mel, card.window_frames, &mut bars)?;
+    let mut train_clips = s.train.clone();
+    for dir in &args.extra {
+        let extra = discover_labelled(dir)?;
+        eprintln!("{} extra training clips under {}", extra.len(), dir.display());
+        train_clips.extend(extra);
+    }
+    let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
     let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
     let cfg = TrainConfig {
         epochs: args.epochs as usize,
@@ -68,10 +79,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?;
     let secs = t0.elapsed().as_secs_f64();
     let v = &outcome.valid;
+    let extra: String = args.extra.iter().map(|d| format!(" --extra {}", d.display())).collect();
     card.trained_on = format!(
-        "{} clips of {} ({kind:?} split: {} train, {} valid), seed {}, best epoch {} of {}; `cargo xtask train --data {} --epochs {} --seed {}`",
-        clips.len(), args.data.display(), train_f.len(), valid_f.len(), args.seed, outcome.best_epoch,
-        outcome.history.len(), args.data.display(), args.epochs, args.seed
+        "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra} --epochs {} --seed {}`",
+        clips.len(), args.data.display(), s.train.len(), valid_f.len(),
+        if args.extra.is_empty() { String::new() } else { format!(" + {} extra training clips", train_clips.len() - s.train.len()) },
+        args.seed, outcome.best_epoch, outcome.history.len(), args.data.display(), args.epochs, args.seed
     );
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),

@@ -87,6 +87,32 @@ pub fn discover(dir: &Path) -> Result<Vec<Clip>> {
     Ok(clips)
 }
 
+/// Extra labelled music laid out as `<genre>/<any name>.<audio ext>` (e.g. the Emotify
+/// excerpts): the genre comes from the folder. Used to add other artists and recordings
+/// to training so the network cannot get by on GTZAN's recording quirks.
+pub fn discover_labelled(dir: &Path) -> Result<Vec<Clip>> {
+    if !dir.is_dir() {
+        return Err(Error::Data(format!("{} is not a directory", dir.display())));
+    }
+    let mut clips = Vec::new();
+    for (genre, name) in GENRES.iter().enumerate() {
+        let sub = dir.join(name);
+        if !sub.is_dir() {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| AUDIO_EXTS.contains(&e.to_ascii_lowercase().as_str())))
+            .collect();
+        files.sort();
+        clips.extend(files.into_iter().enumerate().map(|(i, path)| Clip { path, genre, index: i as u32 }));
+    }
+    if clips.is_empty() {
+        return Err(Error::Data(format!("no <genre>/<file> audio found under {}", dir.display())));
+    }
+    Ok(clips)
+}
+
 fn parse_name(path: &Path) -> Option<Clip> {
     let name = path.file_name()?.to_str()?;
     let mut parts = name.split('.');

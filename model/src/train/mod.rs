@@ -8,7 +8,7 @@ mod features;
 mod trainer;
 
 pub use augment::Augment;
-pub use dataset::{discover, split, Clip, Split, SplitKind, Subset};
+pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
 pub use features::{load_features, ClipFeatures};
 pub use trainer::{evaluate, train, EpochRecord, EvalReport, TrainConfig, TrainOutcome};
 

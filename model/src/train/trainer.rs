@@ -182,6 +182,15 @@ pub fn train(
     let mut opt = AdamW::new(params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
     let valid = eval_set(card, valid_set, cfg.eval_hop_s);
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA1);
+    // Class-balanced sampling: every genre gets the same number of crops per epoch
+    // (crops per clip × the median clips per genre), however many clips it has.
+    let mut by_genre: Vec<Vec<usize>> = vec![Vec::new(); n_lab];
+    for (i, f) in train_set.iter().enumerate() {
+        by_genre[f.clip.genre].push(i);
+    }
+    let mut counts: Vec<usize> = by_genre.iter().map(Vec::len).filter(|&n| n > 0).collect();
+    counts.sort_unstable();
+    let per_genre = cfg.crops_per_clip * counts[counts.len() / 2];
 
     let mut history = Vec::new();
     let mut best: Option<(f64, f64, usize, Vec<(String, Tensor)>)> = None; // (acc, -loss, epoch, weights)
@@ -190,13 +199,7 @@ pub fn train(
     let mut window = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
-        let mut items: Vec<(usize, usize)> = Vec::new();
-        for (ci, f) in train_set.iter().enumerate() {
-            for _ in 0..cfg.crops_per_clip {
-                items.push((ci, rng.random_range(0..=f.mel.frames() - wf)));
-            }
-        }
-        items.shuffle(&mut rng);
+        let items = balanced_crops(train_set, &by_genre, per_genre, wf, &mut rng);
         let steps = items.len().div_ceil(cfg.batch_size);
         obs.stage(&format!("epoch {epoch}/{}", cfg.epochs), steps);
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
@@ -277,6 +280,25 @@ pub fn train(
     restore(&varmap, &weights)?;
     let valid = run_eval(net.as_ref(), card, &valid, device)?;
     Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
+}
+
+/// `per_genre` random (clip, first frame) crops for every genre present, shuffled.
+fn balanced_crops(set: &[ClipFeatures], by_genre: &[Vec<usize>], per_genre: usize, wf: usize, rng: &mut rand::rngs::StdRng) -> Vec<(usize, usize)> {
+    let mut items = Vec::new();
+    for clips in by_genre.iter().filter(|c| !c.is_empty()) {
+        // Whole shuffled passes over the genre's clips, so each is used evenly.
+        let mut order = Vec::with_capacity(per_genre + clips.len());
+        while order.len() < per_genre {
+            let mut pass = clips.clone();
+            pass.shuffle(rng);
+            order.extend(pass);
+        }
+        for &ci in &order[..per_genre] {
+            items.push((ci, rng.random_range(0..=set[ci].mel.frames() - wf)));
+        }
+    }
+    items.shuffle(rng);
+    items
 }
 
 /// Mixes each example with a random partner: `x = λ·a + (1−λ)·b`, same for the targets.
