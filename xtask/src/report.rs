@@ -31,7 +31,9 @@ fn ensure_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(anyhow!("embedded font assets/DejaVuSans.ttf could not be parsed"))
+        Err(anyhow!(
+            "embedded font assets/DejaVuSans.ttf could not be parsed"
+        ))
     }
 }
 
@@ -81,7 +83,11 @@ fn blues(f: f64) -> RGBColor {
         (0.7, (49.0, 130.0, 189.0)),
         (1.0, (8.0, 48.0, 107.0)),
     ];
-    let f = if f.is_finite() { f.clamp(0.0, 1.0) } else { 0.0 };
+    let f = if f.is_finite() {
+        f.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     for w in STOPS.windows(2) {
         let (f0, c0) = w[0];
         let (f1, c1) = w[1];
@@ -182,11 +188,24 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
     for (i, row) in conf.counts.iter().enumerate() {
         let support: u64 = row.iter().sum();
         for (j, &c) in row.iter().enumerate() {
-            let f = if support > 0 { c as f64 / support as f64 } else { 0.0 };
+            let f = if support > 0 {
+                c as f64 / support as f64
+            } else {
+                0.0
+            };
             let x0 = left + j as i32 * cell;
             let y0 = top + i as i32 * cell;
-            root.draw(&Rectangle::new([(x0, y0), (x0 + cell, y0 + cell)], blues(f).filled()))?;
-            let ink = if f > 0.5 { WHITE } else if c == 0 { grey } else { BLACK };
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x0 + cell, y0 + cell)],
+                blues(f).filled(),
+            ))?;
+            let ink = if f > 0.5 {
+                WHITE
+            } else if c == 0 {
+                grey
+            } else {
+                BLACK
+            };
             let cx = x0 + cell / 2;
             let cy = y0 + cell / 2;
             if c > 0 && cell >= 48 {
@@ -201,7 +220,11 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
                     font(pct_size).color(&ink).pos(centered),
                 ))?;
             } else {
-                root.draw(&Text::new(c.to_string(), (cx, cy), font(count_size).color(&ink).pos(centered)))?;
+                root.draw(&Text::new(
+                    c.to_string(),
+                    (cx, cy),
+                    font(count_size).color(&ink).pos(centered),
+                ))?;
             }
         }
     }
@@ -209,8 +232,14 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
     let line = RGBColor(220, 220, 220);
     for k in 0..=n as i32 {
         let p = k * cell;
-        root.draw(&PathElement::new(vec![(left + p, top), (left + p, top + grid)], line))?;
-        root.draw(&PathElement::new(vec![(left, top + p), (left + grid, top + p)], line))?;
+        root.draw(&PathElement::new(
+            vec![(left + p, top), (left + p, top + grid)],
+            line,
+        ))?;
+        root.draw(&PathElement::new(
+            vec![(left, top + p), (left + grid, top + p)],
+            line,
+        ))?;
     }
     for i in 0..n as i32 {
         let (x0, y0) = (left + i * cell, top + i * cell);
@@ -219,7 +248,10 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
             RGBColor(230, 85, 13).stroke_width(2),
         ))?;
     }
-    root.draw(&Rectangle::new([(left, top), (left + grid, top + grid)], BLACK.stroke_width(1)))?;
+    root.draw(&Rectangle::new(
+        [(left, top), (left + grid, top + grid)],
+        BLACK.stroke_width(1),
+    ))?;
 
     // --- Row (truth) labels, column (predicted) labels, supports --------------
     for (i, label) in conf.labels.iter().enumerate() {
@@ -227,7 +259,9 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
         root.draw(&Text::new(
             label.clone(),
             (left - 8, y),
-            font(label_size).color(&BLACK).pos(Pos::new(HPos::Right, VPos::Center)),
+            font(label_size)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
         let x = left + i as i32 * cell + cell / 2;
         if vertical_cols {
@@ -250,7 +284,9 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
         root.draw(&Text::new(
             format!("n={}", conf.support(i)),
             (left + grid + 8, y),
-            font(label_size * 0.9).color(&RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
+            font(label_size * 0.9)
+                .color(&RGBColor(90, 90, 90))
+                .pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
     // Axis titles.
@@ -275,16 +311,27 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
         let f0 = s as f64 / steps as f64;
         let ya = top + grid - (grid as f64 * f0) as i32;
         let yb = top + grid - (grid as f64 * (s + 1) as f64 / steps as f64) as i32;
-        root.draw(&Rectangle::new([(bx, yb), (bx + bar_w, ya)], blues(f0 + 0.5 / steps as f64).filled()))?;
+        root.draw(&Rectangle::new(
+            [(bx, yb), (bx + bar_w, ya)],
+            blues(f0 + 0.5 / steps as f64).filled(),
+        ))?;
     }
-    root.draw(&Rectangle::new([(bx, top), (bx + bar_w, top + grid)], BLACK.stroke_width(1)))?;
+    root.draw(&Rectangle::new(
+        [(bx, top), (bx + bar_w, top + grid)],
+        BLACK.stroke_width(1),
+    ))?;
     for pct in [0, 25, 50, 75, 100] {
         let y = top + grid - grid * pct / 100;
-        root.draw(&PathElement::new(vec![(bx + bar_w, y), (bx + bar_w + 4, y)], BLACK))?;
+        root.draw(&PathElement::new(
+            vec![(bx + bar_w, y), (bx + bar_w + 4, y)],
+            BLACK,
+        ))?;
         root.draw(&Text::new(
             format!("{pct}%"),
             (bx + bar_w + 7, y),
-            font(12.0).color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
+            font(12.0)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
 
@@ -310,7 +357,11 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
 
     let e_min = pts.first().unwrap().epoch as i32;
     let e_max = pts.last().unwrap().epoch as i32;
-    let (x_lo, x_hi) = if e_min == e_max { (e_min - 1, e_max + 1) } else { (e_min, e_max) };
+    let (x_lo, x_hi) = if e_min == e_max {
+        (e_min - 1, e_max + 1)
+    } else {
+        (e_min, e_max)
+    };
     let n_x_labels = ((x_hi - x_lo) as usize + 1).min(12);
     let show_markers = pts.len() <= 40;
 
@@ -326,7 +377,10 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
 
     let finite = |v: f64| v.is_finite();
     let series = |f: fn(&EpochPoint) -> f64| -> Vec<(i32, f64)> {
-        pts.iter().filter(|p| finite(f(p))).map(|p| (p.epoch as i32, f(p))).collect()
+        pts.iter()
+            .filter(|p| finite(f(p)))
+            .map(|p| (p.epoch as i32, f(p)))
+            .collect()
     };
 
     // --- Loss panel ---------------------------------------------------------
@@ -334,9 +388,18 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
         let train = series(|p| p.train_loss);
         let valid = series(|p| p.valid_loss);
         let lr = series(|p| p.lr);
-        let y_max = train.iter().chain(&valid).map(|&(_, v)| v).fold(0.0f64, f64::max);
-        let y_max = if y_max > 0.0 { y_max * 1.08 } else { 1.0 };
-        let y_min = train.iter().chain(&valid).map(|&(_, v)| v).fold(0.0f64, f64::min);
+        let y_max = train
+            .iter()
+            .chain(&valid)
+            .map(|&(_, v)| v)
+            .fold(0.0f64, f64::max);
+        // Headroom so the legend (upper right) does not cover the curves.
+        let y_max = if y_max > 0.0 { y_max * 1.3 } else { 1.0 };
+        let y_min = train
+            .iter()
+            .chain(&valid)
+            .map(|&(_, v)| v)
+            .fold(0.0f64, f64::min);
         let lr_max = lr.iter().map(|&(_, v)| v).fold(0.0f64, f64::max);
         let draw_lr = lr_max > 0.0;
 
@@ -347,7 +410,7 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
             .y_label_area_size(62)
             .right_y_label_area_size(if draw_lr { 76 } else { 0 })
             .build_cartesian_2d(x_lo..x_hi, y_min..y_max)?
-            .set_secondary_coord(x_lo..x_hi, 0.0..(if draw_lr { lr_max * 1.08 } else { 1.0 }));
+            .set_secondary_coord(x_lo..x_hi, 0.0..(if draw_lr { lr_max * 1.3 } else { 1.0 }));
         chart
             .configure_mesh()
             .x_desc("epoch")
@@ -363,14 +426,22 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
                 .configure_secondary_axes()
                 .y_desc("learning rate")
                 .y_labels(6)
-                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .y_label_formatter(&|v| {
+                    if *v == 0.0 {
+                        "0".into()
+                    } else {
+                        format!("{v:.0e}")
+                    }
+                })
                 .label_style((FAMILY, 12).into_font().color(&lr_c))
                 .axis_desc_style((FAMILY, 14).into_font().color(&lr_c))
                 .draw()?;
             chart
                 .draw_secondary_series(LineSeries::new(lr.clone(), lr_c.stroke_width(1)))?
                 .label("learning rate (right axis)")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], lr_c.stroke_width(1)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], lr_c.stroke_width(1))
+                });
         }
         if let Some(b) = best {
             let x = b.epoch as i32;
@@ -384,11 +455,15 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
         chart
             .draw_series(LineSeries::new(train.clone(), train_c.stroke_width(2)))?
             .label("train")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], train_c.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], train_c.stroke_width(2))
+            });
         chart
             .draw_series(LineSeries::new(valid.clone(), valid_c.stroke_width(2)))?
             .label("valid")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], valid_c.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], valid_c.stroke_width(2))
+            });
         if show_markers {
             chart.draw_series(train.iter().map(|&p| Circle::new(p, 3, train_c.filled())))?;
             chart.draw_series(valid.iter().map(|&p| Circle::new(p, 3, valid_c.filled())))?;
@@ -432,18 +507,31 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
                     4,
                     best_c.stroke_width(2),
                 ))?
-                .label(format!("best valid: epoch {} ({:.3})", b.epoch, b.valid_acc))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], best_c.stroke_width(2)));
-            chart.draw_series(std::iter::once(Circle::new((x, b.valid_acc), 7, best_c.stroke_width(2))))?;
+                .label(format!(
+                    "best valid: epoch {} ({:.3})",
+                    b.epoch, b.valid_acc
+                ))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], best_c.stroke_width(2))
+                });
+            chart.draw_series(std::iter::once(Circle::new(
+                (x, b.valid_acc),
+                7,
+                best_c.stroke_width(2),
+            )))?;
         }
         chart
             .draw_series(LineSeries::new(train.clone(), train_c.stroke_width(2)))?
             .label("train")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], train_c.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], train_c.stroke_width(2))
+            });
         chart
             .draw_series(LineSeries::new(valid.clone(), valid_c.stroke_width(2)))?
             .label("valid")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], valid_c.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], valid_c.stroke_width(2))
+            });
         if show_markers {
             chart.draw_series(train.iter().map(|&p| Circle::new(p, 3, train_c.filled())))?;
             chart.draw_series(valid.iter().map(|&p| Circle::new(p, 3, valid_c.filled())))?;
@@ -468,7 +556,15 @@ pub(crate) mod tests {
 
     pub(crate) fn demo_confusion() -> Confusion {
         let genres = [
-            "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae",
+            "blues",
+            "classical",
+            "country",
+            "disco",
+            "hiphop",
+            "jazz",
+            "metal",
+            "pop",
+            "reggae",
             "rock",
         ];
         let mut c = Confusion::new(&genres);
@@ -476,8 +572,17 @@ pub(crate) mod tests {
         // classic confusions (rock<->metal, disco<->pop, country<->rock) and
         // unequal supports.
         let support = [18u64, 20, 15, 17, 19, 20, 16, 14, 12, 13];
-        let confusions: &[(usize, usize, u64)] =
-            &[(9, 6, 3), (6, 9, 2), (3, 7, 3), (7, 3, 2), (2, 9, 3), (0, 5, 2), (8, 4, 2), (4, 8, 1), (9, 2, 1)];
+        let confusions: &[(usize, usize, u64)] = &[
+            (9, 6, 3),
+            (6, 9, 2),
+            (3, 7, 3),
+            (7, 3, 2),
+            (2, 9, 3),
+            (0, 5, 2),
+            (8, 4, 2),
+            (4, 8, 1),
+            (9, 2, 1),
+        ];
         for (t, &s) in support.iter().enumerate() {
             let wrong: u64 = confusions.iter().filter(|x| x.0 == t).map(|x| x.2).sum();
             for _ in 0..s - wrong {
@@ -496,13 +601,21 @@ pub(crate) mod tests {
         (1..=30)
             .map(|e| {
                 let t = e as f64;
-                let lr = if e <= 3 { 1e-3 * t / 3.0 } else { 1e-3 * 0.5 * (1.0 + (std::f64::consts::PI * (t - 3.0) / 27.0).cos()) };
+                let lr = if e <= 3 {
+                    1e-3 * t / 3.0
+                } else {
+                    1e-3 * 0.5 * (1.0 + (std::f64::consts::PI * (t - 3.0) / 27.0).cos())
+                };
                 EpochPoint {
                     epoch: e,
                     train_loss: 2.3 * (-t / 8.0).exp() + 0.15,
                     train_acc: 0.95 - 0.85 * (-t / 7.0).exp(),
-                    valid_loss: 2.3 * (-t / 7.0).exp() + 0.55 + 0.012 * (t - 18.0).max(0.0).powi(2) / 4.0,
-                    valid_acc: 0.78 - 0.68 * (-t / 6.0).exp() - 0.002 * (t - 18.0).max(0.0).powi(2) / 4.0
+                    valid_loss: 2.3 * (-t / 7.0).exp()
+                        + 0.55
+                        + 0.012 * (t - 18.0).max(0.0).powi(2) / 4.0,
+                    valid_acc: 0.78
+                        - 0.68 * (-t / 6.0).exp()
+                        - 0.002 * (t - 18.0).max(0.0).powi(2) / 4.0
                         + 0.01 * ((t * 1.7).sin()),
                     lr,
                 }
@@ -512,8 +625,17 @@ pub(crate) mod tests {
 
     fn check_png(path: &Path) {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", path.display());
-        assert!(bytes.len() > 10_000, "{} is suspiciously small ({} bytes)", path.display(), bytes.len());
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is not a PNG",
+            path.display()
+        );
+        assert!(
+            bytes.len() > 10_000,
+            "{} is suspiciously small ({} bytes)",
+            path.display(),
+            bytes.len()
+        );
     }
 
     #[test]
@@ -542,7 +664,9 @@ pub(crate) mod tests {
         check_png(&p);
 
         assert!(plot_curves(&[], &dir.join("none.png")).is_err());
-        assert!(plot_confusion(&Confusion::new(&[] as &[&str]), "x", &dir.join("none.png")).is_err());
+        assert!(
+            plot_confusion(&Confusion::new(&[] as &[&str]), "x", &dir.join("none.png")).is_err()
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -556,9 +680,21 @@ pub(crate) mod tests {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| "/tmp/report-demo".into());
         std::fs::create_dir_all(&dir).unwrap();
-        plot_confusion(&demo_confusion(), "GTZAN validation confusion (demo data)", &dir.join("confusion.png")).unwrap();
+        plot_confusion(
+            &demo_confusion(),
+            "GTZAN validation confusion (demo data)",
+            &dir.join("confusion.png"),
+        )
+        .unwrap();
         plot_curves(&demo_points(), &dir.join("curves.png")).unwrap();
-        let mut long = Confusion::new(&["electronic", "experimental", "folk", "instrumental", "international", "pop"]);
+        let mut long = Confusion::new(&[
+            "electronic",
+            "experimental",
+            "folk",
+            "instrumental",
+            "international",
+            "pop",
+        ]);
         for t in 0..6 {
             for p in 0..6 {
                 for _ in 0..(if t == p { 20 } else { (t * 7 + p * 3) % 5 }) {
@@ -566,7 +702,12 @@ pub(crate) mod tests {
                 }
             }
         }
-        plot_confusion(&long, "Long labels (demo data)", &dir.join("confusion-long.png")).unwrap();
+        plot_confusion(
+            &long,
+            "Long labels (demo data)",
+            &dir.join("confusion-long.png"),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -580,8 +721,14 @@ pub(crate) mod tests {
             lr: 1e-3,
         };
         assert_eq!(best_epoch(&[]), None);
-        assert_eq!(best_epoch(&[p(1, 0.5, 1.0), p(2, 0.7, 1.2), p(3, 0.6, 0.9)]), Some(1));
-        assert_eq!(best_epoch(&[p(1, 0.7, 1.0), p(2, 0.7, 0.8), p(3, 0.7, 0.8)]), Some(1));
+        assert_eq!(
+            best_epoch(&[p(1, 0.5, 1.0), p(2, 0.7, 1.2), p(3, 0.6, 0.9)]),
+            Some(1)
+        );
+        assert_eq!(
+            best_epoch(&[p(1, 0.7, 1.0), p(2, 0.7, 0.8), p(3, 0.7, 0.8)]),
+            Some(1)
+        );
         assert_eq!(best_epoch(&[p(1, f64::NAN, 1.0), p(2, 0.1, 2.0)]), Some(1));
     }
 }
