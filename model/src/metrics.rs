@@ -586,18 +586,7 @@ mod tests {
 
     #[test]
     fn short_labels_are_unique_prefixes() {
-        let gtzan = [
-            "blues",
-            "classical",
-            "country",
-            "disco",
-            "hiphop",
-            "jazz",
-            "metal",
-            "pop",
-            "reggae",
-            "rock",
-        ];
+        let gtzan = crate::GENRES;
         let c = Confusion::new(&gtzan);
         assert_eq!(
             c.short_labels(),

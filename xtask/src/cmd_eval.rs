@@ -1,7 +1,6 @@
 //! `cargo xtask eval`: window- and clip-level figures for a model on GTZAN clips, through
 //! the same Tagger the plugin uses (decode → resample → streaming mel → windows).
 
-use crate::SplitArg;
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::metrics::{argmax, Confusion};
@@ -21,12 +20,8 @@ pub enum SubsetArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A GTZAN copy (any of the usual layouts).
-    #[arg(long)]
-    data: PathBuf,
-    /// Split; chosen from what the data covers when omitted.
-    #[arg(long, value_enum)]
-    split: Option<SplitArg>,
+    #[command(flatten)]
+    set: crate::DataArgs,
     /// Which part to score: test for the filtered split, valid otherwise, when omitted.
     #[arg(long, value_enum)]
     subset: Option<SubsetArg>,
@@ -44,8 +39,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let device = model::device::best();
     let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
-    let clips = discover(&args.data)?;
-    let (kind, s) = split(&clips, args.split.map(Into::into))?;
+    let clips = discover(&args.set.data)?;
+    let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
     let subset = match args.subset {
         Some(SubsetArg::Train) => Subset::Train,
         Some(SubsetArg::Valid) => Subset::Valid,
@@ -55,7 +50,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let clips = s.subset(subset);
     if clips.is_empty() {
-        bail!("the {kind:?} split has no {subset:?} clips in {}", args.data.display());
+        bail!("the {kind:?} split has no {subset:?} clips in {}", args.set.data.display());
     }
     let opts = TaggerOptions { hop_s: args.hop, max_batch: 32, ..Default::default() };
     let labels = &m.card.labels;
@@ -92,14 +87,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if args.json {
         let doc = json!({
-            "model": m.source, "data": args.data.display().to_string(), "split": format!("{kind:?}"),
+            "model": m.source, "data": args.set.data.display().to_string(), "split": format!("{kind:?}"),
             "subset": format!("{subset:?}"), "hop_s": args.hop, "clips": clip.total(), "skipped": skipped,
             "window": window.summary(), "clip": clip.summary(),
             "seconds": secs, "x_real_time": audio_s / secs,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("model: {}  data: {}  split: {kind:?}/{subset:?}  clips: {}  hop: {} s", m.source, args.data.display(), clip.total(), args.hop);
+        println!("model: {}  data: {}  split: {kind:?}/{subset:?}  clips: {}  hop: {} s", m.source, args.set.data.display(), clip.total(), args.hop);
         println!("\n== window level ({} windows) ==\n{}", window.total(), window.table());
         println!("\n== clip level (mean of window probabilities, {} clips) ==\n{}", clip.total(), clip.table());
         println!("\n{:.1} s of audio in {secs:.1} s ({:.0}x real time)", audio_s, audio_s / secs);

@@ -2,7 +2,6 @@
 
 use crate::progress::Bars;
 use crate::report;
-use crate::SplitArg;
 use anyhow::{Context, Result};
 use model::train::{discover, discover_labelled, load_features, split, train, TrainConfig};
 use model::weights::{save, ModelCard};
@@ -12,12 +11,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A GTZAN copy: genres_original/<g>/<g>.NNNNN.wav, genres/<g>/<g>.NNNNN.au or <g>/<g>.NNNNN.flac.
-    #[arg(long)]
-    data: PathBuf,
-    /// Split; `filtered` when the data covers the artist-filtered lists, else `by-index`.
-    #[arg(long, value_enum)]
-    split: Option<SplitArg>,
+    #[command(flatten)]
+    set: crate::DataArgs,
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: u32,
     #[arg(long, default_value_t = 42)]
@@ -51,11 +46,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let t0 = std::time::Instant::now();
     let device = model::device::best();
-    let clips = discover(&args.data)?;
-    let (kind, s) = split(&clips, args.split.map(Into::into))?;
+    let clips = discover(&args.set.data)?;
+    let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
     eprintln!(
         "{} clips under {}: {kind:?} split, {} train / {} valid / {} test (test is never touched here)",
-        clips.len(), args.data.display(), s.train.len(), s.valid.len(), s.test.len()
+        clips.len(), args.set.data.display(), s.train.len(), s.valid.len(), s.test.len()
     );
     let mut card = ModelCard::seed_cnn_default();
     let mut bars = Bars::new();
@@ -82,9 +77,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let extra: String = args.extra.iter().map(|d| format!(" --extra {}", d.display())).collect();
     card.trained_on = format!(
         "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra} --epochs {} --seed {}`",
-        clips.len(), args.data.display(), s.train.len(), valid_f.len(),
+        clips.len(), args.set.data.display(), s.train.len(), valid_f.len(),
         if args.extra.is_empty() { String::new() } else { format!(" + {} extra training clips", train_clips.len() - s.train.len()) },
-        args.seed, outcome.best_epoch, outcome.history.len(), args.data.display(), args.epochs, args.seed
+        args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(), args.epochs, args.seed
     );
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),

@@ -555,18 +555,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn demo_confusion() -> Confusion {
-        let genres = [
-            "blues",
-            "classical",
-            "country",
-            "disco",
-            "hiphop",
-            "jazz",
-            "metal",
-            "pop",
-            "reggae",
-            "rock",
-        ];
+        let genres = model::GENRES;
         let mut c = Confusion::new(&genres);
         // Deterministic, plausible-looking counts: mostly diagonal, with some
         // classic confusions (rock<->metal, disco<->pop, country<->rock) and
