@@ -17,7 +17,15 @@ use engine::{Engine, ModelSource};
 use nice_plug::prelude::*;
 use params::TaggerParams;
 use shared::Shared;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Set by the standalone before it starts when there is no display (or `--headless`): the
+/// plugin then offers no editor, so the wrapper runs until SIGINT and returns success
+/// instead of failing on the editor window.
+pub static HEADLESS: AtomicBool = AtomicBool::new(false);
+/// The first instance's shared state, for the headless standalone's console read-out.
+pub static FIRST_INSTANCE: OnceLock<Arc<Shared>> = OnceLock::new();
 
 pub struct GenreTagger {
     params: Arc<TaggerParams>,
@@ -36,6 +44,7 @@ impl GenreTagger {
         let shared = Arc::new(Shared::default());
         let params = Arc::new(TaggerParams::new(shared.clone()));
         let engine = Engine::new(shared.clone(), params.clone(), source);
+        let _ = FIRST_INSTANCE.set(shared.clone());
         Self { params, shared, engine }
     }
 }
@@ -69,6 +78,9 @@ impl Plugin for GenreTagger {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        if HEADLESS.load(Ordering::Acquire) {
+            return None;
+        }
         Some(editor::TaggerEditor::new(self.params.clone(), self.shared.clone()))
     }
 
