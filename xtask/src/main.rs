@@ -1,4 +1,6 @@
-//! `cargo xtask …`: the project's command line (train, eval, tag).
+//! `cargo xtask …`: the project's command line (train, eval, tag), plus nice-plug's
+//! `bundle`/`bundle-universal` (e.g. `cargo xtask bundle genre-tagger --release`), which are
+//! passed through to `nice_plug_xtask`.
 
 mod cmd_eval;
 mod cmd_tag;
@@ -24,6 +26,17 @@ enum Cmd {
     Eval(cmd_eval::Args),
     /// Tag audio files: top genre, whole-file distribution and a timeline.
     Tag(cmd_tag::Args),
+}
+
+/// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// A GTZAN copy: genres_original/<g>/<g>.NNNNN.wav, genres/<g>/<g>.NNNNN.au or <g>/<g>.NNNNN.flac.
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Split; `filtered` when the data covers the artist-filtered lists, else `by-index`.
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
 }
 
 /// Which split of a GTZAN copy to use.
