@@ -73,6 +73,15 @@ fn tune_allocator() {
 fn tune_allocator() {}
 
 fn main() -> ExitCode {
+    if matches!(std::env::args().nth(1).as_deref(), Some("bundle" | "bundle-universal")) {
+        return match nice_plug_xtask::main() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tune_allocator();
     let cli = Cli::parse();
     let result = match cli.cmd {
