@@ -268,7 +268,7 @@ fn history_strip(ui: &mut egui::Ui, history: &VecDeque<HistoryPoint>, labels: &[
     let width = ui.available_width();
     let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 44.0), Sense::hover());
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(28));
+    painter.rect_filled(rect, 2.0, Color32::from_gray(45));
     let Some(now) = history.back().map(|p| p.start_s) else {
         painter.text(rect.center(), Align2::CENTER_CENTER, "history", FontId::proportional(12.0), Color32::from_gray(100));
         return;
