@@ -51,7 +51,7 @@ fn end_to_end(c: &mut Criterion) {
         b.iter(|| {
             let mut a = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
             a.samples.truncate((secs * a.sample_rate as f32) as usize);
-            tag_audio(m.clone(), &a, TaggerOptions { hop_s: 1.0, max_batch: 32, ..Default::default() }).unwrap()
+            tag_audio(m.clone(), &a, TaggerOptions::default()).unwrap()
         })
     });
     g.finish();

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if clips.is_empty() {
         bail!("the {kind:?} split has no {subset:?} clips in {}", args.set.data.display());
     }
-    let opts = TaggerOptions { hop_s: args.hop, max_batch: 32, ..Default::default() };
+    let opts = TaggerOptions { hop_s: args.hop, ..Default::default() };
     let labels = &m.card.labels;
     let (mut window, mut clip) = (Confusion::new(labels), Confusion::new(labels));
     let mut skipped = Vec::new();

@@ -32,7 +32,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let device = model::device::best();
     let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
     let labels = m.card.labels.clone();
-    let opts = TaggerOptions { hop_s: args.hop, max_batch: 32, ..Default::default() };
+    let opts = TaggerOptions { hop_s: args.hop, ..Default::default() };
     let mut files = Vec::new();
     let mut failed = 0;
     for path in &args.files {

@@ -70,8 +70,8 @@ impl GenreNet for SeedCnn {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.unsqueeze(1)?;
         for b in &self.blocks {
-            x = b.conv.forward(&x)?;
-            x = b.bn.forward_t(&x, train)?.relu()?.max_pool2d(2)?;
+            x = if train { b.bn.forward_t(&b.conv.forward(&x)?, true)? } else { b.conv.forward_folded(&x, &b.bn)? };
+            x = x.relu()?.max_pool2d(2)?;
         }
         let x = x.flatten_from(2)?;
         let pooled = Tensor::cat(&[x.mean(2)?, x.max(2)?], 1)?;
