@@ -24,7 +24,8 @@ use std::sync::{Arc, OnceLock};
 /// plugin then offers no editor, so the wrapper runs until SIGINT and returns success
 /// instead of failing on the editor window.
 pub static HEADLESS: AtomicBool = AtomicBool::new(false);
-/// The first instance's shared state, for the headless standalone's console read-out.
+/// The first instance's shared state, for the headless standalone's console read-out (only
+/// set when [`HEADLESS`] is).
 pub static FIRST_INSTANCE: OnceLock<Arc<Shared>> = OnceLock::new();
 
 pub struct GenreTagger {
@@ -44,7 +45,9 @@ impl GenreTagger {
         let shared = Arc::new(Shared::default());
         let params = Arc::new(TaggerParams::new(shared.clone()));
         let engine = Engine::new(shared.clone(), params.clone(), source);
-        let _ = FIRST_INSTANCE.set(shared.clone());
+        if HEADLESS.load(Ordering::Acquire) {
+            let _ = FIRST_INSTANCE.set(shared.clone());
+        }
         Self { params, shared, engine }
     }
 }

@@ -45,7 +45,7 @@ pub fn clap_library() -> PathBuf {
 }
 
 pub fn standalone_binary() -> PathBuf {
-    build_plugin().join("genre-tagger")
+    build_plugin().join("genre_tagger")
 }
 
 pub fn fixture(name: &str) -> PathBuf {

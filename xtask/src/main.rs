@@ -39,6 +39,35 @@ pub struct DataArgs {
     pub split: Option<SplitArg>,
 }
 
+/// Copies everything in `target/bundled/` (the .clap, the .vst3 directory, the standalone)
+/// into `bundles/`, where the README says the built plugin is.
+fn copy_bundles() -> anyhow::Result<()> {
+    fn copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        if from.is_dir() {
+            std::fs::create_dir_all(to)?;
+            for e in std::fs::read_dir(from)? {
+                let e = e?;
+                copy(&e.path(), &to.join(e.file_name()))?;
+            }
+            Ok(())
+        } else {
+            std::fs::copy(from, to).map(|_| ())
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "target".into());
+    let bundled = target.join("bundled");
+    for e in std::fs::read_dir(&bundled)? {
+        let e = e?;
+        let dest = std::path::Path::new("bundles").join(e.file_name());
+        if dest.is_dir() {
+            std::fs::remove_dir_all(&dest)?;
+        }
+        copy(&e.path(), &dest)?;
+        eprintln!("copied {} -> {}", e.path().display(), dest.display());
+    }
+    Ok(())
+}
+
 /// Which split of a GTZAN copy to use.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum SplitArg {
@@ -74,7 +103,8 @@ fn tune_allocator() {}
 
 fn main() -> ExitCode {
     if matches!(std::env::args().nth(1).as_deref(), Some("bundle" | "bundle-universal")) {
-        return match nice_plug_xtask::main() {
+        // nice_plug_xtask builds and bundles into target/bundled/ (cwd: workspace root).
+        return match nice_plug_xtask::main().and_then(|()| copy_bundles()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
