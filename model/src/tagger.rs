@@ -131,13 +131,19 @@ impl Tagger {
     /// Forgets the stream and the smoothed state (a new song, a transport jump).
     pub fn reset(&mut self) {
         self.mel.reset();
-        let _ = self.resampler.finish(&mut Vec::new());
+        self.resampler.reset();
+        self.batch.clear();
+        self.clear_frames();
+        self.smoothed = None;
+    }
+
+    /// Forgets the analysed frames and window positions (the stream starts over).
+    fn clear_frames(&mut self) {
         self.frames.data.clear();
         self.frames.energy.clear();
         self.frames_offset = 0;
         self.next_window = 0;
         self.windows_done = 0;
-        self.smoothed = None;
     }
 
     /// Feeds input samples (mono, at the input rate) and analyses every window that
@@ -161,11 +167,7 @@ impl Tagger {
         self.mel.push(&self.resampled, &mut self.frames);
         self.mel.finish(&mut self.frames);
         let out = self.collect_windows(true)?;
-        self.frames.data.clear();
-        self.frames.energy.clear();
-        self.frames_offset = 0;
-        self.next_window = 0;
-        self.windows_done = 0;
+        self.clear_frames();
         Ok(out)
     }
 

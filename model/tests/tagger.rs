@@ -161,3 +161,17 @@ fn smoothing_is_an_exponential_average_with_the_given_time_constant() {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }
+
+#[test]
+fn reset_starts_a_clean_stream() {
+    let m = tiny_model();
+    let x = music_like(44_100, 6.0, 8);
+    let mut fresh = Tagger::new(m.clone(), 44_100, TaggerOptions::default()).unwrap();
+    let want = fresh.push(&x).unwrap();
+    let mut used = Tagger::new(m, 44_100, TaggerOptions::default()).unwrap();
+    used.push(&music_like(44_100, 4.3, 9)).unwrap();
+    used.reset();
+    assert!(used.smoothed().is_none());
+    let got = used.push(&x).unwrap();
+    assert_eq!(got, want, "after reset, the same input gives the same windows");
+}

@@ -144,12 +144,20 @@ impl StreamResampler {
                 }
             }
             self.pending = partial;
+        }
+        self.reset();
+        Ok(())
+    }
+
+    /// Drops any buffered input and starts a new stream, without producing a tail.
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        if let Some(r) = self.inner.as_mut() {
             r.reset();
             self.to_trim = r.output_delay();
         }
         self.consumed = 0;
         self.produced = 0;
-        Ok(())
     }
 
     fn run(r: &mut (dyn Resampler<f32> + Send), input: &[f32], partial: Option<usize>, scratch: &mut [f32]) -> Result<usize> {
