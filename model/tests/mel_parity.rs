@@ -90,7 +90,7 @@ fn musicnn_front_end_power_matches_librosa() {
 #[test]
 fn streaming_equals_batch_for_random_chunkings() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let signal: Vec<f32> = (0..22_050 * 4).map(|i| ((i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05)).collect();
+    let signal: Vec<f32> = (0..22_050 * 4).map(|i| (i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05).collect();
     for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
         let batch = mel_spectrogram(&cfg, &signal).unwrap();
         for trial in 0..8 {

@@ -138,11 +138,8 @@ impl Shared {
         for (a, &p) in self.probs.iter().zip(&dist[..n]) {
             a.store(p, Ordering::Relaxed);
         }
-        let (top, conf) = dist[..n]
-            .iter()
-            .enumerate()
-            .fold((NO_TOP, f32::NEG_INFINITY), |(bi, bp), (i, &p)| if p > bp { (i, p) } else { (bi, bp) });
-        self.confidence.store(if top == NO_TOP { 0.0 } else { conf }, Ordering::Relaxed);
+        let top = if n == 0 { NO_TOP } else { model::metrics::argmax(&dist[..n]) };
+        self.confidence.store(if top == NO_TOP { 0.0 } else { dist[top] }, Ordering::Relaxed);
         self.n_labels.store(n, Ordering::Release);
         self.top.store(top, Ordering::Release);
     }
