@@ -3,6 +3,7 @@
 
 mod conv3x3;
 mod dropout;
+pub mod musicnn;
 mod seed_cnn;
 
 pub use conv3x3::Conv3x3;
