@@ -143,9 +143,16 @@ impl Backbone {
 
     /// The normalised 1 506-d pooled features (the dense layer's input).
     pub fn pooled(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, n_mels, _) = x.dims3()?;
+        let (b, n_mels, _) = x.dims3()?;
         if n_mels != N_MELS {
             candle_core::bail!("musicnn takes {N_MELS} mel bands, got {n_mels}");
+        }
+        // One patch at a time: a patch's im2col matrices (12 MB for the [7 × 38] filters)
+        // stay in cache, a batch's do not — measured 25 ms per patch alone against 37 ms
+        // per patch in batches of 8.
+        if b > 1 {
+            let each = (0..b).map(|i| self.pooled(&x.narrow(0, i, 1)?)).collect::<Result<Vec<_>>>()?;
+            return Tensor::cat(&each, 0);
         }
         // [b, T, 96]: time-major like TF's NHWC.
         let x = self.input_bn.forward(&x.transpose(1, 2)?.contiguous()?)?;
