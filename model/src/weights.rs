@@ -50,6 +50,22 @@ impl ModelCard {
         }
     }
 
+    /// A card for musicnn (`variant`'s published weights) with a genre head, on musicnn's
+    /// own front end: 16 kHz, 96 mels, `log10(10000·S + 1)`, 187-frame patches, no
+    /// per-window normalisation (the network's first layer is a batch norm).
+    pub fn musicnn(variant: crate::nets::musicnn::Variant, head: crate::nets::musicnn::HeadConfig) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            arch: Arch::Musicnn(crate::nets::musicnn::MusicnnConfig { variant, head }),
+            labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            mel: MelConfig::musicnn(),
+            window_frames: crate::nets::musicnn::PATCH_FRAMES,
+            norm: WindowNorm::None,
+            trained_on: "untrained".into(),
+            validation: serde_json::Value::Null,
+        }
+    }
+
     pub fn window_seconds(&self) -> f32 {
         (self.window_frames - 1) as f32 * self.mel.hop as f32 / self.mel.sample_rate as f32
     }
@@ -105,7 +121,12 @@ fn reinit_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
             let fan_in: usize = dims[1..].iter().product();
             let std = (2.0 / fan_in as f32).sqrt();
             (0..n).map(|_| crate::rng::normal(&mut rng) * std).collect()
-        } else if name.ends_with("running_var") || (name.contains(".bn.") && name.ends_with("weight")) {
+        } else if name.ends_with("running_var")
+            || name.ends_with("moving_variance")
+            || name.ends_with("gamma")
+            || name.ends_with("feature_std")
+            || (name.contains(".bn.") && name.ends_with("weight"))
+        {
             vec![1.0; n]
         } else {
             vec![0.0; n]

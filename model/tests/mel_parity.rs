@@ -131,3 +131,15 @@ fn invalid_configs_are_refused() {
     let e = MelStream::new(c).err().unwrap().to_string();
     assert!(e.contains("fmax"), "{e}");
 }
+
+/// numpy's float16 overflows to inf for loud music (10000·S > 65 504), which would make
+/// musicnn's input infinite; ours saturates at log10(65 505).
+#[test]
+fn musicnn_compression_saturates_instead_of_overflowing() {
+    let cfg = MelConfig::musicnn();
+    let loud: Vec<f32> = (0..16_000).map(|i| if (i / 40) % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let mel = model::mel::mel_spectrogram(&cfg, &loud).unwrap();
+    let max = mel.data.iter().cloned().fold(f32::MIN, f32::max);
+    assert!(mel.data.iter().all(|v| v.is_finite()), "non-finite log-mel value");
+    assert!((max - 65_505f32.log10()).abs() < 1e-3, "a full-scale square wave should saturate, max {max}");
+}

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::metrics::{argmax, Confusion};
 use model::tagger::{tag_audio, TaggerOptions};
-use model::train::{discover, split, Subset};
+use model::train::{discover, discover_labelled, split, Subset};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,24 +34,42 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// `--data` is a folder of other labelled music, `<genre>/<file>` (like train's
+    /// `--extra`), scored whole: held-out music from other artists than GTZAN's.
+    #[arg(long, conflicts_with_all = ["subset", "split"])]
+    labelled: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let device = model::device::best();
     let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
-    let clips = discover(&args.set.data)?;
-    let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
-    let subset = match args.subset {
-        Some(SubsetArg::Train) => Subset::Train,
-        Some(SubsetArg::Valid) => Subset::Valid,
-        Some(SubsetArg::Test) => Subset::Test,
-        None if kind == model::train::SplitKind::Filtered => Subset::Test,
-        None => Subset::Valid,
+    let labelled;
+    let split_clips;
+    let part: String;
+    let clips: &[model::train::Clip] = if args.labelled {
+        labelled = discover_labelled(&args.set.data)?;
+        if labelled.is_empty() {
+            bail!("no <genre>/<file> audio under {}", args.set.data.display());
+        }
+        part = "labelled/all".into();
+        &labelled
+    } else {
+        let all = discover(&args.set.data)?;
+        let (kind, s) = split(&all, args.set.split.map(Into::into))?;
+        let subset = match args.subset {
+            Some(SubsetArg::Train) => Subset::Train,
+            Some(SubsetArg::Valid) => Subset::Valid,
+            Some(SubsetArg::Test) => Subset::Test,
+            None if kind == model::train::SplitKind::Filtered => Subset::Test,
+            None => Subset::Valid,
+        };
+        split_clips = s.subset(subset).to_vec();
+        part = format!("{kind:?}/{subset:?}");
+        if split_clips.is_empty() {
+            bail!("the {kind:?} split has no {subset:?} clips in {}", args.set.data.display());
+        }
+        &split_clips
     };
-    let clips = s.subset(subset);
-    if clips.is_empty() {
-        bail!("the {kind:?} split has no {subset:?} clips in {}", args.set.data.display());
-    }
     let opts = TaggerOptions { hop_s: args.hop, ..Default::default() };
     let labels = &m.card.labels;
     let (mut window, mut clip) = (Confusion::new(labels), Confusion::new(labels));
@@ -87,14 +105,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if args.json {
         let doc = json!({
-            "model": m.source, "data": args.set.data.display().to_string(), "split": format!("{kind:?}"),
-            "subset": format!("{subset:?}"), "hop_s": args.hop, "clips": clip.total(), "skipped": skipped,
+            "model": m.source, "data": args.set.data.display().to_string(), "split": part,
+            "hop_s": args.hop, "clips": clip.total(), "skipped": skipped,
             "window": window.summary(), "clip": clip.summary(),
             "seconds": secs, "x_real_time": audio_s / secs,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("model: {}  data: {}  split: {kind:?}/{subset:?}  clips: {}  hop: {} s", m.source, args.set.data.display(), clip.total(), args.hop);
+        println!("model: {}  data: {}  split: {part}  clips: {}  hop: {} s", m.source, args.set.data.display(), clip.total(), args.hop);
         println!("\n== window level ({} windows) ==\n{}", window.total(), window.table());
         println!("\n== clip level (mean of window probabilities, {} clips) ==\n{}", clip.total(), clip.table());
         println!("\n{:.1} s of audio in {secs:.1} s ({:.0}x real time)", audio_s, audio_s / secs);

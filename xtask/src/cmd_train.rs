@@ -3,7 +3,8 @@
 use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
-use model::train::{discover, discover_labelled, load_features, split, train, TrainConfig};
+use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
+use model::train::{backbone_features, discover, discover_labelled, load_features, split, train, train_head, TrainConfig, TrainOutcome, TransferConfig};
 use model::weights::{save, ModelCard};
 use serde_json::json;
 use std::path::PathBuf;
@@ -13,8 +14,22 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     set: crate::DataArgs,
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    epochs: u32,
+    /// What to train: the from-scratch CNN, or a genre head on a pretrained musicnn.
+    #[arg(long, value_enum, default_value_t = BackboneArg::Cnn)]
+    backbone: BackboneArg,
+    /// Epochs; default 60 for the CNN, 300 for a musicnn head (seconds each).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    epochs: Option<u32>,
+    /// musicnn only: which backbone output the head reads.
+    #[arg(long, value_enum, default_value_t = FeaturesArg::Pooled)]
+    features: FeaturesArg,
+    /// musicnn only: seconds between training windows (one backbone pass each).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd_tag::positive_seconds)]
+    train_hop: f32,
+    /// musicnn only: the published weights in TF layout; the copy committed under
+    /// model/weights/musicnn/ when omitted.
+    #[arg(long)]
+    backbone_weights: Option<PathBuf>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Where to write the model.
@@ -28,8 +43,9 @@ pub struct Args {
     /// Random 3-s crops per clip per epoch.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=1000))]
     crops: u32,
-    #[arg(long, default_value_t = 2e-3)]
-    lr: f64,
+    /// Learning rate; default 2e-3 for the CNN, 1e-3 for a musicnn head.
+    #[arg(long)]
+    lr: Option<f64>,
     /// Stop after this many epochs without a better validation score.
     #[arg(long, default_value_t = 15)]
     patience: usize,
@@ -40,10 +56,48 @@ pub struct Args {
     extra: Vec<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    if !(args.lr.is_finite() && args.lr > 0.0 && args.lr < 1.0) {
-        anyhow::bail!("--lr must be in (0, 1), got {}", args.lr);
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum BackboneArg {
+    /// The seed-style CNN, trained from scratch.
+    Cnn,
+    /// musicnn trained on the Million Song Dataset (frozen) + a genre head.
+    MusicnnMsd,
+    /// musicnn trained on MagnaTagATune (frozen) + a genre head.
+    MusicnnMtt,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FeaturesArg {
+    Pooled,
+    Penultimate,
+    Tags,
+}
+
+impl From<FeaturesArg> for HeadInput {
+    fn from(f: FeaturesArg) -> Self {
+        match f {
+            FeaturesArg::Pooled => HeadInput::Pooled,
+            FeaturesArg::Penultimate => HeadInput::Penultimate,
+            FeaturesArg::Tags => HeadInput::Tags,
+        }
     }
+}
+
+/// The committed copy of musicnn's published weights.
+fn committed_musicnn(variant: Variant) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/weights/musicnn").join(format!("{}.safetensors", variant.name()))
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { 2e-3 } else { 1e-3 });
+    if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
+        anyhow::bail!("--lr must be in (0, 1), got {lr}");
+    }
+    let variant = match args.backbone {
+        BackboneArg::Cnn => None,
+        BackboneArg::MusicnnMsd => Some(Variant::Msd),
+        BackboneArg::MusicnnMtt => Some(Variant::Mtt),
+    };
     let t0 = std::time::Instant::now();
     let device = model::device::best();
     let clips = discover(&args.set.data)?;
@@ -52,7 +106,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "{} clips under {}: {kind:?} split, {} train / {} valid / {} test (test is never touched here)",
         clips.len(), args.set.data.display(), s.train.len(), s.valid.len(), s.test.len()
     );
-    let mut card = ModelCard::seed_cnn_default();
+    let mut card = match variant {
+        None => ModelCard::seed_cnn_default(),
+        Some(v) => ModelCard::musicnn(v, HeadConfig { input: args.features.into(), dropout: 0.5 }),
+    };
     let mut bars = Bars::new();
     let mut train_clips = s.train.clone();
     for dir in &args.extra {
@@ -62,24 +119,45 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
     let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
-    let cfg = TrainConfig {
-        epochs: args.epochs as usize,
-        seed: args.seed,
-        batch_size: args.batch_size as usize,
-        crops_per_clip: args.crops as usize,
-        lr: args.lr,
-        early_stop: args.patience,
-        ..Default::default()
+    let (outcome, cfg_json, epochs) = match variant {
+        None => {
+            let cfg = TrainConfig {
+                epochs: args.epochs.unwrap_or(60) as usize,
+                seed: args.seed,
+                batch_size: args.batch_size as usize,
+                crops_per_clip: args.crops as usize,
+                lr,
+                early_stop: args.patience,
+                ..Default::default()
+            };
+            (train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?, serde_json::to_value(&cfg)?, cfg.epochs)
+        }
+        Some(v) => {
+            let cfg = TransferConfig {
+                epochs: args.epochs.unwrap_or(300) as usize,
+                seed: args.seed,
+                lr,
+                train_hop_s: args.train_hop,
+                early_stop: args.patience.max(40),
+                ..Default::default()
+            };
+            let (outcome, _) = train_musicnn_head(&card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
+            (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
+        }
     };
-    let outcome = train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?;
     let secs = t0.elapsed().as_secs_f64();
     let v = &outcome.valid;
     let extra: String = args.extra.iter().map(|d| format!(" --extra {}", d.display())).collect();
     card.trained_on = format!(
-        "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra} --epochs {} --seed {}`",
+        "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra}{} --epochs {} --seed {}`",
         clips.len(), args.set.data.display(), s.train.len(), valid_f.len(),
         if args.extra.is_empty() { String::new() } else { format!(" + {} extra training clips", train_clips.len() - s.train.len()) },
-        args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(), args.epochs, args.seed
+        args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(),
+        match variant {
+            None => String::new(),
+            Some(_) => format!(" --backbone {:?} --features {:?} --train-hop {}", args.backbone, args.features, args.train_hop).to_lowercase().replace("musicnnmsd", "musicnn-msd").replace("musicnnmtt", "musicnn-mtt"),
+        },
+        epochs, args.seed
     );
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),
@@ -92,7 +170,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let dir = args.report.clone().unwrap_or_else(|| args.out.with_extension("report"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let metrics = json!({
-        "model": args.out.display().to_string(), "card": card, "config": cfg,
+        "model": args.out.display().to_string(), "card": card, "config": cfg_json,
         "best_epoch": outcome.best_epoch, "history": outcome.history,
         "valid": v, "warnings": bars.warnings, "seconds": secs,
     });
@@ -112,4 +190,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
     println!("{}", v.clip.confusion.table());
     println!("model: {}\nreport: {}\ntime: {secs:.0} s", args.out.display(), dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// musicnn: convert the published weights, run the frozen backbone once over every
+/// window (training at `--train-hop`, validation at the evaluator's 1.5 s), then fit the
+/// head on those features.
+#[allow(clippy::too_many_arguments)]
+fn train_musicnn_head(
+    card: &ModelCard,
+    variant: Variant,
+    args: &Args,
+    train_f: &[model::train::ClipFeatures],
+    valid_f: &[model::train::ClipFeatures],
+    cfg: &TransferConfig,
+    device: &candle_core::Device,
+    bars: &mut Bars,
+) -> Result<(TrainOutcome, ())> {
+    let path = args.backbone_weights.clone().unwrap_or_else(|| committed_musicnn(variant));
+    let (found, tensors) = read_tf_file(&path, "", device)?;
+    if found != variant {
+        anyhow::bail!("{} holds {}, but --backbone asks for {}", path.display(), found.name(), variant.name());
+    }
+    let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(tensors.clone(), candle_core::DType::F32, device))?;
+    let input: HeadInput = args.features.into();
+    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, device, bars)?;
+    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, device, bars)?;
+    eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
+    let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
+    Ok((train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?, ()))
 }

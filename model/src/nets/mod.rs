@@ -26,12 +26,15 @@ pub trait GenreNet: Send + Sync {
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum Arch {
     SeedCnn(SeedCnnConfig),
+    /// The pretrained musicnn backbone (frozen) with a genre head.
+    Musicnn(musicnn::MusicnnConfig),
 }
 
 impl Arch {
     pub fn build(&self, vb: VarBuilder, n_labels: usize, seed: u64) -> Result<Box<dyn GenreNet>> {
         match self {
             Arch::SeedCnn(c) => Ok(Box::new(SeedCnn::new(c, n_labels, vb, seed)?)),
+            Arch::Musicnn(c) => Ok(Box::new(musicnn::Musicnn::new(c, n_labels, vb, seed)?)),
         }
     }
 }

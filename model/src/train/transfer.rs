@@ -1,0 +1,266 @@
+//! Transfer learning: a genre head on musicnn's frozen features. The backbone runs once
+//! per window to fill a feature cache; the head then trains on those vectors in seconds
+//! (many epochs, all in memory), with the same validation, early stopping and
+//! best-weights rules as the CNN trainer.
+
+use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
+use crate::metrics::{argmax, Confusion};
+use crate::nets::musicnn::{Backbone, Head, HeadInput};
+use crate::nets::Arch;
+use crate::weights::{build_trainable, ModelCard};
+use crate::window::{copy_window, normalize};
+use crate::{Error, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransferConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    /// AdamW decoupled weight decay: the main regulariser (with dropout) of the head.
+    pub weight_decay: f64,
+    pub label_smoothing: f32,
+    /// Stop after this many epochs without a lower validation loss.
+    pub early_stop: usize,
+    pub seed: u64,
+    /// Hop between training windows, seconds (each window is one feature vector).
+    pub train_hop_s: f32,
+    /// Hop between validation windows, seconds.
+    pub eval_hop_s: f32,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 300,
+            batch_size: 64,
+            lr: 1e-3,
+            weight_decay: 5e-2,
+            label_smoothing: 0.1,
+            early_stop: 40,
+            seed: 42,
+            train_hop_s: 1.0,
+            eval_hop_s: 1.5,
+        }
+    }
+}
+
+/// One feature vector per window, with its clip and label.
+pub struct WindowFeatures {
+    pub dim: usize,
+    /// `[windows, dim]`, row-major.
+    pub x: Vec<f32>,
+    pub labels: Vec<usize>,
+    pub clip_of: Vec<usize>,
+    pub clip_labels: Vec<usize>,
+}
+
+impl WindowFeatures {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Runs the backbone over every `hop_s` window of every clip (mels made with the card's
+/// front end) and keeps the head's input features.
+pub fn backbone_features(
+    backbone: &Backbone,
+    input: HeadInput,
+    card: &ModelCard,
+    clips: &[ClipFeatures],
+    hop_s: f32,
+    device: &Device,
+    obs: &mut dyn Observer,
+) -> Result<WindowFeatures> {
+    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
+    let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
+    let mut out = WindowFeatures { dim: input.dim(), x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    obs.stage("musicnn features", clips.len());
+    let (mut w, mut batch) = (Vec::new(), Vec::new());
+    for (ci, f) in clips.iter().enumerate() {
+        obs.tick(&f.clip.key());
+        out.clip_labels.push(f.clip.genre);
+        let starts: Vec<usize> = (0..).map(|i| i * hop).take_while(|s| s + wf <= f.mel.frames()).collect();
+        for chunk in starts.chunks(8) {
+            batch.clear();
+            for &s in chunk {
+                copy_window(&f.mel.data, n_mels, s, wf, &mut w);
+                normalize(&mut w, card.norm);
+                batch.extend_from_slice(&w);
+            }
+            let x = Tensor::from_slice(&batch, (chunk.len(), n_mels, wf), device)?;
+            let feats = input.select(&backbone.forward(&x)?).to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+            out.x.extend_from_slice(&feats);
+            out.labels.extend(std::iter::repeat_n(f.clip.genre, chunk.len()));
+            out.clip_of.extend(std::iter::repeat_n(ci, chunk.len()));
+        }
+    }
+    obs.stage_done();
+    Ok(out)
+}
+
+/// Trains the head of `card` (a musicnn card) on cached features. `backbone` holds the
+/// converted backbone tensors (`backbone.*`), written into the returned model unchanged.
+pub fn train_head(
+    card: &ModelCard,
+    backbone: &HashMap<String, Tensor>,
+    train_set: &WindowFeatures,
+    valid_set: &WindowFeatures,
+    cfg: &TransferConfig,
+    device: &Device,
+    obs: &mut dyn Observer,
+) -> Result<TrainOutcome> {
+    let Arch::Musicnn(mcfg) = &card.arch else {
+        return Err(Error::Config("train_head needs a musicnn model card".into()));
+    };
+    if train_set.is_empty() || valid_set.is_empty() {
+        return Err(Error::Data(format!("{} training and {} validation windows: need both", train_set.len(), valid_set.len())));
+    }
+    let n_lab = card.labels.len();
+    let d = train_set.dim;
+    let (varmap, net) = build_trainable(card, device, cfg.seed)?;
+    {
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        for (name, t) in backbone {
+            let var = vars.get(name).ok_or_else(|| Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network")))?;
+            var.set(&t.to_device(device)?)?;
+        }
+        // Standardisation statistics of the training features (a feature that never
+        // varies — a dead filter — gets std 1 so it stays at 0).
+        let n = train_set.len() as f64;
+        let mut mean = vec![0f64; d];
+        let mut var = vec![0f64; d];
+        for row in train_set.x.chunks_exact(d) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v as f64 / n;
+            }
+        }
+        for row in train_set.x.chunks_exact(d) {
+            for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+                *s += (v as f64 - m).powi(2) / n;
+            }
+        }
+        let std: Vec<f32> = var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect();
+        let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        vars["head.feature_mean"].set(&Tensor::from_vec(mean, d, device)?)?;
+        vars["head.feature_std"].set(&Tensor::from_vec(std, d, device)?)?;
+    }
+    // The same variables as the network's head, seen through a head alone.
+    let head = Head::new(&mcfg.head, n_lab, VarBuilder::from_varmap(&varmap, DType::F32, device).pp("head"), cfg.seed)?;
+    let params: Vec<Var> = {
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        vec![vars["head.linear.weight"].clone(), vars["head.linear.bias"].clone()]
+    };
+    let mut opt = AdamW::new(params.clone(), ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+
+    // Class weights: each genre contributes equally to the loss however many windows it has.
+    let mut counts = vec![0usize; n_lab];
+    for &y in &train_set.labels {
+        counts[y] += 1;
+    }
+    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+    let class_w: Vec<f32> =
+        counts.iter().map(|&c| if c == 0 { 0.0 } else { train_set.len() as f32 / (present * c) as f32 }).collect();
+
+    let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
+    let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
+    let mut rng = crate::rng::seeded(cfg.seed, 0x7EA2);
+    let mut order: Vec<usize> = (0..train_set.len()).collect();
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    obs.stage("training head", cfg.epochs);
+    for epoch in 1..=cfg.epochs {
+        let t0 = std::time::Instant::now();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        for chunk in order.chunks(cfg.batch_size) {
+            let idx = Tensor::from_vec(chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(), chunk.len(), device)?;
+            let x = x_train.index_select(&idx, 0)?;
+            let labels: Vec<usize> = chunk.iter().map(|&i| train_set.labels[i]).collect();
+            let logits = head.forward_t(&x, true)?;
+            let loss = weighted_smoothed_ce(&logits, &labels, &class_w, cfg.label_smoothing)?;
+            opt.backward_step(&loss)?;
+            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            let preds = logits.argmax(1)?.to_vec1::<u32>()?;
+            correct += preds.iter().zip(&labels).filter(|(p, y)| **p as usize == **y).count();
+            seen += chunk.len();
+        }
+        let valid = eval_features(&head, &x_valid, valid_set, &card.labels)?;
+        let rec = EpochRecord {
+            epoch,
+            train_loss: loss_sum / seen as f64,
+            train_acc: correct as f64 / seen as f64,
+            valid_loss: valid.window_loss,
+            valid_acc: valid.window.accuracy,
+            valid_clip_acc: valid.clip.accuracy,
+            lr: cfg.lr,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        obs.epoch_done(&rec);
+        obs.tick(&format!("epoch {epoch}: valid loss {:.3}, clip acc {:.3}", rec.valid_loss, rec.valid_clip_acc));
+        history.push(rec);
+        // Best by validation loss: with a few dozen validation clips, accuracy moves in
+        // steps of 3 % and picks lucky epochs; the loss is smoother.
+        if best.as_ref().is_none_or(|b| valid.window_loss < b.0) {
+            best = Some((valid.window_loss, epoch, params.iter().map(|p| p.as_tensor().copy()).collect::<candle_core::Result<_>>()?));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.early_stop {
+            break;
+        }
+    }
+    obs.stage_done();
+    let (_, best_epoch, weights) = best.expect("at least one epoch ran");
+    for (p, w) in params.iter().zip(&weights) {
+        p.set(w)?;
+    }
+    let valid = eval_features(&head, &x_valid, valid_set, &card.labels)?;
+    Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
+}
+
+/// Mean over the batch of class-weighted cross-entropy against label-smoothed targets.
+fn weighted_smoothed_ce(logits: &Tensor, labels: &[usize], class_w: &[f32], smoothing: f32) -> Result<Tensor> {
+    let (n, k) = logits.dims2()?;
+    let mut target = vec![smoothing / k as f32; n * k];
+    let mut w = vec![0f32; n];
+    for (i, &y) in labels.iter().enumerate() {
+        target[i * k + y] += 1.0 - smoothing;
+        w[i] = class_w[y];
+    }
+    let dev = logits.device();
+    let target = Tensor::from_vec(target, (n, k), dev)?;
+    let w = Tensor::from_vec(w, n, dev)?;
+    let ce = (candle_nn::ops::log_softmax(logits, 1)? * target)?.sum(1)?.neg()?;
+    Ok(((ce * &w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?)
+}
+
+/// Window and clip figures of the head on cached validation features (clip = mean of
+/// its windows' probabilities, as the tagger and `eval` do).
+fn eval_features(head: &Head, x: &Tensor, set: &WindowFeatures, labels: &[String]) -> Result<EvalReport> {
+    let logp = candle_nn::ops::log_softmax(&head.forward_t(x, false)?, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+    let mut window = Confusion::new(labels);
+    let mut clip_probs = vec![vec![0f64; labels.len()]; set.clip_labels.len()];
+    let mut loss = 0f64;
+    for (i, lp) in logp.iter().enumerate() {
+        let y = set.labels[i];
+        loss -= lp[y] as f64;
+        window.add(y, argmax(lp));
+        for (c, v) in clip_probs[set.clip_of[i]].iter_mut().zip(lp) {
+            *c += (*v as f64).exp();
+        }
+    }
+    let mut clip = Confusion::new(labels);
+    for (p, &y) in clip_probs.iter().zip(&set.clip_labels) {
+        if p.iter().any(|&v| v > 0.0) {
+            let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+            clip.add(y, argmax(&p32));
+        }
+    }
+    Ok(EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss / set.len().max(1) as f64 })
+}
