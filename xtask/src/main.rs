@@ -3,6 +3,7 @@
 //! passed through to `nice_plug_xtask`.
 
 mod cmd_eval;
+mod cmd_parity;
 mod cmd_tag;
 mod cmd_train;
 mod progress;
@@ -26,6 +27,8 @@ enum Cmd {
     Eval(cmd_eval::Args),
     /// Tag audio files: top genre, whole-file distribution and a timeline.
     Tag(cmd_tag::Args),
+    /// Check the candle musicnn against TensorFlow's reference logits (needs ../shared).
+    Parity(cmd_parity::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Cmd::Train(a) => cmd_train::run(a),
         Cmd::Eval(a) => cmd_eval::run(a),
         Cmd::Tag(a) => cmd_tag::run(a),
+        Cmd::Parity(a) => cmd_parity::run(a),
     };
     match result {
         Ok(code) => code,

@@ -118,15 +118,14 @@ fn compress(scale: LogScale, s: f32) -> f32 {
         LogScale::Db { amin } => 10.0 * s.max(amin).log10(),
         LogScale::Log10 { multiplier, f16_round: false } => (multiplier * s + 1.0).log10(),
         LogScale::Log10 { multiplier, f16_round: true } => {
-            // numpy float16 arithmetic: every operation rounds back to half precision —
-            // except that numpy overflows to inf above 65 504 (10000·S does for any mel
-            // power S > 6.55, i.e. loud music), which musicnn's extractor then feeds its
-            // network as inf and gets NaN tags. We saturate at float16's largest finite
-            // value instead (log10(65 505) = 4.816): identical wherever musicnn's output is
-            // defined, and finite where it is not.
+            // musicnn's extractor casts the mel power to float16, then computes
+            // `np.log10(10000 * S + 1)`: under the NumPy 1.x it ran on, `10000` promotes
+            // the product to float32 (the reference patches reach 6.5, beyond float16's
+            // log10(65 505) = 4.8), so only `S` itself is rounded to half precision. A power
+            // beyond float16's range (65 504, a full-scale tone) saturates instead of
+            // becoming inf.
             let h = |x: f32| half::f16::from_f32(x.min(65_504.0)).to_f32();
-            let s = h(s);
-            h(h(h(multiplier * s) + 1.0).log10())
+            (multiplier * h(s) + 1.0).log10()
         }
     }
 }
