@@ -28,7 +28,7 @@ fn seed_cnn_shapes_and_documented_size() {
     let count = |pred: &dyn Fn(&str) -> bool| vars.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v.elem_count()).sum::<usize>();
     assert_eq!(count(&|k| !k.contains("running_")), 100_202, "trainable parameters (doc comment)");
     assert_eq!(count(&|k| k.contains("running_")), 480);
-    let Arch::SeedCnn(cfg) = &card.arch;
+    let Arch::SeedCnn(cfg) = &card.arch else { panic!("seed CNN card") };
     let macs = SeedCnn::macs(cfg, 10, 128, 130);
     assert!((59_000_000..60_000_000).contains(&macs), "{macs} MACs (doc comment says 59.3 M)");
 }

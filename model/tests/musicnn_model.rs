@@ -1,0 +1,124 @@
+//! musicnn as a genre model: the file format round trip, the tagger on musicnn's front
+//! end, and the head trainer on features it must be able to separate.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant, N_MELS, PATCH_FRAMES};
+use model::tagger::{Tagger, TaggerOptions};
+use model::train::{backbone_features, train_head, ClipFeatures, Clip, Quiet, TransferConfig, WindowFeatures};
+use model::weights::{load_bytes, load_file, save, ModelCard};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+fn tf_tensors(prefix: &str) -> HashMap<String, Tensor> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/musicnn/MSD_musicnn.safetensors");
+    read_tf_file(&path, prefix, &Device::Cpu).unwrap().1
+}
+
+/// Two "genres" of feature vectors around different centres, `n` windows each from
+/// `clips` clips.
+fn separable(dim: usize, n: usize, clips: usize, seed: u64) -> WindowFeatures {
+    let mut rng = model::rng::seeded(seed, 1);
+    let mut f = WindowFeatures { dim, x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    for c in 0..clips {
+        let y = c % 2;
+        f.clip_labels.push(y);
+        for _ in 0..n {
+            for j in 0..dim {
+                let centre = if (j % 2 == 0) == (y == 0) { 0.8 } else { -0.8 };
+                f.x.push(centre + model::rng::normal(&mut rng));
+            }
+            f.labels.push(y);
+            f.clip_of.push(c);
+        }
+    }
+    f
+}
+
+fn tags_card() -> ModelCard {
+    let mut card = ModelCard::musicnn(Variant::Msd, HeadConfig { input: HeadInput::Tags, dropout: 0.2 });
+    card.labels = vec!["a".into(), "b".into()];
+    card
+}
+
+#[test]
+fn head_learns_separable_features_and_keeps_the_backbone() {
+    let card = tags_card();
+    let dim = HeadInput::Tags.dim();
+    let (train, valid) = (separable(dim, 20, 6, 1), separable(dim, 10, 4, 2));
+    let cfg = TransferConfig { epochs: 30, early_stop: 30, ..Default::default() };
+    let out = train_head(&card, &tf_tensors("backbone."), &train, &valid, &cfg, &Device::Cpu, &mut Quiet).unwrap();
+    assert!(out.valid.window.accuracy > 0.95, "window accuracy {}", out.valid.window.accuracy);
+    assert_eq!(out.valid.clip.accuracy, 1.0);
+    let losses: Vec<f64> = out.history.iter().map(|r| r.train_loss).collect();
+    assert!(losses.last().unwrap() < &losses[0], "training loss did not fall: {losses:?}");
+    // The backbone in the trained model is the published one, unchanged.
+    let vars = out.varmap.data().lock().unwrap();
+    for (k, t) in tf_tensors("backbone.") {
+        let diff = (vars[&k].as_tensor() - &t).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(diff, 0.0, "{k} changed");
+    }
+}
+
+#[test]
+fn a_musicnn_model_file_round_trips_and_tags_audio() {
+    let card = tags_card();
+    let dim = HeadInput::Tags.dim();
+    let cfg = TransferConfig { epochs: 2, ..Default::default() };
+    let out = train_head(&card, &tf_tensors("backbone."), &separable(dim, 4, 2, 3), &separable(dim, 4, 2, 4), &cfg, &Device::Cpu, &mut Quiet).unwrap();
+    let dir = std::env::temp_dir().join(format!("genre-tagger-musicnn-{}", std::process::id()));
+    let path = dir.join("m.safetensors");
+    save(&path, &card, &out.varmap).unwrap();
+    let loaded = load_file(&path, &Device::Cpu).unwrap();
+    assert_eq!(loaded.card, card);
+    assert_eq!((loaded.card.mel.sample_rate, loaded.card.window_frames), (16_000, PATCH_FRAMES));
+    let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
+    let (a, b) = (out.net.forward_t(&x, false).unwrap(), loaded.net.forward_t(&x, false).unwrap());
+    let diff = (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+    assert!(diff < 1e-6, "loaded model differs by {diff}");
+
+    // Through the tagger at a rate other than musicnn's 16 kHz: 187-frame windows every second.
+    let m = Arc::new(loaded);
+    let mut t = Tagger::new(m, 44_100, TaggerOptions { hop_s: 1.0, ..Default::default() }).unwrap();
+    let x: Vec<f32> = (0..44_100 * 6).map(|i| 0.3 * (i as f32 * 0.05).sin() * ((i / 5000) % 2) as f32).collect();
+    let mut results = t.push(&x).unwrap();
+    results.extend(t.finish().unwrap());
+    assert!((3..=5).contains(&results.len()), "{} windows from 6 s at hop 1 s", results.len());
+    for r in &results {
+        let s: f32 = r.probs.iter().sum();
+        assert!((s - 1.0).abs() < 1e-4 && r.probs.iter().all(|p| p.is_finite()));
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_musicnn_file_missing_backbone_tensors_is_refused_by_name() {
+    let card = tags_card();
+    let dim = HeadInput::Tags.dim();
+    let cfg = TransferConfig { epochs: 1, ..Default::default() };
+    let out = train_head(&card, &tf_tensors("backbone."), &separable(dim, 4, 2, 5), &separable(dim, 4, 2, 6), &cfg, &Device::Cpu, &mut Quiet).unwrap();
+    out.varmap.data().lock().unwrap().remove("backbone.mid_2.conv.weight");
+    let dir = std::env::temp_dir().join(format!("genre-tagger-musicnn-missing-{}", std::process::id()));
+    let path = dir.join("m.safetensors");
+    save(&path, &card, &out.varmap).unwrap();
+    let err = load_bytes(&std::fs::read(&path).unwrap(), "m", &Device::Cpu).err().expect("must fail").to_string();
+    assert!(err.contains("backbone.mid_2.conv.weight"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn backbone_features_cover_every_window_of_every_clip() {
+    let card = tags_card();
+    let net = Backbone::new(VarBuilder::from_tensors(tf_tensors(""), DType::F32, &Device::Cpu)).unwrap();
+    // 5 s of a chirp at 16 kHz → 313 frames; a 187-frame window every ~62.5 frames.
+    let x: Vec<f32> = (0..80_000).map(|i| (i as f32 * i as f32 * 1e-7).sin() * 0.5).collect();
+    let mel = model::mel::mel_spectrogram(&card.mel, &x).unwrap();
+    let clip = Clip { path: "chirp.wav".into(), genre: 1, index: 0 };
+    let feats = vec![ClipFeatures { clip, mel }];
+    let w = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &Device::Cpu, &mut Quiet).unwrap();
+    assert_eq!(w.len(), 3, "windows start near frames 0, 62 and 125; the next would end past 313");
+    assert_eq!(w.x.len(), 3 * 50);
+    assert!(w.x.iter().all(|v| v.is_finite()));
+    assert_eq!((w.labels.as_slice(), w.clip_labels.as_slice()), (&[1, 1, 1][..], &[1][..]));
+}
