@@ -1,7 +1,7 @@
 //! Every supported format decodes to the right rate, length and pitch; every bad file
 //! gets its own clear error.
 
-use model::audio::{decode_file, Audio};
+use model::audio::{decode_file, decode_file_head, Audio};
 use model::Error;
 use std::path::PathBuf;
 
@@ -77,4 +77,17 @@ fn bad_files_get_clear_errors() {
 
     let e = decode_file(fixture("does_not_exist.wav")).unwrap_err();
     assert!(matches!(e, Error::Open { .. }), "{e}");
+}
+
+#[test]
+fn head_decodes_the_start_exactly_as_the_full_decode_does() {
+    for name in ["tone_44100_stereo.wav", "tone_48000_stereo.flac", "tone_22050_mono.ogg", "tone_22050_mono.au"] {
+        let full = decode_file(fixture(name)).unwrap();
+        let head = decode_file_head(fixture(name), 0.2).unwrap();
+        let n = (0.2 * full.sample_rate as f64).round() as usize;
+        assert_eq!(head.sample_rate, full.sample_rate, "{name}");
+        assert_eq!(head.samples[..], full.samples[..n], "{name}");
+        // Asking for more than there is gives the whole file.
+        assert_eq!(decode_file_head(fixture(name), 60.0).unwrap().samples, full.samples, "{name}");
+    }
 }

@@ -20,18 +20,35 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Audio> {
     decode_bytes(bytes, path)
 }
 
+/// Decodes only the first `seconds` of a file (fewer if it is shorter): packets past that
+/// point are not decoded, so tagging an excerpt costs the excerpt, not the whole file.
+/// The samples are exactly those [`decode_file`] gives, cut to `round(seconds × rate)`.
+pub fn decode_file_head(path: impl AsRef<Path>, seconds: f64) -> Result<Audio> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+    let mut audio = decode_limited(bytes, path, Some(seconds))?;
+    let keep = (seconds.max(0.0) * audio.sample_rate as f64).round() as usize;
+    audio.samples.truncate(keep);
+    Ok(audio)
+}
+
 /// Decodes an in-memory file; `path` names it in errors and gives the extension hint.
 pub fn decode_bytes(bytes: Vec<u8>, path: &Path) -> Result<Audio> {
+    decode_limited(bytes, path, None)
+}
+
+/// Decodes until at least `limit_s` seconds are out (all of it when `None`).
+fn decode_limited(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> Result<Audio> {
     if bytes.is_empty() {
         return Err(Error::Empty { path: path.to_owned() });
     }
     if au::is_au(&bytes) {
         return au::decode(&bytes, path);
     }
-    decode_with_symphonia(bytes, path)
+    decode_with_symphonia(bytes, path, limit_s)
 }
 
-fn decode_with_symphonia(bytes: Vec<u8>, path: &Path) -> Result<Audio> {
+fn decode_with_symphonia(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> Result<Audio> {
     let unreadable = |reason: String| Error::Unreadable { path: path.to_owned(), reason };
     let corrupt = |reason: String| Error::Corrupt { path: path.to_owned(), reason };
 
@@ -94,6 +111,9 @@ fn decode_with_symphonia(bytes: Vec<u8>, path: &Path) -> Result<Audio> {
                 interleaved.resize(buf.samples_interleaved(), 0.0);
                 buf.copy_to_slice_interleaved(&mut interleaved);
                 non_finite += downmix_into(&interleaved, channels, &mut samples);
+                if limit_s.is_some_and(|l| samples.len() as f64 >= l * rate as f64) {
+                    break;
+                }
             }
             Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => bad_packets += 1,
             Err(e) => return Err(corrupt(e.to_string())),

@@ -4,7 +4,7 @@ mod au;
 mod decode;
 mod resample;
 
-pub use decode::{decode_bytes, decode_file};
+pub use decode::{decode_bytes, decode_file, decode_file_head};
 pub use resample::{resample, StreamResampler, MAX_RATE, MIN_RATE};
 
 /// Decoded mono audio.
