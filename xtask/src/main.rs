@@ -2,6 +2,7 @@
 //! `bundle`/`bundle-universal` (e.g. `cargo xtask bundle genre-tagger --release`), which are
 //! passed through to `nice_plug_xtask`.
 
+mod cmd_bench;
 mod cmd_eval;
 mod cmd_parity;
 mod cmd_tag;
@@ -29,6 +30,8 @@ enum Cmd {
     Tag(cmd_tag::Args),
     /// Check the candle musicnn against TensorFlow's reference logits (needs ../shared).
     Parity(cmd_parity::Args),
+    /// Benchmark the hot paths against librosa, PyTorch and the seed paper (one table).
+    Bench(cmd_bench::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Cmd::Eval(a) => cmd_eval::run(a),
         Cmd::Tag(a) => cmd_tag::run(a),
         Cmd::Parity(a) => cmd_parity::run(a),
+        Cmd::Bench(a) => cmd_bench::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,643 @@
+//! `cargo xtask bench [--json]`: the project's hot paths against the references that
+//! matter — librosa's mel front end, PyTorch running the same networks with the same
+//! weights, librosa + PyTorch tagging end to end, the seed paper's published figure —
+//! plus the plugin's audio-thread and worker costs, in one session, as one table.
+//!
+//! How it measures:
+//! - Ours is timed in this process with `Instant` around the operation alone; the
+//!   references are timed inside one long-lived Python process (`bench/reference.py`)
+//!   with `time.perf_counter` around theirs, so neither Python's start-up and imports nor
+//!   the pipe's round trip is in any figure.
+//! - A sample is `iters` back-to-back calls (enough for ~0.1 s), reported per call. The
+//!   two sides alternate sample by sample (ours first on even samples, the reference first
+//!   on odd ones), so machine noise — a shared 2-core VM here — hits both; medians are
+//!   reported, ratio = reference / ours.
+//! - Threads: `--threads N` (default 1) applies to both sides: RAYON_NUM_THREADS for
+//!   candle (its gemm and our im2col use rayon), torch.set_num_threads + threadpoolctl +
+//!   OMP/MKL/OpenBLAS/Numba variables for Python. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+//!   are removed from the Python process only (they pin OpenBLAS to a slow kernel).
+//! - Before timing, each pair is checked to compute the same thing: mel in dB, seed CNN
+//!   logits (to 1e-4), end-to-end distributions, musicnn logits.
+
+mod plugin;
+mod py;
+mod table;
+
+use crate::progress::Bars;
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use model::mel::{mel_spectrogram, MelConfig};
+use model::tagger::{tag_audio, TaggerOptions};
+use model::train::Observer;
+use model::window::{copy_window, normalize};
+use py::Python;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use table::{Goal, Row, Stat};
+
+/// Length of the clip the mel and end-to-end rows use.
+const CLIP_S: f64 = 30.0;
+/// The seed paper ("Music Genre Classification Using CNNs"): seconds to tag one song.
+const PAPER_SONG_S: f64 = 17.0;
+/// Rough length of one timed sample.
+const SAMPLE_TARGET_S: f64 = 0.1;
+/// Host rate the audio-thread figures assume (the worker example uses the same).
+const HOST_RATE: u32 = 48_000;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print one JSON document instead of the table (it is written to target/bench.json either way).
+    #[arg(long)]
+    pub json: bool,
+    /// Threads for both sides: candle/rayon here, torch/BLAS/OpenMP in Python.
+    #[arg(long, default_value_t = 1, value_parser = positive)]
+    pub threads: usize,
+    /// Timed samples per side and measurement (medians are taken over these).
+    #[arg(long, default_value_t = 11, value_parser = positive)]
+    pub samples: usize,
+    /// Python interpreter with bench/requirements.txt installed.
+    #[arg(long, default_value = "target/bench-venv/bin/python")]
+    pub python: PathBuf,
+    /// Only our own figures: do not start the Python references.
+    #[arg(long)]
+    pub no_reference: bool,
+    /// Skip the plugin's audio-thread bench (a `cargo bench` subprocess).
+    #[arg(long)]
+    pub no_plugin: bool,
+    /// musicnn's reference logits (`reference/*.ref.safetensors`), for the PyTorch port's parity check.
+    #[arg(long, default_value = "../shared/models/musicnn")]
+    pub musicnn_refs: PathBuf,
+}
+
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive whole number")),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+/// Relative paths on the command line are taken from the workspace root (where
+/// `cargo xtask` is meant to run), whatever the current directory.
+fn from_root(root: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { root.join(p) }
+}
+
+fn machine() -> Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    json!({ "cpu": cpu, "cores": cores, "os": std::env::consts::OS, "arch": std::env::consts::ARCH })
+}
+
+fn write_f32(path: &Path, v: &[f32]) -> Result<()> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_f32(path: &Path) -> Result<Vec<f32>> {
+    let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
+fn json_matrix(v: &Value) -> Vec<f32> {
+    v.as_array().into_iter().flatten().flat_map(|r| r.as_array().into_iter().flatten().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)).collect()
+}
+
+/// Runs `model/examples/worker_cost.rs` (built on first use) on `clip`: CPU seconds per
+/// second of audio, one value per sample.
+/// `threads`: RAYON_NUM_THREADS for it; `None` leaves rayon's default (all cores), which
+/// is what the plugin runs with.
+fn worker_cost(root: &Path, clip: &Path, samples: usize, threads: Option<usize>) -> Result<Vec<f64>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    match threads {
+        Some(n) => cmd.env("RAYON_NUM_THREADS", n.to_string()),
+        None => cmd.env_remove("RAYON_NUM_THREADS"),
+    };
+    let out = cmd
+        .current_dir(root)
+        .args(["run", "--quiet", "--release", "-p", "model", "--example", "worker_cost", "--"])
+        .arg(clip)
+        .arg(samples.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo run --example worker_cost")?;
+    if !out.status.success() {
+        bail!("`cargo run --release -p model --example worker_cost` failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).with_context(|| format!("worker_cost printed {text}"))?;
+    v["cpu_s_per_audio_s"].as_array().context("no cpu_s_per_audio_s")?.iter().map(|x| x.as_f64().context("not a number")).collect()
+}
+
+fn iters_for(one_call_s: f64) -> usize {
+    ((SAMPLE_TARGET_S / one_call_s.max(1e-9)).ceil() as usize).clamp(1, 10_000)
+}
+
+/// Times interleaved samples of ours and (when there is one) the reference.
+struct Session {
+    samples: usize,
+    bars: Bars,
+    py: Option<Python>,
+}
+
+/// A reference measurement: the Python command, and what to divide its time by.
+struct Reference {
+    cmd: Value,
+    per: f64,
+}
+
+impl Session {
+    /// Medians per unit: each call of `ours` (and of the reference command) covers `per`
+    /// units (e.g. a batch of 32 windows), and the stats are per unit.
+    fn measure(&mut self, label: &str, per: f64, ours: &mut dyn FnMut() -> Result<()>, reference: Option<Reference>) -> (Result<Stat>, Option<Result<Stat>>) {
+        let ours_iters = (|| -> Result<usize> {
+            ours()?; // warm-up: caches, allocator, lazy init
+            let t = Instant::now();
+            ours()?;
+            Ok(iters_for(t.elapsed().as_secs_f64()))
+        })();
+        let reference = reference.filter(|_| self.py.is_some());
+        let ref_iters = reference.as_ref().map(|r| -> Result<usize> {
+            let py = self.py.as_mut().expect("filtered");
+            py.sample(r.cmd.clone(), 1)?;
+            Ok(iters_for(py.sample(r.cmd.clone(), 1)?))
+        });
+        let mut ours_s = Vec::new();
+        let mut ref_s = Vec::new();
+        let mut ours_err = ours_iters.as_ref().err().map(|e| format!("{e:#}"));
+        let mut ref_err = match &ref_iters {
+            Some(Err(e)) => Some(format!("{e:#}")),
+            _ => None,
+        };
+        for i in 0..self.samples {
+            for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+                if side == 0 {
+                    if let (Ok(n), None) = (&ours_iters, &ours_err) {
+                        let t = Instant::now();
+                        let r = (0..*n).try_for_each(|_| ours());
+                        match r {
+                            Ok(()) => ours_s.push(t.elapsed().as_secs_f64() / *n as f64 / per),
+                            Err(e) => ours_err = Some(format!("{e:#}")),
+                        }
+                    }
+                } else if let (Some(r), Some(Ok(n)), None) = (&reference, &ref_iters, &ref_err) {
+                    match self.py.as_mut().expect("filtered").sample(r.cmd.clone(), *n) {
+                        Ok(s) => ref_s.push(s / r.per),
+                        Err(e) => ref_err = Some(format!("{e:#}")),
+                    }
+                }
+            }
+            self.bars.tick(label);
+        }
+        let ours = match ours_err {
+            Some(e) => Err(anyhow::anyhow!(e)),
+            None => Stat::from_samples(ours_s).context("no samples"),
+        };
+        let reference = reference.map(|_| match ref_err {
+            Some(e) => Err(anyhow::anyhow!(e)),
+            None => Stat::from_samples(ref_s).context("no samples"),
+        });
+        (ours, reference)
+    }
+}
+
+/// Fills a row from a measurement; a failed reference becomes the row's note.
+fn fill(row: &mut Row, (ours, reference): (Result<Stat>, Option<Result<Stat>>)) -> Result<()> {
+    row.ours = Some(ours.with_context(|| format!("measuring ours: {}", row.what))?);
+    match reference {
+        Some(Ok(s)) => row.reference = Some(s),
+        Some(Err(e)) => row.note = Some(format!("reference failed: {e:#}")),
+        None => {}
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    // Before anything touches rayon or candle: both read it once (rayon) or per call (candle's gemm).
+    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    let root = workspace_root();
+    let target = target_dir(&root);
+    let tmp = target.join("bench-tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let python = from_root(&root, &args.python);
+    let musicnn_refs = from_root(&root, &args.musicnn_refs);
+    let machine = machine();
+    let say = |s: String| if args.json { eprintln!("{s}") } else { println!("{s}") };
+    say(format!(
+        "machine: {}, {} cores; threads per side: {} (ours: RAYON_NUM_THREADS; references: torch, BLAS, OpenMP); {} samples per side",
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["cores"],
+        args.threads,
+        args.samples
+    ));
+
+    // --- the Python references -------------------------------------------------------
+    let mut reference_info = json!({ "available": false });
+    let py = if args.no_reference {
+        reference_info["skipped"] = "--no-reference".into();
+        None
+    } else {
+        match Python::start(&python, &root.join("bench/reference.py"), args.threads, &target.join("bench-python.log")) {
+            Ok(mut p) => {
+                let hello = p.call(json!({"cmd": "hello"}))?;
+                reference_info = json!({ "available": true, "python": python.display().to_string(), "hello": hello });
+                Some(p)
+            }
+            Err(e) => {
+                eprintln!("Python references not run: {e:#}\n{}", py::install_hint(&root, &python));
+                reference_info["error"] = format!("{e:#}").into();
+                None
+            }
+        }
+    };
+    let named = |name: &str, k: &str| match reference_info["hello"]["versions"][k].as_str() {
+        Some(v) => format!("{name} {v}"),
+        None => name.to_string(),
+    };
+    let (librosa, torch) = (named("librosa", "librosa"), named("PyTorch", "torch"));
+    if let Some(h) = reference_info.get("hello") {
+        let pools: Vec<String> = h["threadpools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "{} {} ({} threads{})",
+                    p["internal_api"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or(""),
+                    p["num_threads"],
+                    p["architecture"].as_str().map(|a| format!(", kernel {a}")).unwrap_or_default()
+                )
+            })
+            .collect();
+        say(format!(
+            "references: Python {}, {librosa}, numpy {}, {torch} ({} threads); native pools: {}",
+            h["python"].as_str().unwrap_or("?"),
+            reference_info["hello"]["versions"]["numpy"].as_str().unwrap_or("?"),
+            h["torch_threads"],
+            pools.join(", ")
+        ));
+    }
+
+    let mut s = Session { samples: args.samples, bars: Bars::new(), py };
+    let mut checks = Map::new();
+    let mut rows = Vec::new();
+    let cpu = Device::Cpu;
+
+    // --- inputs ---------------------------------------------------------------------
+    let clip_path = root.join("fixtures/cc-music/brahms_hungarian_dance_5.ogg");
+    let song_path = root.join("fixtures/cc-music/lets_go_fishin.ogg");
+    let m = Arc::new(model::weights::load_default(&cpu)?);
+    let cfg = m.card.mel.clone();
+    if cfg != MelConfig::seed_default() {
+        bail!("the embedded model's front end is not MelConfig::seed_default(); the mel row assumes it is");
+    }
+    let head = model::audio::decode_file_head(&clip_path, CLIP_S)?;
+    let clip = model::audio::resample(&head.samples, head.sample_rate, cfg.sample_rate)?;
+    let clip_s = head.duration_s() as f64;
+    let (wf, n_mels) = (m.card.window_frames, cfg.n_mels);
+    let opts = TaggerOptions::default();
+    let hop_frames = (opts.hop_s * cfg.sample_rate as f32 / cfg.hop as f32).round() as usize;
+
+    // --- agreement checks, before any timing ------------------------------------------
+    let ours_mel = mel_spectrogram(&cfg, &clip)?;
+    let mut windows = Vec::new();
+    for start in [0, 300, 600, 900] {
+        let mut w = Vec::new();
+        copy_window(&ours_mel.data, n_mels, start, wf, &mut w);
+        normalize(&mut w, m.card.norm);
+        windows.extend(w);
+    }
+    let check_x = Tensor::from_vec(windows.clone(), (4, n_mels, wf), &cpu)?;
+    let ours_logits: Vec<f32> = m.net.forward_t(&check_x, false)?.flatten_all()?.to_vec1()?;
+    let ours_tags = tag_audio(m.clone(), &head, opts)?;
+    let mnn_path = root.join("model/weights/musicnn/MSD_musicnn.safetensors");
+    let musicnn = {
+        // The candle musicnn (model::nets::musicnn), with the same weights file PyTorch loads.
+        let (_, tensors) = model::nets::musicnn::read_tf_file(&mnn_path, "", &cpu)?;
+        model::nets::musicnn::Backbone::new(candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &cpu))?
+    };
+    let mnn_frames = model::nets::musicnn::PATCH_FRAMES;
+    let mnn_mels = model::nets::musicnn::N_MELS;
+    // Realistic patches: musicnn's front end on the clip at 16 kHz, but without its float16
+    // cast, which overflows to inf wherever the mel power exceeds 6.55 (65 504 / 10 000) —
+    // loud passages of this very clip — and then gives NaN logits on both sides.
+    let mnn_patches = {
+        let mcfg = MelConfig { scale: model::mel::LogScale::Log10 { multiplier: 10_000.0, f16_round: false }, ..MelConfig::musicnn() };
+        let a16 = model::audio::resample(&head.samples, head.sample_rate, mcfg.sample_rate)?;
+        let mel = mel_spectrogram(&mcfg, &a16)?;
+        let mut v = Vec::new();
+        for p in 0..2 {
+            let mut w = Vec::new();
+            copy_window(&mel.data, mcfg.n_mels, p * mnn_frames, mnn_frames, &mut w);
+            v.extend(w);
+        }
+        v
+    };
+    let mnn_check_x = Tensor::from_vec(mnn_patches.clone(), (2, mnn_mels, mnn_frames), &cpu)?;
+    let mnn_ours_logits: Vec<f32> = musicnn.forward(&mnn_check_x)?.tags.flatten_all()?.to_vec1()?;
+
+    if let Some(p) = s.py.as_mut() {
+        let (samples_f, mel_f) = (tmp.join("mel_input.f32"), tmp.join("mel_librosa.f32"));
+        write_f32(&samples_f, &clip)?;
+        let r = p.call(json!({"cmd": "mel_setup", "samples": samples_f, "out": mel_f}));
+        match r.and_then(|_| read_f32(&mel_f)) {
+            Ok(theirs) if theirs.len() == ours_mel.data.len() => {
+                let peak = theirs.iter().cloned().fold(f32::MIN, f32::max);
+                let (mut within, mut all) = (0.0f32, 0.0f32);
+                for (a, b) in ours_mel.data.iter().zip(&theirs) {
+                    all = all.max((a - b).abs());
+                    if *b >= peak - 80.0 {
+                        within = within.max((a - b).abs());
+                    }
+                }
+                say(format!("check: mel vs librosa, max |Δ| {within:.1e} dB within 80 dB of the peak ({all:.1e} dB over all bins)"));
+                checks.insert("mel_max_abs_diff_db_top80".into(), within.into());
+                checks.insert("mel_max_abs_diff_db_all".into(), all.into());
+            }
+            Ok(theirs) => bail!("librosa gave {} mel values, ours {}", theirs.len(), ours_mel.data.len()),
+            Err(e) => say(format!("check: mel vs librosa failed: {e:#}")),
+        }
+
+        let cnn_in = tmp.join("cnn_input.f32");
+        write_f32(&cnn_in, &windows)?;
+        let weights = tmp.join("default_model.safetensors");
+        std::fs::write(&weights, model::DEFAULT_MODEL)?;
+        let r = p.call(json!({"cmd": "cnn_setup", "weights": weights, "input": cnn_in, "n_mels": n_mels, "frames": wf, "batches": [1, 32]}))?;
+        let d = max_abs_diff(&ours_logits, &json_matrix(&r["logits"]));
+        say(format!("check: seed CNN logits, candle vs PyTorch on 4 real windows: max |Δ| {d:.1e} (must be ≤ 1e-4)"));
+        checks.insert("cnn_logits_max_abs_diff".into(), d.into());
+        if !(d <= 1e-4) {
+            bail!("the PyTorch seed CNN does not compute what ours does (max |Δ| {d}): timing them against each other would mean nothing");
+        }
+
+        let tag_cmd = json!({"cmd": "tag", "path": clip_path, "seconds": CLIP_S, "hop_frames": hop_frames, "window_frames": wf, "batch": opts.max_batch, "check": true});
+        match p.call(tag_cmd) {
+            Ok(r) => {
+                let theirs = json_matrix(&json!([r["distribution"]]));
+                let d = max_abs_diff(&ours_tags.distribution, &theirs);
+                let top = model::metrics::argmax(&theirs);
+                say(format!(
+                    "check: 30-s clip end to end, mean distribution vs librosa + PyTorch: {} windows each, top genre {} / {}, max |Δp| {d:.3} (different resamplers)",
+                    r["windows"],
+                    m.card.labels[ours_tags.top],
+                    m.card.labels.get(top).map(String::as_str).unwrap_or("?")
+                ));
+                checks.insert("tag_distribution_max_abs_diff".into(), d.into());
+                checks.insert("tag_same_top_genre".into(), (top == ours_tags.top).into());
+            }
+            Err(e) => say(format!("check: end to end vs librosa + PyTorch failed: {e:#}")),
+        }
+
+        let mnn_in = tmp.join("musicnn_input.f32");
+        write_f32(&mnn_in, &mnn_patches)?;
+        match p.call(json!({"cmd": "musicnn_setup", "weights": mnn_path, "input": mnn_in, "batches": [1, 8], "reference_root": musicnn_refs})) {
+            Ok(r) => {
+                let d = max_abs_diff(&mnn_ours_logits, &json_matrix(&r["logits"]));
+                say(format!("check: musicnn (MSD) logits, candle vs PyTorch on 2 real patches: max |Δ| {d:.1e}"));
+                checks.insert("musicnn_candle_vs_torch_max_abs_diff".into(), d.into());
+                if let Some(par) = r.get("parity") {
+                    say(format!(
+                        "check: PyTorch musicnn vs TensorFlow's reference logits ({} patches): MSD {:.1e}, MTT {:.1e} as models.py builds it; averaging over frequency before the temporal convs instead: MSD {:.1}, MTT {:.1}",
+                        par["patches"],
+                        par["MSD_models_py"].as_f64().unwrap_or(f64::NAN),
+                        par["MTT_models_py"].as_f64().unwrap_or(f64::NAN),
+                        par["MSD_mean_over_freq"].as_f64().unwrap_or(f64::NAN),
+                        par["MTT_mean_over_freq"].as_f64().unwrap_or(f64::NAN)
+                    ));
+                    checks.insert("musicnn_torch_vs_tensorflow".into(), par.clone());
+                }
+            }
+            Err(e) => say(format!("check: musicnn in PyTorch failed: {e:#}")),
+        }
+    }
+
+    // --- timed, interleaved ------------------------------------------------------------
+    const TIMED_ROWS: u64 = 8;
+    s.bars.stage("bench", TIMED_ROWS as usize * args.samples);
+
+    let mut row = Row::new("mel_30s", format!("log-mel of a {CLIP_S:.0}-s clip (22 050 Hz, n_fft 2048, hop 512, 128 mels, dB)"), "clip");
+    row.reference_name = librosa.clone();
+    row.audio_s = Some(clip_s);
+    row.goal = Some(Goal::RatioAtLeast { ratio: 20.0 });
+    let reference = Some(Reference { cmd: json!({"cmd": "mel"}), per: 1.0 });
+    fill(&mut row, s.measure("mel", 1.0, &mut || mel_spectrogram(&cfg, &clip).map(|_| ()).map_err(Into::into), reference))?;
+    rows.push(row);
+
+    for batch in [1usize, 32] {
+        let x = Tensor::randn(0f32, 1.0, (batch, n_mels, wf), &cpu)?;
+        let mut row = Row::new(&format!("cnn_b{batch}"), format!("seed CNN forward, batch {batch} (per 3-s window)"), "window");
+        row.reference_name = torch.clone();
+        row.audio_s = Some(m.card.window_seconds() as f64);
+        row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
+        let reference = Some(Reference { cmd: json!({"cmd": "cnn", "batch": batch}), per: batch as f64 });
+        let label = format!("cnn batch {batch}");
+        fill(&mut row, s.measure(&label, batch as f64, &mut || m.net.forward_t(&x, false).map(|_| ()).map_err(Into::into), reference))?;
+        rows.push(row);
+    }
+
+    let mut row = Row::new(
+        "tag_30s",
+        format!("tag a {CLIP_S:.0}-s clip end to end: decode 44.1 kHz Ogg → resample → mel → CNN, hop 1 s ({} windows)", ours_tags.windows.len()),
+        "clip",
+    );
+    row.reference_name = format!("{librosa} + {torch}");
+    row.audio_s = Some(clip_s);
+    let reference = Some(Reference {
+        cmd: json!({"cmd": "tag", "path": clip_path, "seconds": CLIP_S, "hop_frames": hop_frames, "window_frames": wf, "batch": opts.max_batch}),
+        per: 1.0,
+    });
+    let mut ours = || -> Result<()> {
+        let a = model::audio::decode_file_head(&clip_path, CLIP_S)?;
+        tag_audio(m.clone(), &a, opts)?;
+        Ok(())
+    };
+    fill(&mut row, s.measure("tag 30 s", 1.0, &mut ours, reference))?;
+    rows.push(row);
+
+    let song = model::audio::decode_file(&song_path)?;
+    let mut row = Row::new(
+        "tag_song",
+        format!("tag a whole song end to end (Let's Go Fishin', {:.0} s, 44.1 kHz Ogg)", song.duration_s()),
+        "song",
+    );
+    row.reference_name = "seed paper, published".into();
+    row.reference = Some(Stat::fixed(PAPER_SONG_S));
+    row.audio_s = Some(song.duration_s() as f64);
+    row.reference_same_audio = false;
+    row.note = Some("the paper does not give its song's length".into());
+    let mut ours = || -> Result<()> {
+        let a = model::audio::decode_file(&song_path)?;
+        tag_audio(m.clone(), &a, opts)?;
+        Ok(())
+    };
+    let (o, _) = s.measure("tag song", 1.0, &mut ours, None);
+    row.ours = Some(o?);
+    rows.push(row);
+
+    for batch in [1usize, 8] {
+        // ---- musicnn: candle (model::nets::musicnn) vs the same weights in PyTorch ----
+        let x = Tensor::rand(0f32, 3.0, (batch, mnn_mels, mnn_frames), &cpu)?;
+        let mut row = Row::new(&format!("musicnn_b{batch}"), format!("musicnn (MSD) forward, batch {batch} (per 3-s patch)"), "patch");
+        row.reference_name = torch.clone();
+        row.audio_s = Some((mnn_frames - 1) as f64 * 256.0 / 16_000.0);
+        row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
+        let reference = Some(Reference { cmd: json!({"cmd": "musicnn", "batch": batch}), per: batch as f64 });
+        let label = format!("musicnn batch {batch}");
+        fill(&mut row, s.measure(&label, batch as f64, &mut || musicnn.forward(&x).map(|_| ()).map_err(Into::into), reference))?;
+        rows.push(row);
+    }
+
+    // The plugin's worker: what one second of 48 kHz host audio costs at the default hop.
+    // Measured in a process of its own (model/examples/worker_cost.rs) because this one has
+    // its allocator tuned for training (xtask's main), which a plugin host does not.
+    let cores = machine["cores"].as_u64().unwrap_or(1) as usize;
+    for (id, threads, label) in [
+        ("worker", None, format!("rayon's default, {cores} threads, as in the plugin")),
+        ("worker_1thread", Some(1), "RAYON_NUM_THREADS=1".to_string()),
+    ] {
+        let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → CNN, CPU time, {label}"), "s of audio");
+        row.audio_s = Some(1.0);
+        match worker_cost(&root, &clip_path, args.samples, threads) {
+            Ok(v) => {
+                row.ours = Stat::from_samples(v);
+                if let Some(o) = &row.ours {
+                    row.note = Some(format!("{:.2} % of one core", o.median_s * 100.0));
+                }
+            }
+            Err(e) => row.note = Some(format!("not measured: {e:#}")),
+        }
+        rows.push(row);
+    }
+    for _ in 0..args.samples {
+        s.bars.tick("worker");
+    }
+    s.bars.stage_done();
+
+    // --- the plugin's audio thread: its own criterion bench ------------------------------
+    let mut tap = Vec::new();
+    if args.no_plugin {
+        say("plugin audio thread: skipped (--no-plugin)".into());
+    } else {
+        s.bars.stage("plugin bench", 1);
+        s.bars.tick("cargo bench -p genre-tagger --bench audio_thread (builds it the first time)");
+        match plugin::run(&root, &target, &target.join("bench-plugin.log")) {
+            Ok(figs) => tap = figs,
+            Err(e) => say(format!("plugin audio thread: not measured: {e:#}")),
+        }
+        s.bars.stage_done();
+    }
+    for f in &tap {
+        let mut row = Row::new(
+            &format!("tap_{}ch_{}", f.channels, f.block),
+            format!("audio thread: Tap::process, {} ch, {}-frame blocks (criterion median)", f.channels, f.block),
+            "frame",
+        );
+        row.ours = Some(Stat::fixed(f.per_frame_s()));
+        row.audio_s = Some(1.0 / HOST_RATE as f64);
+        row.note = Some(format!("{:.4} % of the block's time at 48 kHz", f.per_frame_s() * HOST_RATE as f64 * 100.0));
+        rows.push(row);
+    }
+    drop(s);
+
+    // --- report ----------------------------------------------------------------------------
+    let row_json: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).expect("rows serialise");
+            v["ratio_reference_over_ours"] = json!(r.ratio());
+            v["ours_x_realtime"] = json!(r.ours_x_realtime());
+            v["reference_x_realtime"] = json!(r.reference_x_realtime());
+            v["goal_met"] = json!(r.goal_met());
+            v
+        })
+        .collect();
+    let doc = json!({
+        "command": std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+        "machine": machine,
+        "threads": args.threads,
+        "samples": args.samples,
+        "reference": reference_info,
+        "checks": checks,
+        "rows": row_json,
+        "plugin_tap": tap,
+    });
+    let out = target.join("bench.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&doc)?)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!();
+        print!("{}", table::markdown(&rows));
+        println!("\nratio = reference time / our time (above 1: ours is faster); medians of {} interleaved samples per side; written to {}", args.samples, out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn defaults_compare_single_thread_against_the_venv() {
+        let a = Cli::try_parse_from(["bench"]).unwrap().args;
+        assert_eq!((a.threads, a.samples, a.json, a.no_reference, a.no_plugin), (1, 11, false, false, false));
+        assert_eq!(a.python, PathBuf::from("target/bench-venv/bin/python"));
+    }
+
+    #[test]
+    fn flags_parse_and_nonsense_is_refused() {
+        let a = Cli::try_parse_from(["bench", "--json", "--threads", "2", "--samples", "5", "--no-reference", "--no-plugin"]).unwrap().args;
+        assert_eq!((a.threads, a.samples, a.json, a.no_reference, a.no_plugin), (2, 5, true, true, true));
+        assert!(Cli::try_parse_from(["bench", "--threads", "0"]).is_err());
+        assert!(Cli::try_parse_from(["bench", "--samples", "-3"]).is_err());
+    }
+
+    #[test]
+    fn sample_length_targets_a_tenth_of_a_second() {
+        assert_eq!(iters_for(0.005), 20);
+        assert_eq!(iters_for(0.5), 1);
+        assert_eq!(iters_for(0.0), 10_000);
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_workspace_root() {
+        let root = Path::new("/w");
+        assert_eq!(from_root(root, Path::new("target/x")), PathBuf::from("/w/target/x"));
+        assert_eq!(from_root(root, Path::new("/abs")), PathBuf::from("/abs"));
+    }
+
+    #[test]
+    fn f32_files_round_trip() {
+        let p = std::env::temp_dir().join(format!("xtask-bench-{}.f32", std::process::id()));
+        write_f32(&p, &[1.5, -2.25, 0.0]).unwrap();
+        assert_eq!(read_f32(&p).unwrap(), vec![1.5, -2.25, 0.0]);
+        std::fs::remove_file(p).unwrap();
+    }
+}
