@@ -145,3 +145,19 @@ fn musicnn_compression_rounds_power_not_the_log() {
     assert!(max > 65_505f32.log10() + 0.5, "a full-scale square wave must exceed float16's range after 10000·S, max {max}");
     assert!(max <= (10_000.0f32 * 65_504.0 + 1.0).log10() + 1e-4, "power saturates at 65 504, max {max}");
 }
+
+/// A gain applied to compressed mels equals the mels of the louder audio (in dB, over the
+/// bins above −80 dB: below, float32 FFT rounding of bins 100 dB under the peak dominates).
+#[test]
+fn gain_on_compressed_mels_matches_louder_audio() {
+    let x: Vec<f32> = (0..32_000).map(|i| 0.2 * (i as f32 * 0.031).sin() + 0.05 * (i as f32 * 0.47).sin()).collect();
+    for (cfg, tol) in [(MelConfig::musicnn(), 2e-3), (MelConfig::seed_default(), 1e-2)] {
+        let loud: Vec<f32> = x.iter().map(|v| v * 10f32.powf(-9.0 / 20.0)).collect();
+        let want = mel_spectrogram(&cfg, &loud).unwrap();
+        let mut got = mel_spectrogram(&cfg, &x).unwrap();
+        cfg.scale.apply_gain(&mut got.data, -9.0);
+        let audible = |b: &f32| !matches!(cfg.scale, model::mel::LogScale::Db { .. }) || *b > -80.0;
+        let worst = got.data.iter().zip(&want.data).filter(|(_, b)| audible(b)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < tol, "{:?}: worst {worst}", cfg.scale);
+    }
+}

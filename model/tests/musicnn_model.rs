@@ -116,9 +116,15 @@ fn backbone_features_cover_every_window_of_every_clip() {
     let mel = model::mel::mel_spectrogram(&card.mel, &x).unwrap();
     let clip = Clip { path: "chirp.wav".into(), genre: 1, index: 0 };
     let feats = vec![ClipFeatures { clip, mel }];
-    let w = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &Device::Cpu, &mut Quiet).unwrap();
+    let w = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[0.0], &Device::Cpu, &mut Quiet).unwrap();
     assert_eq!(w.len(), 3, "windows start near frames 0, 62 and 125; the next would end past 313");
     assert_eq!(w.x.len(), 3 * 50);
     assert!(w.x.iter().all(|v| v.is_finite()));
     assert_eq!((w.labels.as_slice(), w.clip_labels.as_slice()), (&[1, 1, 1][..], &[1][..]));
+    // Each gain adds a copy of every window, with different features.
+    let g = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[-12.0, 0.0], &Device::Cpu, &mut Quiet).unwrap();
+    assert_eq!(g.len(), 6);
+    let same = g.x[3 * 50..].iter().zip(&w.x).all(|(a, b)| (a - b).abs() < 1e-4);
+    assert!(same, "the 0 dB copy is the plain windows (up to batching's float rounding)");
+    assert!(g.x[..50].iter().zip(&w.x[..50]).any(|(a, b)| (a - b).abs() > 1e-3), "-12 dB must change the features");
 }

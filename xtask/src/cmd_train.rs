@@ -26,6 +26,10 @@ pub struct Args {
     /// musicnn only: seconds between training windows (one backbone pass each).
     #[arg(long, default_value_t = 1.0, value_parser = crate::cmd_tag::positive_seconds)]
     train_hop: f32,
+    /// musicnn only: playback levels (dB, comma-separated) at which every training window
+    /// is also seen, so the head cannot learn the datasets' recording levels.
+    #[arg(long, value_delimiter = ',', default_values_t = [-18.0f32, -12.0, -6.0, 0.0, 6.0], allow_negative_numbers = true)]
+    gains: Vec<f32>,
     /// musicnn only: the published weights in TF layout; the copy committed under
     /// model/weights/musicnn/ when omitted.
     #[arg(long)]
@@ -138,6 +142,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 seed: args.seed,
                 lr,
                 train_hop_s: args.train_hop,
+                gains_db: args.gains.clone(),
                 early_stop: args.patience.max(40),
                 ..Default::default()
             };
@@ -213,8 +218,8 @@ fn train_musicnn_head(
     }
     let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(tensors.clone(), candle_core::DType::F32, device))?;
     let input: HeadInput = args.features.into();
-    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, device, bars)?;
-    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, device, bars)?;
+    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.gains_db, device, bars)?;
+    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[0.0], device, bars)?;
     eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
     let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
     Ok((train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?, ()))
