@@ -138,8 +138,16 @@ impl Worker {
             .name("genre-tagger analysis".into())
             .spawn(move || {
                 let s = shared.clone();
+                // One analysis window a second needs no second core: with rayon's default
+                // (every core) candle split each small GEMM and spun, costing 5.7x the CPU
+                // for the same work (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). A
+                // one-thread pool keeps the plugin's footprint to one core, shared politely.
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "genre-tagger analysis pool".into()).build();
                 // A panic outside the guarded model call (a bug here) must not leave the flag set.
-                let r = catch_unwind(AssertUnwindSafe(|| run(ring, rate, source, &shared, &params, &flag)));
+                let r = catch_unwind(AssertUnwindSafe(|| match &pool {
+                    Ok(pool) => pool.install(|| run(ring, rate, source, &shared, &params, &flag)),
+                    Err(_) => run(ring, rate, source, &shared, &params, &flag),
+                }));
                 if let Err(p) = r {
                     s.set_error(format!("analysis worker stopped: {}", panic_message(&*p)));
                 }
@@ -151,7 +159,8 @@ impl Worker {
 
     fn stop(self) {
         self.stop.store(true, Ordering::Release);
-        self.handle.thread().unpark();
+        // The loop runs on the one-thread pool, not on this handle's thread, so unparking
+        // would not reach it: it notices `stop` within one idle poll (10 ms).
         let _ = self.handle.join();
     }
 }
