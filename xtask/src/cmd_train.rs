@@ -26,10 +26,11 @@ pub struct Args {
     /// musicnn only: seconds between training windows (one backbone pass each).
     #[arg(long, default_value_t = 1.0, value_parser = crate::cmd_tag::positive_seconds)]
     train_hop: f32,
-    /// musicnn only: playback levels (dB, comma-separated) at which every training window
-    /// is also seen, so the head cannot learn the datasets' recording levels.
-    #[arg(long, value_delimiter = ',', default_values_t = [-18.0f32, -12.0, -6.0, 0.0, 6.0], allow_negative_numbers = true)]
-    gains: Vec<f32>,
+    /// musicnn only: absolute levels (RMS dBFS, comma-separated) at which every training
+    /// window is seen, so the head cannot learn the datasets' recording levels; `none`
+    /// trains on windows as recorded.
+    #[arg(long, default_value = "-36,-30,-24,-18,-12", value_parser = parse_levels)]
+    levels: Levels,
     /// musicnn only: the published weights in TF layout; the copy committed under
     /// model/weights/musicnn/ when omitted.
     #[arg(long)]
@@ -87,6 +88,24 @@ impl From<FeaturesArg> for HeadInput {
     }
 }
 
+/// `--levels`: dBFS values in [-80, 0], or `none`.
+#[derive(Clone, Debug)]
+pub struct Levels(Vec<f32>);
+
+fn parse_levels(s: &str) -> Result<Levels, String> {
+    if s.trim() == "none" {
+        return Ok(Levels(Vec::new()));
+    }
+    s.split(',')
+        .map(|v| match v.trim().parse::<f32>() {
+            Ok(x) if (-80.0..=0.0).contains(&x) => Ok(x),
+            Ok(x) => Err(format!("level {x} dBFS is outside [-80, 0]")),
+            Err(_) => Err(format!("'{v}' is not a level in dBFS")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Levels)
+}
+
 /// The committed copy of musicnn's published weights.
 fn committed_musicnn(variant: Variant) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/weights/musicnn").join(format!("{}.safetensors", variant.name()))
@@ -142,7 +161,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 seed: args.seed,
                 lr,
                 train_hop_s: args.train_hop,
-                gains_db: args.gains.clone(),
+                levels_db: args.levels.0.clone(),
                 early_stop: args.patience.max(40),
                 ..Default::default()
             };
@@ -160,7 +179,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(),
         match variant {
             None => String::new(),
-            Some(_) => format!(" --backbone {:?} --features {:?} --train-hop {}", args.backbone, args.features, args.train_hop).to_lowercase().replace("musicnnmsd", "musicnn-msd").replace("musicnnmtt", "musicnn-mtt"),
+            Some(_) => format!(" --backbone {:?} --features {:?} --train-hop {} --levels {}", args.backbone, args.features, args.train_hop, args.levels.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")).to_lowercase().replace("musicnnmsd", "musicnn-msd").replace("musicnnmtt", "musicnn-mtt"),
         },
         epochs, args.seed
     );
@@ -218,8 +237,8 @@ fn train_musicnn_head(
     }
     let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(tensors.clone(), candle_core::DType::F32, device))?;
     let input: HeadInput = args.features.into();
-    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.gains_db, device, bars)?;
-    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[0.0], device, bars)?;
+    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.levels_db, device, bars)?;
+    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], device, bars)?;
     eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
     let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
     Ok((train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?, ()))
