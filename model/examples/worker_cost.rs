@@ -1,6 +1,7 @@
 //! What the plugin's analysis worker costs per second of host audio at the default hop:
-//! a [`Tagger`] fed 100-ms blocks of 48 kHz audio, as the worker feeds it (resampling to
-//! 22 050 Hz, mel frames, one CNN window per second), timed as CPU time of the whole
+//! a [`Tagger`] with the embedded default fed 100-ms blocks of 48 kHz audio, as the worker
+//! feeds it (resampling to the model's rate, mel frames, one window per second), timed as
+//! CPU time of the whole
 //! process (all threads). It runs as its own process so that the allocator has glibc's
 //! default settings, as inside a plugin host (`cargo xtask` tunes them for training).
 //!

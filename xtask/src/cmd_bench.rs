@@ -306,10 +306,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // --- inputs ---------------------------------------------------------------------
     let clip_path = root.join("fixtures/cc-music/brahms_hungarian_dance_5.ogg");
     let song_path = root.join("fixtures/cc-music/lets_go_fishin.ogg");
-    let m = Arc::new(model::weights::load_default(&cpu)?);
+    // The seed CNN (the first default, kept beside the musicnn default) is what the mel,
+    // CNN and end-to-end rows compare with librosa and PyTorch.
+    let cnn_path = root.join("model/weights/seed_cnn.safetensors");
+    let m = Arc::new(model::weights::load_file(&cnn_path, &cpu)?);
     let cfg = m.card.mel.clone();
     if cfg != MelConfig::seed_default() {
-        bail!("the embedded model's front end is not MelConfig::seed_default(); the mel row assumes it is");
+        bail!("{}'s front end is not MelConfig::seed_default(); the mel row assumes it is", cnn_path.display());
     }
     let head = model::audio::decode_file_head(&clip_path, CLIP_S)?;
     let clip = model::audio::resample(&head.samples, head.sample_rate, cfg.sample_rate)?;
@@ -380,8 +383,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
         let cnn_in = tmp.join("cnn_input.f32");
         write_f32(&cnn_in, &windows)?;
-        let weights = tmp.join("default_model.safetensors");
-        std::fs::write(&weights, model::DEFAULT_MODEL)?;
+        let weights = cnn_path.clone();
         let r = p.call(json!({"cmd": "cnn_setup", "weights": weights, "input": cnn_in, "n_mels": n_mels, "frames": wf, "batches": [1, 32]}))?;
         let d = max_abs_diff(&ours_logits, &json_matrix(&r["logits"]));
         say(format!("check: seed CNN logits, candle vs PyTorch on 4 real windows: max |Δ| {d:.1e} (must be ≤ 1e-4)"));
