@@ -514,10 +514,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // its allocator tuned for training (xtask's main), which a plugin host does not.
     let cores = machine["cores"].as_u64().unwrap_or(1) as usize;
     for (id, threads, label) in [
-        ("worker", None, format!("rayon's default, {cores} threads, as in the plugin")),
-        ("worker_1thread", Some(1), "RAYON_NUM_THREADS=1".to_string()),
+        ("worker", None, format!("rayon's default, {cores} threads")),
+        ("worker_1thread", Some(1), "RAYON_NUM_THREADS=1, as in the plugin (a one-thread pool)".to_string()),
     ] {
-        let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → CNN, CPU time, {label}"), "s of audio");
+        let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded default (musicnn-MTT + head), CPU time, {label}"), "s of audio");
         row.audio_s = Some(1.0);
         match worker_cost(&root, &clip_path, args.samples, threads) {
             Ok(v) => {
