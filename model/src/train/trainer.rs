@@ -109,32 +109,48 @@ fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
 }
 
 fn run_eval(net: &dyn GenreNet, card: &ModelCard, set: &EvalSet, device: &Device) -> Result<EvalReport> {
-    let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
+    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let per = n_mels * wf;
     let n = set.labels.len();
-    let mut window = Confusion::new(&card.labels);
-    let mut clip_probs = vec![vec![0f64; n_lab]; set.clip_labels.len()];
-    let mut loss_sum = 0.0;
+    let mut logp = Vec::with_capacity(n);
     for start in (0..n).step_by(64) {
         let end = (start + 64).min(n);
         let x = Tensor::from_slice(&set.x[start * per..end * per], (end - start, n_mels, wf), device)?;
         let logits = net.forward_t(&x, false)?;
-        let logp = candle_nn::ops::log_softmax(&logits, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
-        for (i, lp) in (start..end).zip(logp) {
-            let y = set.labels[i];
-            loss_sum -= lp[y] as f64;
-            window.add(y, argmax(&lp));
-            for (c, v) in clip_probs[set.clip_of[i]].iter_mut().zip(&lp) {
-                *c += (*v as f64).exp();
-            }
+        logp.extend(candle_nn::ops::log_softmax(&logits, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
+    }
+    Ok(report_from_log_probs(&logp, &set.labels, &set.clip_of, &set.clip_labels, &card.labels))
+}
+
+/// Window and clip figures from every window's log-probabilities: a window's prediction
+/// is its argmax, a clip's the argmax of its windows' mean probability (what the tagger
+/// and `eval` show for a file). Clips with no window are left out.
+pub(super) fn report_from_log_probs(
+    logp: &[Vec<f32>],
+    labels: &[usize],
+    clip_of: &[usize],
+    clip_labels: &[usize],
+    names: &[String],
+) -> EvalReport {
+    let mut window = Confusion::new(names);
+    let mut clip_probs = vec![vec![0f64; names.len()]; clip_labels.len()];
+    let mut loss_sum = 0.0;
+    for (i, lp) in logp.iter().enumerate() {
+        let y = labels[i];
+        loss_sum -= lp[y] as f64;
+        window.add(y, argmax(lp));
+        for (c, v) in clip_probs[clip_of[i]].iter_mut().zip(lp) {
+            *c += (*v as f64).exp();
         }
     }
-    let mut clip = Confusion::new(&card.labels);
-    for (p, &y) in clip_probs.iter().zip(&set.clip_labels) {
-        let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
-        clip.add(y, argmax(&p32));
+    let mut clip = Confusion::new(names);
+    for (p, &y) in clip_probs.iter().zip(clip_labels) {
+        if p.iter().any(|&v| v > 0.0) {
+            let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
+            clip.add(y, argmax(&p32));
+        }
     }
-    Ok(EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss_sum / n.max(1) as f64 })
+    EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss_sum / logp.len().max(1) as f64 }
 }
 
 /// Evaluates a network on cached features (the trainer's validation path).

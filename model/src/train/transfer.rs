@@ -3,8 +3,8 @@
 //! (many epochs, all in memory), with the same validation, early stopping and
 //! best-weights rules as the CNN trainer.
 
+use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
-use crate::metrics::{argmax, Confusion};
 use crate::nets::musicnn::{Backbone, Head, HeadInput};
 use crate::nets::Arch;
 use crate::weights::{build_trainable, ModelCard};
@@ -272,27 +272,8 @@ fn weighted_smoothed_ce(logits: &Tensor, labels: &[usize], class_w: &[f32], smoo
     Ok(((ce * &w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?)
 }
 
-/// Window and clip figures of the head on cached validation features (clip = mean of
-/// its windows' probabilities, as the tagger and `eval` do).
+/// Window and clip figures of the head on cached validation features.
 fn eval_features(head: &Head, x: &Tensor, set: &WindowFeatures, labels: &[String]) -> Result<EvalReport> {
     let logp = candle_nn::ops::log_softmax(&head.forward_t(x, false)?, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
-    let mut window = Confusion::new(labels);
-    let mut clip_probs = vec![vec![0f64; labels.len()]; set.clip_labels.len()];
-    let mut loss = 0f64;
-    for (i, lp) in logp.iter().enumerate() {
-        let y = set.labels[i];
-        loss -= lp[y] as f64;
-        window.add(y, argmax(lp));
-        for (c, v) in clip_probs[set.clip_of[i]].iter_mut().zip(lp) {
-            *c += (*v as f64).exp();
-        }
-    }
-    let mut clip = Confusion::new(labels);
-    for (p, &y) in clip_probs.iter().zip(&set.clip_labels) {
-        if p.iter().any(|&v| v > 0.0) {
-            let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
-            clip.add(y, argmax(&p32));
-        }
-    }
-    Ok(EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss / set.len().max(1) as f64 })
+    Ok(report_from_log_probs(&logp, &set.labels, &set.clip_of, &set.clip_labels, labels))
 }
