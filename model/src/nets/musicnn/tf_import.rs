@@ -26,61 +26,68 @@ const NORMS: [(&str, &str); 3] =
 const DENSES: [(&str, &str); 2] = [("dense", "dense"), ("dense_1", "tags")];
 const BN_PARAMS: [&str; 4] = ["gamma", "beta", "moving_mean", "moving_variance"];
 
+/// How a TF tensor is laid out for this port.
+#[derive(Clone, Copy)]
+enum Relayout {
+    AsIs,
+    /// `[kt, kf, 1, filters]` → `[filters, kt·kf]`, rows in (kt, kf) order.
+    ConvKernel,
+    /// `[in, out]` → candle's `[out, in]`.
+    DenseKernel,
+}
+
+/// Every (TF name, our name, relayout), in `models.py`'s creation order.
+fn mapping() -> Vec<(String, String, Relayout)> {
+    let mut m = Vec::new();
+    let bn = |m: &mut Vec<_>, tf_bn: &str, ours: &str| {
+        for p in BN_PARAMS {
+            m.push((format!("{tf_bn}/{p}"), format!("{ours}.{p}"), Relayout::AsIs));
+        }
+    };
+    for (conv, tf_bn, ours) in CONV_LAYERS {
+        m.push((format!("{conv}/kernel"), format!("{ours}.conv.weight"), Relayout::ConvKernel));
+        m.push((format!("{conv}/bias"), format!("{ours}.conv.bias"), Relayout::AsIs));
+        bn(&mut m, tf_bn, &format!("{ours}.bn"));
+    }
+    for (tf_bn, ours) in NORMS {
+        bn(&mut m, tf_bn, ours);
+    }
+    for (dense, ours) in DENSES {
+        m.push((format!("{dense}/kernel"), format!("{ours}.weight"), Relayout::DenseKernel));
+        m.push((format!("{dense}/bias"), format!("{ours}.bias"), Relayout::AsIs));
+    }
+    m
+}
+
 /// A TF checkpoint's tensors renamed and re-laid for the backbone, names prefixed with
 /// `prefix` (e.g. `"backbone."`). Fails listing every missing TF variable and refuses
 /// leftovers, so a checkpoint of another architecture is never half-loaded.
 pub fn import_tf(tf: &HashMap<String, Tensor>, prefix: &str) -> candle_core::Result<HashMap<String, Tensor>> {
-    let mut used = Vec::new();
-    let mut missing = Vec::new();
-    let mut get = |name: String| -> Option<Tensor> {
-        let t = tf.get(&name).cloned();
-        if t.is_none() {
-            missing.push(name.clone());
-        }
-        used.push(name);
-        t
-    };
-    let mut out = HashMap::new();
-    let put_bn = |out: &mut HashMap<String, Tensor>, get: &mut dyn FnMut(String) -> Option<Tensor>, tf_bn: &str, ours: &str| {
-        for p in BN_PARAMS {
-            if let Some(t) = get(format!("{tf_bn}/{p}")) {
-                out.insert(format!("{prefix}{ours}.{p}"), t);
-            }
-        }
-    };
-    for (conv, bn, ours) in CONV_LAYERS {
-        if let Some(k) = get(format!("{conv}/kernel")) {
-            // [kt, kf, 1, filters] → [filters, kt·kf], rows in (kt, kf) order.
-            let dims = k.dims().to_vec();
-            if dims.len() != 4 || dims[2] != 1 {
-                candle_core::bail!("'{conv}/kernel' has shape {dims:?}, expected [kt, kf, 1, filters]");
-            }
-            out.insert(format!("{prefix}{ours}.conv.weight"), k.reshape((dims[0] * dims[1], dims[3]))?.t()?.contiguous()?);
-        }
-        if let Some(b) = get(format!("{conv}/bias")) {
-            out.insert(format!("{prefix}{ours}.conv.bias"), b);
-        }
-        put_bn(&mut out, &mut get, bn, &format!("{ours}.bn"));
-    }
-    for (tf_bn, ours) in NORMS {
-        put_bn(&mut out, &mut get, tf_bn, ours);
-    }
-    for (tf_dense, ours) in DENSES {
-        if let Some(k) = get(format!("{tf_dense}/kernel")) {
-            // [in, out] → candle's [out, in].
-            out.insert(format!("{prefix}{ours}.weight"), k.t()?.contiguous()?);
-        }
-        if let Some(b) = get(format!("{tf_dense}/bias")) {
-            out.insert(format!("{prefix}{ours}.bias"), b);
-        }
-    }
+    let map = mapping();
+    let missing: Vec<&str> = map.iter().map(|(name, _, _)| name.as_str()).filter(|n| !tf.contains_key(*n)).collect();
     if !missing.is_empty() {
         candle_core::bail!("not a musicnn checkpoint: missing {}", missing.join(", "));
     }
-    let mut extra: Vec<&String> = tf.keys().filter(|k| !used.contains(k)).collect();
+    let mut extra: Vec<&str> = tf.keys().map(String::as_str).filter(|k| !map.iter().any(|(name, _, _)| name == k)).collect();
     if !extra.is_empty() {
         extra.sort();
-        candle_core::bail!("not a musicnn checkpoint: unexpected {}", extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        candle_core::bail!("not a musicnn checkpoint: unexpected {}", extra.join(", "));
+    }
+    let mut out = HashMap::new();
+    for (name, ours, relayout) in map {
+        let t = &tf[&name];
+        let t = match relayout {
+            Relayout::AsIs => t.clone(),
+            Relayout::ConvKernel => {
+                let dims = t.dims().to_vec();
+                if dims.len() != 4 || dims[2] != 1 {
+                    candle_core::bail!("'{name}' has shape {dims:?}, expected [kt, kf, 1, filters]");
+                }
+                t.reshape((dims[0] * dims[1], dims[3]))?.t()?.contiguous()?
+            }
+            Relayout::DenseKernel => t.t()?.contiguous()?,
+        };
+        out.insert(format!("{prefix}{ours}"), t);
     }
     Ok(out)
 }
