@@ -30,11 +30,18 @@ impl LogScale {
             }
             LogScale::Log10 { multiplier, f16_round } => values.iter_mut().for_each(|v| {
                 let p = g * (10f32.powf(*v) - 1.0).max(0.0) / multiplier;
-                let p = if f16_round { half::f16::from_f32(p.min(65_504.0)).to_f32() } else { p };
+                let p = if f16_round { f16_saturating(p) } else { p };
                 *v = (multiplier * p + 1.0).log10();
             }),
         }
     }
+}
+
+/// `x` rounded to float16 as NumPy's `astype(np.float16)` does, except that a value
+/// beyond float16's range (65 504: a full-scale tone's mel power) saturates instead of
+/// becoming inf.
+pub(crate) fn f16_saturating(x: f32) -> f32 {
+    half::f16::from_f32(x.min(65_504.0)).to_f32()
 }
 
 /// Everything that decides what a mel frame contains.

@@ -226,11 +226,8 @@ fn compress_into(scale: LogScale, bands: &mut [f32]) {
             // musicnn's extractor casts the mel power to float16, then computes
             // `np.log10(10000 * S + 1)`: under the NumPy 1.x it ran on, `10000` promotes
             // the product to float32 (the reference patches reach 6.5, beyond float16's
-            // log10(65 505) = 4.8), so only `S` itself is rounded to half precision. A power
-            // beyond float16's range (65 504, a full-scale tone) saturates instead of
-            // becoming inf.
-            let h = |x: f32| half::f16::from_f32(x.min(65_504.0)).to_f32();
-            bands.iter_mut().for_each(|s| *s = multiplier * h(*s) + 1.0);
+            // log10(65 505) = 4.8), so only `S` itself is rounded to half precision.
+            bands.iter_mut().for_each(|s| *s = multiplier * super::config::f16_saturating(*s) + 1.0);
             log10_in_place(bands);
         }
     }
