@@ -156,13 +156,7 @@ impl Backbone {
         }
         // [b, T, 96]: time-major like TF's NHWC.
         let x = self.input_bn.forward(&x.transpose(1, 2)?.contiguous()?)?;
-        let mut front = Vec::with_capacity(5);
-        for block in &self.timbral {
-            front.push(block.forward_pooled(&x)?);
-        }
-        for block in &self.temporal {
-            front.push(block.forward_pooled(&x)?);
-        }
+        let front = self.timbral.iter().chain(&self.temporal).map(|b| b.forward_pooled(&x)).collect::<Result<Vec<_>>>()?;
         let front = Tensor::cat(&front, 2)?;
         let c1 = self.mid[0].forward_full_width(&front)?;
         let r2 = (self.mid[1].forward_full_width(&c1)? + &c1)?;
