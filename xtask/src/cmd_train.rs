@@ -29,7 +29,7 @@ pub struct Args {
     /// musicnn only: absolute levels (RMS dBFS, comma-separated) at which every training
     /// window is seen, so the head cannot learn the datasets' recording levels; `none`
     /// trains on windows as recorded.
-    #[arg(long, default_value = "-36,-30,-24,-18,-12", value_parser = parse_levels)]
+    #[arg(long, default_value = "-36,-30,-24,-18,-12", value_parser = parse_levels, allow_hyphen_values = true)]
     levels: Levels,
     /// musicnn only: the published weights in TF layout; the copy committed under
     /// model/weights/musicnn/ when omitted.
@@ -86,6 +86,11 @@ impl From<FeaturesArg> for HeadInput {
             FeaturesArg::Tags => HeadInput::Tags,
         }
     }
+}
+
+/// How a value is spelt on the command line (for the command recorded in the card).
+fn cli_name(v: impl clap::ValueEnum) -> String {
+    v.to_possible_value().map(|p| p.get_name().to_string()).unwrap_or_default()
 }
 
 /// `--levels`: dBFS values in [-80, 0], or `none`.
@@ -165,7 +170,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 early_stop: args.patience.max(40),
                 ..Default::default()
             };
-            let (outcome, _) = train_musicnn_head(&card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
+            let outcome = train_musicnn_head(&card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
         }
     };
@@ -179,7 +184,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(),
         match variant {
             None => String::new(),
-            Some(_) => format!(" --backbone {:?} --features {:?} --train-hop {} --levels {}", args.backbone, args.features, args.train_hop, args.levels.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")).to_lowercase().replace("musicnnmsd", "musicnn-msd").replace("musicnnmtt", "musicnn-mtt"),
+            Some(_) => format!(
+                " --backbone {} --features {} --train-hop {} --levels={}",
+                cli_name(args.backbone), cli_name(args.features), args.train_hop,
+                if args.levels.0.is_empty() { "none".into() } else { args.levels.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") }
+            ),
         },
         epochs, args.seed
     );
@@ -229,7 +238,7 @@ fn train_musicnn_head(
     cfg: &TransferConfig,
     device: &candle_core::Device,
     bars: &mut Bars,
-) -> Result<(TrainOutcome, ())> {
+) -> Result<TrainOutcome> {
     let path = args.backbone_weights.clone().unwrap_or_else(|| committed_musicnn(variant));
     let (found, tensors) = read_tf_file(&path, "", device)?;
     if found != variant {
@@ -241,5 +250,5 @@ fn train_musicnn_head(
     let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], device, bars)?;
     eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
     let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
-    Ok((train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?, ()))
+    Ok(train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?)
 }

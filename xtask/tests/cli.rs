@@ -94,4 +94,13 @@ fn bad_arguments_are_refused_clearly() {
 
     let o = xtask(&["train", "--data", "model", "--lr", "-1"]);
     assert_ne!(o.status.code(), Some(0));
+
+    // --levels takes negative dBFS values as the README writes them (past argument
+    // parsing, the missing data is what fails), and refuses levels out of range.
+    let o = xtask(&["train", "--data", "no/such/dir", "--backbone", "musicnn-mtt", "--levels", "-30,-20"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
+    let o = xtask(&["train", "--data", "no/such/dir", "--backbone", "musicnn-mtt", "--levels", "-90"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("outside [-80, 0]"), "{}", stderr(&o));
 }
