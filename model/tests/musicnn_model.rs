@@ -62,6 +62,33 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
 }
 
 #[test]
+fn head_training_stops_with_an_error_when_it_diverges() {
+    let card = tags_card();
+    let dim = HeadInput::Tags.dim();
+    // A learning rate no AdamW step survives: the weights overflow f32 within a few steps.
+    let cfg = TransferConfig { epochs: 5, batch_size: 4, lr: 1e38, weight_decay: 0.0, ..Default::default() };
+    let err = train_head(&card, &tf_tensors("backbone."), &separable(dim, 8, 4, 7), &separable(dim, 4, 2, 8), &cfg, &Device::Cpu, &mut Quiet)
+        .err()
+        .expect("a diverging run must fail")
+        .to_string();
+    assert!(err.contains("diverged"), "{err}");
+}
+
+#[test]
+fn head_training_refuses_non_finite_features_by_window() {
+    let card = tags_card();
+    let dim = HeadInput::Tags.dim();
+    let mut train = separable(dim, 4, 2, 9);
+    train.x[3 * dim + 7] = f32::NAN;
+    let cfg = TransferConfig { epochs: 1, ..Default::default() };
+    let err = train_head(&card, &tf_tensors("backbone."), &train, &separable(dim, 4, 2, 10), &cfg, &Device::Cpu, &mut Quiet)
+        .err()
+        .expect("NaN features must be refused")
+        .to_string();
+    assert!(err.contains("feature 7 of window 3"), "{err}");
+}
+
+#[test]
 fn a_musicnn_model_file_round_trips_and_tags_audio() {
     let card = tags_card();
     let dim = HeadInput::Tags.dim();

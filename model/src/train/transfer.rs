@@ -158,6 +158,13 @@ pub fn train_head(
     }
     let n_lab = card.labels.len();
     let d = train_set.dim;
+    // A NaN feature would poison the standardisation statistics and every weight after the
+    // first step, and the run would end "successfully" with a useless head.
+    for (name, set) in [("training", train_set), ("validation", valid_set)] {
+        if let Some(i) = set.x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Data(format!("{name} feature {} of window {} is not finite", i % d, i / d)));
+        }
+    }
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
     {
         let vars = varmap.data().lock().expect("varmap poisoned");
@@ -220,7 +227,11 @@ pub fn train_head(
             let logits = head.forward_t(&x, true)?;
             let loss = weighted_smoothed_ce(&logits, &labels, &class_w, cfg.label_smoothing)?;
             opt.backward_step(&loss)?;
-            loss_sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            let l = loss.to_scalar::<f32>()? as f64;
+            if !l.is_finite() {
+                return Err(Error::Data(format!("head training diverged at epoch {epoch} (loss {l}); lower the learning rate")));
+            }
+            loss_sum += l * chunk.len() as f64;
             let preds = logits.argmax(1)?.to_vec1::<u32>()?;
             correct += preds.iter().zip(&labels).filter(|(p, y)| **p as usize == **y).count();
             seen += chunk.len();
