@@ -20,17 +20,17 @@ pub struct Args {
     /// Epochs; default 60 for the CNN, 300 for a musicnn head (seconds each).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: Option<u32>,
-    /// musicnn only: which backbone output the head reads.
-    #[arg(long, value_enum, default_value_t = FeaturesArg::Pooled)]
-    features: FeaturesArg,
-    /// musicnn only: seconds between training windows (one backbone pass each).
-    #[arg(long, default_value_t = 1.0, value_parser = crate::cmd_tag::positive_seconds)]
-    train_hop: f32,
+    /// musicnn only: which backbone output the head reads [default: pooled].
+    #[arg(long, value_enum)]
+    features: Option<FeaturesArg>,
+    /// musicnn only: seconds between training windows (one backbone pass each) [default: 1].
+    #[arg(long, value_parser = crate::cmd_tag::positive_seconds)]
+    train_hop: Option<f32>,
     /// musicnn only: absolute levels (RMS dBFS, comma-separated) at which every training
     /// window is seen, so the head cannot learn the datasets' recording levels; `none`
-    /// trains on windows as recorded.
-    #[arg(long, default_value = "-36,-30,-24,-18,-12", value_parser = parse_levels, allow_hyphen_values = true)]
-    levels: Levels,
+    /// trains on windows as recorded [default: -36,-30,-24,-18,-12].
+    #[arg(long, value_parser = parse_levels, allow_hyphen_values = true)]
+    levels: Option<Levels>,
     /// musicnn only: the published weights in TF layout; the copy committed under
     /// model/weights/musicnn/ when omitted.
     #[arg(long)]
@@ -43,11 +43,12 @@ pub struct Args {
     /// Report folder (metrics.json, confusion.png, curves.png); next to --out when omitted.
     #[arg(long)]
     report: Option<PathBuf>,
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(2..=4096))]
-    batch_size: u32,
-    /// Random 3-s crops per clip per epoch.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    crops: u32,
+    /// Windows per optimiser step [default: 32 for the CNN, 256 for a musicnn head].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=4096))]
+    batch_size: Option<u32>,
+    /// CNN only: random 3-s crops per clip per epoch [default: 6].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    crops: Option<u32>,
     /// Learning rate; default 2e-3 for the CNN, 1e-3 for a musicnn head.
     #[arg(long)]
     lr: Option<f64>,
@@ -116,7 +117,39 @@ fn committed_musicnn(variant: Variant) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/weights/musicnn").join(format!("{}.safetensors", variant.name()))
 }
 
+/// Flags that mean nothing for the chosen backbone are refused rather than ignored: a user
+/// who passes `--train-hop` to the CNN believes it changed something.
+fn check_applicable(args: &Args) -> Result<()> {
+    let given = |set: bool, name: &str| set.then(|| name.to_string());
+    let wrong: Vec<String> = if args.backbone == BackboneArg::Cnn {
+        [
+            given(args.features.is_some(), "--features"),
+            given(args.train_hop.is_some(), "--train-hop"),
+            given(args.levels.is_some(), "--levels"),
+            given(args.backbone_weights.is_some(), "--backbone-weights"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    } else {
+        given(args.crops.is_some(), "--crops").into_iter().collect()
+    };
+    if !wrong.is_empty() {
+        anyhow::bail!(
+            "{} {} not apply to --backbone {}",
+            wrong.join(", "),
+            if wrong.len() == 1 { "does" } else { "do" },
+            cli_name(args.backbone)
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
+    check_applicable(&args)?;
+    let features = args.features.unwrap_or(FeaturesArg::Pooled);
+    let train_hop = args.train_hop.unwrap_or(1.0);
+    let levels = args.levels.clone().map_or_else(|| vec![-36.0, -30.0, -24.0, -18.0, -12.0], |l| l.0);
     let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { 2e-3 } else { 1e-3 });
     if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
         anyhow::bail!("--lr must be in (0, 1), got {lr}");
@@ -136,7 +169,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let mut card = match variant {
         None => ModelCard::seed_cnn_default(),
-        Some(v) => ModelCard::musicnn(v, HeadConfig { input: args.features.into(), dropout: 0.5 }),
+        Some(v) => ModelCard::musicnn(v, HeadConfig { input: features.into(), dropout: 0.5 }),
     };
     let mut bars = Bars::new();
     let mut train_clips = s.train.clone();
@@ -152,8 +185,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let cfg = TrainConfig {
                 epochs: args.epochs.unwrap_or(60) as usize,
                 seed: args.seed,
-                batch_size: args.batch_size as usize,
-                crops_per_clip: args.crops as usize,
+                batch_size: args.batch_size.unwrap_or(32) as usize,
+                crops_per_clip: args.crops.unwrap_or(6) as usize,
                 lr,
                 early_stop: args.patience,
                 ..Default::default()
@@ -165,8 +198,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 epochs: args.epochs.unwrap_or(300) as usize,
                 seed: args.seed,
                 lr,
-                train_hop_s: args.train_hop,
-                levels_db: args.levels.0.clone(),
+                batch_size: args.batch_size.unwrap_or(256) as usize,
+                train_hop_s: train_hop,
+                levels_db: levels.clone(),
                 early_stop: args.patience.max(40),
                 ..Default::default()
             };
@@ -186,8 +220,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             None => String::new(),
             Some(_) => format!(
                 " --backbone {} --features {} --train-hop {} --levels={}",
-                cli_name(args.backbone), cli_name(args.features), args.train_hop,
-                if args.levels.0.is_empty() { "none".into() } else { args.levels.0.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") }
+                cli_name(args.backbone), cli_name(features), train_hop,
+                if levels.is_empty() { "none".into() } else { levels.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") }
             ),
         },
         epochs, args.seed
@@ -245,7 +279,10 @@ fn train_musicnn_head(
         anyhow::bail!("{} holds {}, but --backbone asks for {}", path.display(), found.name(), variant.name());
     }
     let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(tensors.clone(), candle_core::DType::F32, device))?;
-    let input: HeadInput = args.features.into();
+    let model::nets::Arch::Musicnn(mcfg) = &card.arch else {
+        anyhow::bail!("a musicnn head needs a musicnn model card");
+    };
+    let input: HeadInput = mcfg.head.input;
     let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.levels_db, device, bars)?;
     let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], device, bars)?;
     eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);

@@ -103,4 +103,12 @@ fn bad_arguments_are_refused_clearly() {
     let o = xtask(&["train", "--data", "no/such/dir", "--backbone", "musicnn-mtt", "--levels", "-90"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("outside [-80, 0]"), "{}", stderr(&o));
+
+    // Flags of the other kind of model are refused, not silently ignored.
+    let o = xtask(&["train", "--data", "model", "--train-hop", "2", "--levels", "none"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--train-hop, --levels do not apply to --backbone cnn"), "{}", stderr(&o));
+    let o = xtask(&["train", "--data", "model", "--backbone", "musicnn-msd", "--crops", "3"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"), "{}", stderr(&o));
 }
