@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant, N_MELS, PATCH_FRAMES};
 use model::tagger::{Tagger, TaggerOptions};
-use model::train::{backbone_features, train_head, ClipFeatures, Clip, Quiet, TransferConfig, WindowFeatures};
+use model::train::{backbone_features, train_head, Clip, ClipFeatures, FeatureCache, Quiet, TransferConfig, WindowFeatures};
 use model::weights::{load_bytes, load_file, save, ModelCard};
 use std::collections::HashMap;
 use std::path::Path;
@@ -143,7 +143,7 @@ fn backbone_features_cover_every_window_of_every_clip() {
     let mel = model::mel::mel_spectrogram(&card.mel, &x).unwrap();
     let clip = Clip { path: "chirp.wav".into(), genre: 1, index: 0 };
     let feats = vec![ClipFeatures { clip, mel }];
-    let w = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[], &Device::Cpu, &mut Quiet).unwrap();
+    let w = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[], None, &Device::Cpu, &mut Quiet).unwrap();
     assert_eq!(w.len(), 3, "windows start near frames 0, 62 and 125; the next would end past 313");
     assert_eq!(w.x.len(), 3 * 50);
     assert!(w.x.iter().all(|v| v.is_finite()));
@@ -151,9 +151,63 @@ fn backbone_features_cover_every_window_of_every_clip() {
     // Each level adds a copy of every window; the chirp's windows are at about -9 dBFS
     // RMS, so the copy at that level is (nearly) the plain windows, the one at -40 is not.
     let level = 10.0 * (feats[0].mel.energy[..187].iter().sum::<f32>() / 187.0).log10();
-    let g = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[-40.0, level], &Device::Cpu, &mut Quiet).unwrap();
+    let g = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[-40.0, level], None, &Device::Cpu, &mut Quiet).unwrap();
     assert_eq!(g.len(), 6);
     let close = g.x[3 * 50..4 * 50].iter().zip(&w.x[..50]).all(|(a, b)| (a - b).abs() < 1e-2);
     assert!(close, "the copy at the window's own level is the plain window");
     assert!(g.x[..50].iter().zip(&w.x[..50]).any(|(a, b)| (a - b).abs() > 1e-2), "-40 dBFS must change the features");
+}
+
+#[test]
+fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change() {
+    let card = tags_card();
+    let tensors = tf_tensors("");
+    let net = Backbone::new(VarBuilder::from_tensors(tensors.clone(), DType::F32, &Device::Cpu)).unwrap();
+    let chirp = |k: f32| -> Vec<f32> { (0..64_000).map(|i| (i as f32 * i as f32 * k).sin() * 0.5).collect() };
+    let feats: Vec<ClipFeatures> = [1e-7, 2e-7]
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| ClipFeatures { clip: Clip { path: format!("c{i}.wav").into(), genre: i, index: i as u32 }, mel: model::mel::mel_spectrogram(&card.mel, &chirp(k)).unwrap() })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("genre-tagger-feature-cache-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let run = |levels: &[f32], cache: &FeatureCache| backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, levels, Some(cache), &Device::Cpu, &mut Quiet).unwrap();
+    let fresh = backbone_features(&net, HeadInput::Tags, &card, &feats, 1.0, &[-20.0], None, &Device::Cpu, &mut Quiet).unwrap();
+
+    let first = FeatureCache::new(&dir, &tensors).unwrap();
+    let a = run(&[-20.0], &first);
+    assert_eq!((first.hits(), first.misses()), (0, 2));
+    let max_diff = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert_eq!(a.x.len(), fresh.x.len());
+    assert!(max_diff(&a.x, &fresh.x) < 1e-6, "features through the cache are the backbone's");
+
+    // A second run (a new process would open the cache the same way) reads both clips back.
+    let second = FeatureCache::new(&dir, &tensors).unwrap();
+    let b = run(&[-20.0], &second);
+    assert_eq!((second.hits(), second.misses()), (2, 0));
+    assert_eq!((b.x, b.labels, b.clip_of, b.clip_labels), (a.x.clone(), a.labels.clone(), a.clip_of.clone(), a.clip_labels.clone()));
+
+    // Other settings miss: another level.
+    let third = FeatureCache::new(&dir, &tensors).unwrap();
+    run(&[-30.0], &third);
+    assert_eq!((third.hits(), third.misses()), (0, 2));
+    // Another backbone (one weight changed) misses.
+    let mut changed = tensors.clone();
+    let (name, t) = changed.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap();
+    changed.insert(name, (t + 1e-3).unwrap());
+    let other = FeatureCache::new(&dir, &changed).unwrap();
+    run(&[-20.0], &other);
+    assert_eq!(other.hits(), 0);
+
+    // A damaged entry is recomputed, not trusted.
+    let recipe = model::train::FeatureRecipe { card: &card, input: HeadInput::Tags, hop_frames: 63, levels_db: &[-20.0] };
+    let entry = second.entry(&feats[0].mel, &recipe);
+    assert!(entry.exists(), "hop 1 s is 63 frames at 16 kHz / 256: {}", entry.display());
+    std::fs::write(&entry, b"not safetensors").unwrap();
+    let fourth = FeatureCache::new(&dir, &tensors).unwrap();
+    let c = run(&[-20.0], &fourth);
+    assert_eq!((fourth.hits(), fourth.misses()), (1, 1));
+    assert_eq!(c.x.len(), fresh.x.len());
+    assert!(max_diff(&c.x, &fresh.x) < 1e-6);
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -4,7 +4,7 @@ use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
-use model::train::{backbone_features, discover, discover_labelled, load_features, split, train, train_head, TrainConfig, TrainOutcome, TransferConfig};
+use model::train::{backbone_features, discover, discover_labelled, FeatureCache, load_features, split, train, train_head, TrainConfig, TrainOutcome, TransferConfig};
 use model::weights::{save, ModelCard};
 use serde_json::json;
 use std::path::PathBuf;
@@ -35,6 +35,13 @@ pub struct Args {
     /// model/weights/musicnn/ when omitted.
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
+    /// musicnn only: where backbone features are cached between runs, keyed by content
+    /// (backbone, audio, settings) [default: target/feature-cache in the workspace].
+    #[arg(long, conflicts_with = "no_feature_cache")]
+    feature_cache: Option<PathBuf>,
+    /// musicnn only: compute every feature afresh and cache nothing.
+    #[arg(long)]
+    no_feature_cache: bool,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Where to write the model.
@@ -127,6 +134,8 @@ fn check_applicable(args: &Args) -> Result<()> {
             given(args.train_hop.is_some(), "--train-hop"),
             given(args.levels.is_some(), "--levels"),
             given(args.backbone_weights.is_some(), "--backbone-weights"),
+            given(args.feature_cache.is_some(), "--feature-cache"),
+            given(args.no_feature_cache, "--no-feature-cache"),
         ]
         .into_iter()
         .flatten()
@@ -283,8 +292,20 @@ fn train_musicnn_head(
         anyhow::bail!("a musicnn head needs a musicnn model card");
     };
     let input: HeadInput = mcfg.head.input;
-    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.levels_db, device, bars)?;
-    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], device, bars)?;
+    let cache = if args.no_feature_cache {
+        None
+    } else {
+        let dir = args.feature_cache.clone().unwrap_or_else(|| {
+            let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            xtask.parent().unwrap_or(xtask).join("target/feature-cache")
+        });
+        Some(FeatureCache::new(dir, &tensors)?)
+    };
+    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.levels_db, cache.as_ref(), device, bars)?;
+    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], cache.as_ref(), device, bars)?;
+    if let Some(c) = &cache {
+        eprintln!("feature cache {}: {} clips found, {} computed", c.dir().display(), c.hits(), c.misses());
+    }
     eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
     let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
     Ok(train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?)

@@ -111,4 +111,6 @@ fn bad_arguments_are_refused_clearly() {
     let o = xtask(&["train", "--data", "model", "--backbone", "musicnn-msd", "--crops", "3"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"), "{}", stderr(&o));
+    let o = xtask(&["train", "--data", "model", "--no-feature-cache"]);
+    assert!(stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"), "{}", stderr(&o));
 }

@@ -4,12 +4,14 @@
 
 mod augment;
 mod dataset;
+mod feature_cache;
 mod features;
 mod trainer;
 mod transfer;
 
 pub use augment::Augment;
 pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
+pub use feature_cache::{FeatureCache, FeatureRecipe};
 pub use features::{load_features, ClipFeatures};
 pub use trainer::{evaluate, train, EpochRecord, EvalReport, TrainConfig, TrainOutcome};
 pub use transfer::{backbone_features, train_head, TransferConfig, WindowFeatures};

@@ -3,6 +3,7 @@
 //! (many epochs, all in memory), with the same validation, early stopping and
 //! best-weights rules as the CNN trainer.
 
+use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
 use crate::nets::musicnn::{Backbone, Head, HeadInput};
@@ -81,7 +82,8 @@ impl WindowFeatures {
 
 /// Runs the backbone over every `hop_s` window of every clip (mels made with the card's
 /// front end), once per level in `levels_db` (see [`TransferConfig::levels_db`]; empty
-/// for the windows as recorded), and keeps the head's input features.
+/// for the windows as recorded), and keeps the head's input features. With a `cache`, a
+/// clip whose features are already there skips the backbone, and new ones are added.
 #[allow(clippy::too_many_arguments)]
 pub fn backbone_features(
     backbone: &Backbone,
@@ -90,18 +92,36 @@ pub fn backbone_features(
     clips: &[ClipFeatures],
     hop_s: f32,
     levels_db: &[f32],
+    cache: Option<&FeatureCache>,
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<WindowFeatures> {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
-    let mut out = WindowFeatures { dim: input.dim(), x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    let dim = input.dim();
+    let mut out = WindowFeatures { dim, x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    let recipe = FeatureRecipe { card, input, hop_frames: hop, levels_db };
     obs.stage("musicnn features", clips.len());
     let (mut w, mut batch) = (Vec::new(), Vec::new());
     for (ci, f) in clips.iter().enumerate() {
         obs.tick(&f.clip.key());
         out.clip_labels.push(f.clip.genre);
-        let starts: Vec<usize> = (0..).map(|i| i * hop).take_while(|s| s + wf <= f.mel.frames()).collect();
+        let rows = window_count(f.mel.frames(), wf, hop) * levels_db.len().max(1);
+        let entry = cache.map(|c| c.entry(&f.mel, &recipe));
+        if let (Some(c), Some(path)) = (cache, &entry) {
+            match c.load(path, rows, dim) {
+                Ok(Some(x)) => {
+                    out.x.extend_from_slice(&x);
+                    out.labels.extend(std::iter::repeat_n(f.clip.genre, rows));
+                    out.clip_of.extend(std::iter::repeat_n(ci, rows));
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => obs.warn(&format!("feature cache entry for {} is unusable, recomputing: {e}", f.clip.path.display())),
+            }
+        }
+        let first_row = out.len();
+        let starts: Vec<usize> = (0..window_count(f.mel.frames(), wf, hop)).map(|i| i * hop).collect();
         // (start, gain): the gain that brings the window to each target level.
         let jobs: Vec<(usize, f32)> = if levels_db.is_empty() {
             starts.iter().map(|&s| (s, 0.0)).collect()
@@ -134,9 +154,21 @@ pub fn backbone_features(
             out.labels.extend(std::iter::repeat_n(f.clip.genre, chunk.len()));
             out.clip_of.extend(std::iter::repeat_n(ci, chunk.len()));
         }
+        debug_assert_eq!(out.len() - first_row, rows);
+        if let (Some(c), Some(path)) = (cache, &entry) {
+            // A cache that cannot be written costs the next run time, not this one its result.
+            if let Err(e) = c.store(path, &out.x[first_row * dim..], rows, dim) {
+                obs.warn(&format!("could not write the feature cache entry {}: {e}", path.display()));
+            }
+        }
     }
     obs.stage_done();
     Ok(out)
+}
+
+/// Windows of `wf` frames every `hop` frames that fit in `frames`.
+fn window_count(frames: usize, wf: usize, hop: usize) -> usize {
+    if frames < wf { 0 } else { (frames - wf) / hop + 1 }
 }
 
 /// Trains the head of `card` (a musicnn card) on cached features. `backbone` holds the
