@@ -5,6 +5,7 @@ mod conv3x3;
 mod dropout;
 pub mod musicnn;
 mod seed_cnn;
+mod seed_cnn_fused;
 
 pub use conv3x3::Conv3x3;
 pub use dropout::SeededDropout;

@@ -7,8 +7,9 @@
 //! multiply-accumulates (119 MFLOP) per window — see [`SeedCnn::macs`]; the tests check
 //! both figures against the built network.
 
+use super::seed_cnn_fused::{FoldedBlock, FusedSeedCnn};
 use super::{Conv3x3, GenreNet, SeededDropout};
-use candle_core::{Module, ModuleT, Result, Tensor};
+use candle_core::{DType, Module, ModuleT, Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -66,15 +67,31 @@ impl SeedCnn {
     }
 }
 
-impl GenreNet for SeedCnn {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+impl SeedCnn {
+    /// Inference through [`FusedSeedCnn`]: the pooled features from one custom op, then
+    /// the head.
+    fn forward_fused(&self, x: &Tensor) -> Result<Tensor> {
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let (w, bias) = b.conv.folded(&b.bn)?;
+                let (c_out, c_in, _, _) = w.dims4()?;
+                Ok(FoldedBlock { weight: w.flatten_all()?.to_vec1()?, bias: bias.to_vec1()?, c_in, c_out })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pooled = x.contiguous()?.apply_op1_no_bwd(&FusedSeedCnn { blocks })?;
+        self.head.forward(&pooled)
+    }
+
+    /// The network through candle's ops: training, and inference off the CPU.
+    fn forward_candle(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         // Inference in chunks of 4 windows: whole-batch im2col at batch 32 made a 19 MB
-        // column matrix and a 34 MB output per call that left the cache and page-faulted
-        // (`cargo xtask bench`: 4.65 ms/window at batch 32 against 2.77 ms at batch 1).
+        // column matrix and a 34 MB output per call that left the cache and page-faulted.
         const CHUNK: usize = 4;
         let b = x.dim(0)?;
         if !train && b > CHUNK {
-            let parts = (0..b).step_by(CHUNK).map(|i| self.forward_t(&x.narrow(0, i, CHUNK.min(b - i))?, false)).collect::<Result<Vec<_>>>()?;
+            let parts = (0..b).step_by(CHUNK).map(|i| self.forward_candle(&x.narrow(0, i, CHUNK.min(b - i))?, false)).collect::<Result<Vec<_>>>()?;
             return Tensor::cat(&parts, 0);
         }
         let mut x = x.unsqueeze(1)?;
@@ -85,5 +102,77 @@ impl GenreNet for SeedCnn {
         let x = x.flatten_from(2)?;
         let pooled = Tensor::cat(&[x.mean(2)?, x.max(2)?], 1)?;
         self.head.forward(&self.dropout.forward_t(&pooled, train)?)
+    }
+}
+
+impl GenreNet for SeedCnn {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train && x.device().is_cpu() && x.dtype() == DType::F32 {
+            self.forward_fused(x)
+        } else {
+            self.forward_candle(x, train)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+    use candle_nn::VarMap;
+
+    /// A seed CNN with random weights *and* random batch-norm statistics, so that folding
+    /// the norm is exercised.
+    fn random_net(channels: Vec<usize>) -> SeedCnn {
+        let vm = VarMap::new();
+        let net = SeedCnn::new(&SeedCnnConfig { channels, dropout: 0.3 }, 10, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu), 1).unwrap();
+        for (name, var) in vm.data().lock().unwrap().iter() {
+            let t = var.as_tensor();
+            let v = if name.ends_with("running_var") {
+                Tensor::rand(0.5f32, 2.0, t.shape(), &Device::Cpu)
+            } else {
+                Tensor::randn(0f32, 0.3, t.shape(), &Device::Cpu)
+            };
+            var.set(&v.unwrap()).unwrap();
+        }
+        net
+    }
+
+    #[test]
+    fn fused_inference_equals_the_candle_path() {
+        let net = random_net(vec![16, 32, 64, 128]);
+        // The real window (128 × 130: odd sizes after the second pool), odd sizes from the
+        // start, and the smallest window that survives four pools.
+        for (b, h, w) in [(1, 128, 130), (5, 128, 130), (3, 37, 51), (2, 16, 16)] {
+            let x = Tensor::randn(0f32, 1.0, (b, h, w), &Device::Cpu).unwrap();
+            let fused = net.forward_t(&x, false).unwrap();
+            let reference = net.forward_candle(&x, false).unwrap();
+            assert_eq!(fused.dims(), reference.dims());
+            let diff = (fused - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-4, "{b}×{h}×{w}: fused differs by {diff}");
+        }
+    }
+
+    #[test]
+    fn fused_inference_follows_weight_updates() {
+        let vm = VarMap::new();
+        let net = SeedCnn::new(&SeedCnnConfig::default(), 10, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu), 1).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, 128, 130), &Device::Cpu).unwrap();
+        let before = net.forward_t(&x, false).unwrap();
+        let w: Var = vm.data().lock().unwrap()["blocks.0.conv.weight"].clone();
+        w.set(&(w.as_tensor() * 2.0).unwrap()).unwrap();
+        let after = net.forward_t(&x, false).unwrap();
+        let reference = net.forward_candle(&x, false).unwrap();
+        let moved = (&after - &before).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        let diff = (after - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(moved > 1e-3 && diff < 1e-4, "moved {moved}, differs from candle by {diff}");
+    }
+
+    #[test]
+    fn a_window_too_small_for_the_pools_is_an_error() {
+        let net = random_net(vec![4, 4, 4, 4]);
+        let x = Tensor::zeros((1, 8, 130), DType::F32, &Device::Cpu).unwrap();
+        let err = net.forward_t(&x, false).err().expect("8 mels cannot take four 2×2 pools").to_string();
+        assert!(err.contains("vanishes"), "{err}");
     }
 }
