@@ -1,6 +1,7 @@
 //! Transfer learning: a genre head on musicnn's frozen features. The backbone runs once
-//! per window to fill a feature cache; the head then trains on those vectors in seconds
-//! (many epochs, all in memory), with the same validation, early stopping and
+//! per window (or not at all, for clips already in the on-disk
+//! [`FeatureCache`](super::FeatureCache)); the head then trains on those vectors in
+//! seconds (many epochs, all in memory), with the same validation, early stopping and
 //! best-weights rules as the CNN trainer.
 
 use super::feature_cache::{FeatureCache, FeatureRecipe};
