@@ -156,10 +156,12 @@ fn check_applicable(args: &Args) -> Result<()> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     check_applicable(&args)?;
+    // Unset flags take the trainers' own defaults, so the CLI and the library cannot drift.
+    let (cnn_defaults, head_defaults) = (TrainConfig::default(), TransferConfig::default());
     let features = args.features.unwrap_or(FeaturesArg::Pooled);
-    let train_hop = args.train_hop.unwrap_or(1.0);
-    let levels = args.levels.clone().map_or_else(|| vec![-36.0, -30.0, -24.0, -18.0, -12.0], |l| l.0);
-    let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { 2e-3 } else { 1e-3 });
+    let train_hop = args.train_hop.unwrap_or(head_defaults.train_hop_s);
+    let levels = args.levels.clone().map_or_else(|| head_defaults.levels_db.clone(), |l| l.0);
+    let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { cnn_defaults.lr } else { head_defaults.lr });
     if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
         anyhow::bail!("--lr must be in (0, 1), got {lr}");
     }
@@ -192,26 +194,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let (outcome, cfg_json, epochs) = match variant {
         None => {
             let cfg = TrainConfig {
-                epochs: args.epochs.unwrap_or(60) as usize,
+                epochs: args.epochs.map_or(cnn_defaults.epochs, |e| e as usize),
                 seed: args.seed,
-                batch_size: args.batch_size.unwrap_or(32) as usize,
-                crops_per_clip: args.crops.unwrap_or(6) as usize,
+                batch_size: args.batch_size.map_or(cnn_defaults.batch_size, |b| b as usize),
+                crops_per_clip: args.crops.map_or(cnn_defaults.crops_per_clip, |c| c as usize),
                 lr,
                 early_stop: args.patience,
-                ..Default::default()
+                ..cnn_defaults
             };
             (train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?, serde_json::to_value(&cfg)?, cfg.epochs)
         }
         Some(v) => {
             let cfg = TransferConfig {
-                epochs: args.epochs.unwrap_or(300) as usize,
+                epochs: args.epochs.map_or(head_defaults.epochs, |e| e as usize),
                 seed: args.seed,
                 lr,
-                batch_size: args.batch_size.unwrap_or(256) as usize,
+                batch_size: args.batch_size.map_or(head_defaults.batch_size, |b| b as usize),
                 train_hop_s: train_hop,
                 levels_db: levels.clone(),
-                early_stop: args.patience.max(40),
-                ..Default::default()
+                early_stop: args.patience.max(head_defaults.early_stop),
+                ..head_defaults
             };
             let outcome = train_musicnn_head(&card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
