@@ -62,6 +62,55 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
 }
 
 #[test]
+fn fine_tuning_moves_only_the_dense_layer_and_the_saved_model_uses_it() {
+    let mut card = ModelCard::musicnn(Variant::Msd, HeadConfig { input: HeadInput::Penultimate, dropout: 0.2 });
+    card.labels = vec!["a".into(), "b".into()];
+    let dim = HeadInput::Pooled.dim();
+    let (train, valid) = (separable(dim, 20, 6, 11), separable(dim, 10, 4, 12));
+    let cfg = TransferConfig { epochs: 30, early_stop: 30, batch_size: 32, fine_tune_dense: true, ..Default::default() };
+    let published = tf_tensors("backbone.");
+    let out = train_head(&card, &published, &train, &valid, &cfg, &Device::Cpu, &mut Quiet).unwrap();
+    assert!(out.valid.window.accuracy > 0.95, "window accuracy {}", out.valid.window.accuracy);
+    let max_diff = |a: &Tensor, b: &Tensor| (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+    {
+        let vars = out.varmap.data().lock().unwrap();
+        for (k, t) in &published {
+            let diff = max_diff(vars[k].as_tensor(), t);
+            if k.starts_with("backbone.dense.") {
+                assert!(diff > 0.0, "{k} did not train");
+            } else {
+                assert_eq!(diff, 0.0, "{k} changed");
+            }
+        }
+    }
+    // The file keeps the trained dense layer: the loaded model computes what the trained
+    // one does, and putting the published dense layer back changes the output.
+    let dir = std::env::temp_dir().join(format!("genre-tagger-musicnn-ft-{}", std::process::id()));
+    let path = dir.join("m.safetensors");
+    save(&path, &card, &out.varmap).unwrap();
+    let loaded = load_file(&path, &Device::Cpu).unwrap();
+    let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
+    let trained = out.net.forward_t(&x, false).unwrap();
+    assert!(max_diff(&trained, &loaded.net.forward_t(&x, false).unwrap()) < 1e-6);
+    for k in ["backbone.dense.weight", "backbone.dense.bias"] {
+        out.varmap.data().lock().unwrap()[k].set(&published[k]).unwrap();
+    }
+    assert!(max_diff(&trained, &out.net.forward_t(&x, false).unwrap()) > 1e-4, "the network ignores the trained dense layer");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn fine_tuning_needs_a_penultimate_head_on_pooled_features() {
+    let dim = HeadInput::Tags.dim();
+    let cfg = TransferConfig { epochs: 1, fine_tune_dense: true, ..Default::default() };
+    let err = train_head(&tags_card(), &tf_tensors("backbone."), &separable(dim, 4, 2, 13), &separable(dim, 4, 2, 14), &cfg, &Device::Cpu, &mut Quiet)
+        .err()
+        .expect("a tags head cannot sit on a fine-tuned dense layer")
+        .to_string();
+    assert!(err.contains("penultimate"), "{err}");
+}
+
+#[test]
 fn head_training_stops_with_an_error_when_it_diverges() {
     let card = tags_card();
     let dim = HeadInput::Tags.dim();

@@ -23,6 +23,10 @@ pub struct Args {
     /// musicnn only: which backbone output the head reads [default: pooled].
     #[arg(long, value_enum)]
     features: Option<FeaturesArg>,
+    /// musicnn only: also train musicnn's dense layer (1 506 → 200, from the published
+    /// weights) under a head on its 200-d output; implies `--features penultimate`.
+    #[arg(long)]
+    fine_tune_dense: bool,
     /// musicnn only: seconds between training windows (one backbone pass each) [default: 1].
     #[arg(long, value_parser = crate::cmd_tag::positive_seconds)]
     train_hop: Option<f32>,
@@ -131,6 +135,7 @@ fn check_applicable(args: &Args) -> Result<()> {
     let wrong: Vec<String> = if args.backbone == BackboneArg::Cnn {
         [
             given(args.features.is_some(), "--features"),
+            given(args.fine_tune_dense, "--fine-tune-dense"),
             given(args.train_hop.is_some(), "--train-hop"),
             given(args.levels.is_some(), "--levels"),
             given(args.backbone_weights.is_some(), "--backbone-weights"),
@@ -143,6 +148,9 @@ fn check_applicable(args: &Args) -> Result<()> {
     } else {
         given(args.crops.is_some(), "--crops").into_iter().collect()
     };
+    if args.fine_tune_dense && args.features.is_some_and(|f| !matches!(f, FeaturesArg::Penultimate)) {
+        anyhow::bail!("--fine-tune-dense trains the layer that makes the penultimate features, so the head reads those: drop --features or give --features penultimate");
+    }
     if !wrong.is_empty() {
         anyhow::bail!(
             "{} {} not apply to --backbone {}",
@@ -158,7 +166,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     check_applicable(&args)?;
     // Unset flags take the trainers' own defaults, so the CLI and the library cannot drift.
     let (cnn_defaults, head_defaults) = (TrainConfig::default(), TransferConfig::default());
-    let features = args.features.unwrap_or(FeaturesArg::Pooled);
+    let features = args.features.unwrap_or(if args.fine_tune_dense { FeaturesArg::Penultimate } else { FeaturesArg::Pooled });
     let train_hop = args.train_hop.unwrap_or(head_defaults.train_hop_s);
     let levels = args.levels.clone().map_or_else(|| head_defaults.levels_db.clone(), |l| l.0);
     let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { cnn_defaults.lr } else { head_defaults.lr });
@@ -212,6 +220,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 batch_size: args.batch_size.map_or(head_defaults.batch_size, |b| b as usize),
                 train_hop_s: train_hop,
                 levels_db: levels.clone(),
+                fine_tune_dense: args.fine_tune_dense,
                 early_stop: args.patience.max(head_defaults.early_stop),
                 ..head_defaults
             };
@@ -230,8 +239,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         match variant {
             None => String::new(),
             Some(_) => format!(
-                " --backbone {} --features {} --train-hop {} --levels={}",
-                cli_name(args.backbone), cli_name(features), train_hop,
+                " --backbone {} --features {}{} --train-hop {} --levels={}",
+                cli_name(args.backbone), cli_name(features), if args.fine_tune_dense { " --fine-tune-dense" } else { "" }, train_hop,
                 if levels.is_empty() { "none".into() } else { levels.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") }
             ),
         },
@@ -293,7 +302,8 @@ fn train_musicnn_head(
     let model::nets::Arch::Musicnn(mcfg) = &card.arch else {
         anyhow::bail!("a musicnn head needs a musicnn model card");
     };
-    let input: HeadInput = mcfg.head.input;
+    // Fine-tuning trains the dense layer, so the cached features are its input.
+    let input: HeadInput = if cfg.fine_tune_dense { HeadInput::Pooled } else { mcfg.head.input };
     let cache = if args.no_feature_cache {
         None
     } else {

@@ -113,4 +113,9 @@ fn bad_arguments_are_refused_clearly() {
     assert!(stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"), "{}", stderr(&o));
     let o = xtask(&["train", "--data", "model", "--no-feature-cache"]);
     assert!(stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"), "{}", stderr(&o));
+    let o = xtask(&["train", "--data", "model", "--fine-tune-dense"]);
+    assert!(stderr(&o).contains("--fine-tune-dense does not apply to --backbone cnn"), "{}", stderr(&o));
+    let o = xtask(&["train", "--data", "model", "--backbone", "musicnn-mtt", "--fine-tune-dense", "--features", "pooled"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("drop --features or give --features penultimate"), "{}", stderr(&o));
 }

@@ -2,13 +2,14 @@
 //! per window (or not at all, for clips already in the on-disk
 //! [`FeatureCache`](super::FeatureCache)); the head then trains on those vectors in
 //! seconds (many epochs, all in memory), with the same validation, early stopping and
-//! best-weights rules as the CNN trainer.
+//! best-weights rules as the CNN trainer. With [`TransferConfig::fine_tune_dense`] the
+//! backbone's last hidden layer trains under the head, still on cached features (its input).
 
 use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
-use crate::nets::musicnn::{Backbone, Head, HeadInput};
-use crate::nets::Arch;
+use crate::nets::musicnn::{Backbone, Embedding, Head, HeadInput, POOLED_DIM};
+use crate::nets::{Arch, SeededDropout};
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize};
 use crate::{Error, Result};
@@ -40,6 +41,13 @@ pub struct TransferConfig {
     /// and classical once played 12 dB quieter. Gains relative to each clip did not cure
     /// it (every genre kept its own range); absolute levels give every genre the same.
     pub levels_db: Vec<f32>,
+    /// Also train musicnn's dense layer (1 506 → 200, initialised from the published
+    /// weights) under a head that reads the 200-d embedding. The frozen backbone still runs
+    /// once per window: the features it caches are the pooled ones, the dense layer's input.
+    /// The dense layer learns at a tenth of the head's rate without weight decay, so it
+    /// moves from the pretrained weights rather than decaying towards zero.
+    #[serde(default)]
+    pub fine_tune_dense: bool,
 }
 
 impl Default for TransferConfig {
@@ -57,6 +65,7 @@ impl Default for TransferConfig {
             train_hop_s: 1.0,
             eval_hop_s: 1.5,
             levels_db: vec![-36.0, -30.0, -24.0, -18.0, -12.0],
+            fine_tune_dense: false,
         }
     }
 }
@@ -198,6 +207,12 @@ pub fn train_head(
             return Err(Error::Data(format!("{name} feature {} of window {} is not finite", i % d, i / d)));
         }
     }
+    if cfg.fine_tune_dense && (mcfg.head.input != HeadInput::Penultimate || d != POOLED_DIM) {
+        return Err(Error::Config(format!(
+            "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {d}-d features",
+            mcfg.head.input
+        )));
+    }
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
     {
         let vars = varmap.data().lock().expect("varmap poisoned");
@@ -205,33 +220,38 @@ pub fn train_head(
             let var = vars.get(name).ok_or_else(|| Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network")))?;
             var.set(&t.to_device(device)?)?;
         }
-        // Standardisation statistics of the training features (a feature that never
-        // varies — a dead filter — gets std 1 so it stays at 0).
-        let n = train_set.len() as f64;
-        let mut mean = vec![0f64; d];
-        let mut var = vec![0f64; d];
-        for row in train_set.x.chunks_exact(d) {
-            for (m, &v) in mean.iter_mut().zip(row) {
-                *m += v as f64 / n;
-            }
-        }
-        for row in train_set.x.chunks_exact(d) {
-            for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
-                *s += (v as f64 - m).powi(2) / n;
-            }
-        }
-        let std: Vec<f32> = var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect();
-        let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-        vars["head.feature_mean"].set(&Tensor::from_vec(mean, d, device)?)?;
-        vars["head.feature_std"].set(&Tensor::from_vec(std, d, device)?)?;
     }
-    // The same variables as the network's head, seen through a head alone.
-    let head = Head::new(&mcfg.head, n_lab, VarBuilder::from_varmap(&varmap, DType::F32, device).pp("head"), cfg.seed)?;
-    let params: Vec<Var> = {
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        vec![vars["head.linear.weight"].clone(), vars["head.linear.bias"].clone()]
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    // The same variables as the network's head (and dense layer), seen on their own.
+    let net_view = Trainee {
+        embedding: if cfg.fine_tune_dense { Some((Embedding::new(&vb.pp("backbone"))?, SeededDropout::new(0.5, cfg.seed ^ 0xF1E))) } else { None },
+        head: Head::new(&mcfg.head, n_lab, vb.pp("head"), cfg.seed)?,
     };
-    let mut opt = AdamW::new(params.clone(), ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
+    let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
+    {
+        // Standardisation statistics of what the head reads, with the dense layer as published.
+        let head_in = net_view.head_input(&x_train, false)?;
+        let (mean, std) = feature_stats(&head_in.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?, mcfg.head.input.dim());
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        vars["head.feature_mean"].set(&Tensor::new(mean, device)?)?;
+        vars["head.feature_std"].set(&Tensor::new(std, device)?)?;
+    }
+    let (head_params, dense_params): (Vec<Var>, Vec<Var>) = {
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        let pick = |names: &[&str]| names.iter().map(|n| vars[*n].clone()).collect::<Vec<_>>();
+        (
+            pick(&["head.linear.weight", "head.linear.bias"]),
+            if cfg.fine_tune_dense { pick(&["backbone.dense.weight", "backbone.dense.bias"]) } else { Vec::new() },
+        )
+    };
+    let params: Vec<Var> = head_params.iter().chain(&dense_params).cloned().collect();
+    let mut opt = AdamW::new(head_params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let mut dense_opt = if dense_params.is_empty() {
+        None
+    } else {
+        Some(AdamW::new(dense_params, ParamsAdamW { lr: cfg.lr / 10.0, weight_decay: 0.0, ..Default::default() })?)
+    };
 
     // Class weights: each genre contributes equally to the loss however many windows it has.
     let mut counts = vec![0usize; n_lab];
@@ -242,8 +262,6 @@ pub fn train_head(
     let class_w: Vec<f32> =
         counts.iter().map(|&c| if c == 0 { 0.0 } else { train_set.len() as f32 / (present * c) as f32 }).collect();
 
-    let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
-    let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA2);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut history = Vec::new();
@@ -257,9 +275,13 @@ pub fn train_head(
             let idx = Tensor::from_vec(chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(), chunk.len(), device)?;
             let x = x_train.index_select(&idx, 0)?;
             let labels: Vec<usize> = chunk.iter().map(|&i| train_set.labels[i]).collect();
-            let logits = head.forward_t(&x, true)?;
+            let logits = net_view.logits(&x, true)?;
             let loss = weighted_smoothed_ce(&logits, &labels, &class_w, cfg.label_smoothing)?;
-            opt.backward_step(&loss)?;
+            let grads = loss.backward()?;
+            opt.step(&grads)?;
+            if let Some(o) = dense_opt.as_mut() {
+                o.step(&grads)?;
+            }
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
                 return Err(Error::Data(format!("head training diverged at epoch {epoch} (loss {l}); lower the learning rate")));
@@ -269,7 +291,7 @@ pub fn train_head(
             correct += preds.iter().zip(&labels).filter(|(p, y)| **p as usize == **y).count();
             seen += chunk.len();
         }
-        let valid = eval_features(&head, &x_valid, valid_set, &card.labels)?;
+        let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
         let rec = EpochRecord {
             epoch,
             train_loss: loss_sum / seen as f64,
@@ -296,7 +318,7 @@ pub fn train_head(
     for (p, w) in params.iter().zip(&weights) {
         p.set(w)?;
     }
-    let valid = eval_features(&head, &x_valid, valid_set, &card.labels)?;
+    let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
     Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
 }
 
@@ -316,8 +338,48 @@ fn weighted_smoothed_ce(logits: &Tensor, labels: &[usize], class_w: &[f32], smoo
     Ok(((ce * &w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?)
 }
 
-/// Window and clip figures of the head on cached validation features.
-fn eval_features(head: &Head, x: &Tensor, set: &WindowFeatures, labels: &[String]) -> Result<EvalReport> {
-    let logp = candle_nn::ops::log_softmax(&head.forward_t(x, false)?, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+/// What trains: the head, with the dense layer under it when fine-tuning.
+struct Trainee {
+    /// The dense layer and the dropout on its input (musicnn's own 0.5).
+    embedding: Option<(Embedding, SeededDropout)>,
+    head: Head,
+}
+
+impl Trainee {
+    /// The cached features → what the head reads.
+    fn head_input(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(match &self.embedding {
+            Some((e, dropout)) => e.forward(&dropout.forward_t(x, train)?)?,
+            None => x.clone(),
+        })
+    }
+
+    fn logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.head.forward_t(&self.head_input(x, train)?, train)?)
+    }
+}
+
+/// Per-feature mean and standard deviation of `x` (`[rows, d]`); a feature that never
+/// varies — a dead filter — gets std 1 so it stays at 0.
+fn feature_stats(x: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
+    let n = (x.len() / d) as f64;
+    let mut mean = vec![0f64; d];
+    let mut var = vec![0f64; d];
+    for row in x.chunks_exact(d) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v as f64 / n;
+        }
+    }
+    for row in x.chunks_exact(d) {
+        for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v as f64 - m).powi(2) / n;
+        }
+    }
+    (mean.iter().map(|&m| m as f32).collect(), var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect())
+}
+
+/// Window and clip figures on cached validation features.
+fn eval_features(net: &Trainee, x: &Tensor, set: &WindowFeatures, labels: &[String]) -> Result<EvalReport> {
+    let logp = candle_nn::ops::log_softmax(&net.logits(x, false)?, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
     Ok(report_from_log_probs(&logp, &set.labels, &set.clip_of, &set.clip_labels, labels))
 }

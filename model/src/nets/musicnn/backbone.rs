@@ -94,14 +94,34 @@ pub struct BackboneOutputs {
     pub tags: Tensor,
 }
 
+/// The back end's dense layer: pooled features → the 200-d embedding (dense + ReLU + BN).
+/// Its own type because it is the one part of the backbone that `train --fine-tune-dense`
+/// trains: built over the same variables (`dense.*`, `dense_bn.*` under the backbone's
+/// prefix), it updates the backbone the model file stores.
+pub struct Embedding {
+    dense: Linear,
+    dense_bn: TfBatchNorm,
+}
+
+impl Embedding {
+    /// `vb`: the backbone's prefix.
+    pub fn new(vb: &VarBuilder) -> Result<Self> {
+        Ok(Self { dense: linear(POOLED_DIM, PENULTIMATE_DIM, vb.pp("dense"))?, dense_bn: TfBatchNorm::new(PENULTIMATE_DIM, vb.pp("dense_bn"))? })
+    }
+
+    /// `[batch, 1 506]` pooled → `[batch, 200]` penultimate.
+    pub fn forward(&self, pooled: &Tensor) -> Result<Tensor> {
+        self.dense_bn.forward(&self.dense.forward(pooled)?.relu()?)
+    }
+}
+
 pub struct Backbone {
     input_bn: TfBatchNorm,
     timbral: [ConvBn; 2],
     temporal: [ConvBn; 3],
     mid: [ConvBn; 3],
     pool_bn: TfBatchNorm,
-    dense: Linear,
-    dense_bn: TfBatchNorm,
+    embedding: Embedding,
     tags: Linear,
 }
 
@@ -126,8 +146,7 @@ impl Backbone {
                 conv("mid_3", MID_FILTERS, 7, MID_FILTERS, false)?,
             ],
             pool_bn: TfBatchNorm::new(POOLED_DIM, vb.pp("pool_bn"))?,
-            dense: linear(POOLED_DIM, PENULTIMATE_DIM, vb.pp("dense"))?,
-            dense_bn: TfBatchNorm::new(PENULTIMATE_DIM, vb.pp("dense_bn"))?,
+            embedding: Embedding::new(&vb)?,
             tags: linear(PENULTIMATE_DIM, N_TAGS, vb.pp("tags"))?,
         })
     }
@@ -136,7 +155,7 @@ impl Backbone {
     /// the network is fully convolutional in time, so other lengths run too).
     pub fn forward(&self, x: &Tensor) -> Result<BackboneOutputs> {
         let pooled = self.pooled(x)?;
-        let penultimate = self.dense_bn.forward(&self.dense.forward(&pooled)?.relu()?)?;
+        let penultimate = self.embedding.forward(&pooled)?;
         let tags = self.tags.forward(&penultimate)?;
         Ok(BackboneOutputs { pooled, penultimate, tags })
     }

@@ -8,7 +8,7 @@ mod bn;
 mod head;
 mod tf_import;
 
-pub use backbone::{Backbone, BackboneOutputs, Variant, MSD_TAGS, MTT_TAGS, N_MELS, N_TAGS, PATCH_FRAMES, PENULTIMATE_DIM, POOLED_DIM};
+pub use backbone::{Backbone, BackboneOutputs, Embedding, Variant, MSD_TAGS, MTT_TAGS, N_MELS, N_TAGS, PATCH_FRAMES, PENULTIMATE_DIM, POOLED_DIM};
 pub use head::{Head, HeadConfig, HeadInput};
 pub use tf_import::{import_tf, read_tf_file};
 
