@@ -11,6 +11,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Largest absolute element-wise difference.
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+}
+
 fn tf_tensors(prefix: &str) -> HashMap<String, Tensor> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/musicnn/MSD_musicnn.safetensors");
     read_tf_file(&path, prefix, &Device::Cpu).unwrap().1
@@ -56,7 +61,7 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
     // The backbone in the trained model is the published one, unchanged.
     let vars = out.varmap.data().lock().unwrap();
     for (k, t) in tf_tensors("backbone.") {
-        let diff = (vars[&k].as_tensor() - &t).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let diff = max_diff(vars[&k].as_tensor(), &t);
         assert_eq!(diff, 0.0, "{k} changed");
     }
 }
@@ -71,7 +76,6 @@ fn fine_tuning_moves_only_the_dense_layer_and_the_saved_model_uses_it() {
     let published = tf_tensors("backbone.");
     let out = train_head(&card, &published, &train, &valid, &cfg, &Device::Cpu, &mut Quiet).unwrap();
     assert!(out.valid.window.accuracy > 0.95, "window accuracy {}", out.valid.window.accuracy);
-    let max_diff = |a: &Tensor, b: &Tensor| (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
     {
         let vars = out.varmap.data().lock().unwrap();
         for (k, t) in &published {
@@ -151,7 +155,7 @@ fn a_musicnn_model_file_round_trips_and_tags_audio() {
     assert_eq!((loaded.card.mel.sample_rate, loaded.card.window_frames), (16_000, PATCH_FRAMES));
     let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
     let (a, b) = (out.net.forward_t(&x, false).unwrap(), loaded.net.forward_t(&x, false).unwrap());
-    let diff = (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+    let diff = max_diff(&a, &b);
     assert!(diff < 1e-6, "loaded model differs by {diff}");
 
     // Through the tagger at a rate other than musicnn's 16 kHz: 187-frame windows every second.

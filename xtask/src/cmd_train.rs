@@ -302,8 +302,7 @@ fn train_musicnn_head(
     let model::nets::Arch::Musicnn(mcfg) = &card.arch else {
         anyhow::bail!("a musicnn head needs a musicnn model card");
     };
-    // Fine-tuning trains the dense layer, so the cached features are its input.
-    let input: HeadInput = if cfg.fine_tune_dense { HeadInput::Pooled } else { mcfg.head.input };
+    let input: HeadInput = cfg.cached_input(mcfg.head.input);
     let cache = if args.no_feature_cache {
         None
     } else {

@@ -8,7 +8,7 @@
 use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
-use crate::nets::musicnn::{Backbone, Embedding, Head, HeadInput, POOLED_DIM};
+use crate::nets::musicnn::{Backbone, Embedding, Head, HeadInput};
 use crate::nets::{Arch, SeededDropout};
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize};
@@ -48,6 +48,14 @@ pub struct TransferConfig {
     /// moves from the pretrained weights rather than decaying towards zero.
     #[serde(default)]
     pub fine_tune_dense: bool,
+}
+
+impl TransferConfig {
+    /// Which backbone output the training features must be: what the head reads, or,
+    /// when the dense layer fine-tunes, that layer's input (the pooled features).
+    pub fn cached_input(&self, head: HeadInput) -> HeadInput {
+        if self.fine_tune_dense { HeadInput::Pooled } else { head }
+    }
 }
 
 impl Default for TransferConfig {
@@ -207,7 +215,7 @@ pub fn train_head(
             return Err(Error::Data(format!("{name} feature {} of window {} is not finite", i % d, i / d)));
         }
     }
-    if cfg.fine_tune_dense && (mcfg.head.input != HeadInput::Penultimate || d != POOLED_DIM) {
+    if cfg.fine_tune_dense && (mcfg.head.input != HeadInput::Penultimate || d != cfg.cached_input(mcfg.head.input).dim()) {
         return Err(Error::Config(format!(
             "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {d}-d features",
             mcfg.head.input
@@ -230,9 +238,15 @@ pub fn train_head(
     let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
     let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
     {
-        // Standardisation statistics of what the head reads, with the dense layer as published.
-        let head_in = net_view.head_input(&x_train, false)?;
-        let (mean, std) = feature_stats(&head_in.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?, mcfg.head.input.dim());
+        // Standardisation statistics of what the head reads: the cached features themselves,
+        // or the dense layer's output with its published weights.
+        let (mean, std) = match &net_view.embedding {
+            None => feature_stats(&train_set.x, d),
+            Some(_) => {
+                let head_in = net_view.head_input(&x_train, false)?.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                feature_stats(&head_in, mcfg.head.input.dim())
+            }
+        };
         let vars = varmap.data().lock().expect("varmap poisoned");
         vars["head.feature_mean"].set(&Tensor::new(mean, device)?)?;
         vars["head.feature_std"].set(&Tensor::new(std, device)?)?;
