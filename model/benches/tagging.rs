@@ -13,7 +13,8 @@ fn signal(rate: u32, secs: f32) -> Vec<f32> {
     (0..(rate as f32 * secs) as usize)
         .map(|i| {
             let t = i as f32 / rate as f32;
-            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.1 * (2.0 * std::f32::consts::PI * 3520.0 * t).sin() * (t * 5.0).sin()
+            0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                + 0.1 * (2.0 * std::f32::consts::PI * 3520.0 * t).sin() * (t * 5.0).sin()
         })
         .collect()
 }
@@ -26,7 +27,10 @@ fn mel(c: &mut Criterion) {
     // The stream is built once (FFT plan, filterbank), as the Tagger does; this is the
     // per-window cost: 130 frames of FFT + mel + dB.
     let mut stream = MelStream::new(cfg.clone()).unwrap();
-    let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+    let mut out = Mel {
+        n_mels: cfg.n_mels,
+        ..Default::default()
+    };
     g.bench_function("3s_window_22050Hz_128mels", |b| {
         b.iter(|| {
             out.data.clear();
@@ -35,25 +39,42 @@ fn mel(c: &mut Criterion) {
             stream.finish(&mut out);
         })
     });
-    g.bench_function("setup_plus_3s_window", |b| b.iter(|| mel_spectrogram(&cfg, black_box(&x)).unwrap()));
+    g.bench_function("setup_plus_3s_window", |b| {
+        b.iter(|| mel_spectrogram(&cfg, black_box(&x)).unwrap())
+    });
     g.finish();
 }
 
 fn cnn(c: &mut Criterion) {
     // The seed CNN, kept beside the musicnn default (its cost is in `--bench musicnn`).
-    let m = load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/weights/seed_cnn.safetensors").as_ref(), &Device::Cpu).unwrap();
+    let m = load_file(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/weights/seed_cnn.safetensors").as_ref(),
+        &Device::Cpu,
+    )
+    .unwrap();
     let mut g = c.benchmark_group("cnn_forward");
     for batch in [1usize, 16] {
-        let x = Tensor::randn(0f32, 1.0, (batch, m.card.mel.n_mels, m.card.window_frames), &Device::Cpu).unwrap();
+        let x = Tensor::randn(
+            0f32,
+            1.0,
+            (batch, m.card.mel.n_mels, m.card.window_frames),
+            &Device::Cpu,
+        )
+        .unwrap();
         g.throughput(Throughput::Elements(batch as u64));
-        g.bench_with_input(BenchmarkId::new("windows", batch), &x, |b, x| b.iter(|| m.net.forward_t(black_box(x), false).unwrap()));
+        g.bench_with_input(BenchmarkId::new("windows", batch), &x, |b, x| {
+            b.iter(|| m.net.forward_t(black_box(x), false).unwrap())
+        });
     }
     g.finish();
 }
 
 fn end_to_end(c: &mut Criterion) {
     // A real 44.1 kHz file, so decoding and resampling are part of the figure.
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/cc-music/brahms_hungarian_dance_5.ogg");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/cc-music/brahms_hungarian_dance_5.ogg"
+    );
     let bytes = std::fs::read(path).unwrap();
     let m = Arc::new(load_default(&Device::Cpu).unwrap());
     let full = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
@@ -61,13 +82,16 @@ fn end_to_end(c: &mut Criterion) {
     let mut g = c.benchmark_group("tag_end_to_end");
     g.sample_size(10);
     // With the embedded default, whatever network it is.
-    g.bench_function(format!("decode_resample_mel_default_model_{secs:.0}s_44k1_ogg_hop1s"), |b| {
-        b.iter(|| {
-            let mut a = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
-            a.samples.truncate((secs * a.sample_rate as f32) as usize);
-            tag_audio(m.clone(), &a, TaggerOptions::default()).unwrap()
-        })
-    });
+    g.bench_function(
+        format!("decode_resample_mel_default_model_{secs:.0}s_44k1_ogg_hop1s"),
+        |b| {
+            b.iter(|| {
+                let mut a = model::audio::decode_bytes(bytes.clone(), path.as_ref()).unwrap();
+                a.samples.truncate((secs * a.sample_rate as f32) as usize);
+                tag_audio(m.clone(), &a, TaggerOptions::default()).unwrap()
+            })
+        },
+    );
     g.finish();
 }
 

@@ -8,18 +8,28 @@ use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(args.len() >= 2, "usage: genre_switch A B [hop_s] [smoothing_s]");
+    anyhow::ensure!(
+        args.len() >= 2,
+        "usage: genre_switch A B [hop_s] [smoothing_s]"
+    );
     let hop_s: f32 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(1.0);
     let smoothing_s: f32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(4.0);
     let m = Arc::new(model::weights::load_default(&candle_core::Device::Cpu)?);
     let a = model::audio::decode_file(&args[0])?;
     let b = model::audio::decode_file(&args[1])?;
-    anyhow::ensure!(a.sample_rate == b.sample_rate, "both files need the same rate");
+    anyhow::ensure!(
+        a.sample_rate == b.sample_rate,
+        "both files need the same rate"
+    );
     let rate = a.sample_rate as usize;
     let cut = 20 * rate;
     let b_part = &b.samples[..(20 * rate).min(b.samples.len())];
     // B's steady genre: the smoothed top after 20 s of B alone.
-    let opts = TaggerOptions { hop_s, smoothing_s, ..Default::default() };
+    let opts = TaggerOptions {
+        hop_s,
+        smoothing_s,
+        ..Default::default()
+    };
     let target = {
         let mut t = Tagger::new(m.clone(), a.sample_rate, opts)?;
         t.push(b_part)?;
@@ -48,6 +58,9 @@ fn main() -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    println!("top genre never reached {} within 20 s of the cut", labels[target]);
+    println!(
+        "top genre never reached {} within 20 s of the cut",
+        labels[target]
+    );
     Ok(())
 }

@@ -2,7 +2,10 @@
 use candle_core::{Device, Tensor};
 use model::weights::load_file;
 fn main() -> anyhow::Result<()> {
-    let m = load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/weights/seed_cnn.safetensors").as_ref(), &Device::Cpu)?;
+    let m = load_file(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/weights/seed_cnn.safetensors").as_ref(),
+        &Device::Cpu,
+    )?;
     let x = Tensor::randn(0f32, 1., (8, 128, 130), &Device::Cpu)?;
     let t = std::time::Instant::now();
     for _ in 0..10 {

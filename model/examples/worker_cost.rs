@@ -15,7 +15,10 @@ const RATE: u32 = 48_000;
 
 #[cfg(unix)]
 fn cpu_s() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime only writes the timespec we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
@@ -24,19 +27,27 @@ fn cpu_s() -> f64 {
 fn cpu_s() -> f64 {
     // No process CPU clock here: wall time, which equals it on an otherwise idle machine.
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
 }
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or_else(|| anyhow::anyhow!("usage: worker_cost FILE [SAMPLES]"))?;
+    let path = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: worker_cost FILE [SAMPLES]"))?;
     let samples: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(11);
     let audio = model::audio::decode_file_head(&path, 30.0)?;
     let host = model::audio::resample(&audio.samples, audio.sample_rate, RATE)?;
     let m = Arc::new(model::weights::load_default(&candle_core::Device::Cpu)?);
     let block = RATE as usize / 10;
     let warm = 3 * RATE as usize; // the first window fills before timing starts
-    anyhow::ensure!(host.len() > warm + RATE as usize, "{path}: need more than 4 s of audio");
+    anyhow::ensure!(
+        host.len() > warm + RATE as usize,
+        "{path}: need more than 4 s of audio"
+    );
     let timed_s = (host.len() - warm) as f64 / RATE as f64;
     let mut cpu_per_audio_s = Vec::new();
     for _ in 0..samples {
@@ -50,8 +61,14 @@ fn main() -> anyhow::Result<()> {
             windows += t.push(chunk)?.len();
         }
         cpu_per_audio_s.push((cpu_s() - c0) / timed_s);
-        anyhow::ensure!(windows as f64 >= timed_s - 1.0, "expected a window per second, got {windows}");
+        anyhow::ensure!(
+            windows as f64 >= timed_s - 1.0,
+            "expected a window per second, got {windows}"
+        );
     }
-    println!("{}", serde_json::json!({ "rate": RATE, "audio_s_per_sample": timed_s, "cpu_s_per_audio_s": cpu_per_audio_s }));
+    println!(
+        "{}",
+        serde_json::json!({ "rate": RATE, "audio_s_per_sample": timed_s, "cpu_s_per_audio_s": cpu_per_audio_s })
+    );
     Ok(())
 }

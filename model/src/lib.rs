@@ -22,7 +22,16 @@ pub use error::{Error, Result};
 
 /// The ten GTZAN genres, in the order every model of this project outputs them.
 pub const GENRES: [&str; 10] = [
-    "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
+    "blues",
+    "classical",
+    "country",
+    "disco",
+    "hiphop",
+    "jazz",
+    "metal",
+    "pop",
+    "reggae",
+    "rock",
 ];
 
 /// The default model, trained by `cargo xtask train` on `gtzan-mini` (see the README's

@@ -26,16 +26,31 @@ pub struct TaggerOptions {
 
 impl Default for TaggerOptions {
     fn default() -> Self {
-        Self { hop_s: 1.0, smoothing_s: 4.0, silence_db: -60.0, max_batch: 8 }
+        Self {
+            hop_s: 1.0,
+            smoothing_s: 4.0,
+            silence_db: -60.0,
+            max_batch: 8,
+        }
     }
 }
 
 impl TaggerOptions {
     pub fn validate(&self) -> Result<()> {
-        let ok = self.hop_s.is_finite() && self.hop_s > 0.0 && self.hop_s <= 60.0
-            && self.smoothing_s.is_finite() && self.smoothing_s >= 0.0
-            && self.silence_db.is_finite() && self.max_batch >= 1;
-        if ok { Ok(()) } else { Err(Error::Config(format!("invalid tagger options {self:?} (hop must be in (0, 60] s)"))) }
+        let ok = self.hop_s.is_finite()
+            && self.hop_s > 0.0
+            && self.hop_s <= 60.0
+            && self.smoothing_s.is_finite()
+            && self.smoothing_s >= 0.0
+            && self.silence_db.is_finite()
+            && self.max_batch >= 1;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "invalid tagger options {self:?} (hop must be in (0, 60] s)"
+            )))
+        }
     }
 }
 
@@ -78,7 +93,10 @@ impl Tagger {
         let resampler = StreamResampler::new(input_rate, cfg.sample_rate)?;
         let hop_frames = Self::hop_frames_for(&model, opts.hop_s);
         Ok(Self {
-            frames: Mel { n_mels: cfg.n_mels, ..Default::default() },
+            frames: Mel {
+                n_mels: cfg.n_mels,
+                ..Default::default()
+            },
             mel: MelStream::new(cfg)?,
             model,
             opts,
@@ -186,15 +204,22 @@ impl Tagger {
         }
         if at_end && self.windows_done == 0 && self.batch.is_empty() && available > 0 {
             let min_frames = self.model.card.mel.frames_for(1.0) as u64;
-            let secs = (available as f32 - 1.0) * self.model.card.mel.hop as f32 / self.model.card.mel.sample_rate as f32;
+            let secs = (available as f32 - 1.0) * self.model.card.mel.hop as f32
+                / self.model.card.mel.sample_rate as f32;
             if available < min_frames {
-                return Err(Error::TooShort { seconds: secs.max(0.0), min_seconds: 1.0 });
+                return Err(Error::TooShort {
+                    seconds: secs.max(0.0),
+                    min_seconds: 1.0,
+                });
             }
             self.queue_looped_window(wf, n_mels);
         }
         self.run_batch(&mut out)?;
         // Drop frames no future window needs.
-        let keep_from = self.next_window.saturating_sub(self.frames_offset).min(available) as usize;
+        let keep_from = self
+            .next_window
+            .saturating_sub(self.frames_offset)
+            .min(available) as usize;
         if keep_from > 0 {
             self.frames.data.drain(..keep_from * n_mels);
             self.frames.energy.drain(..keep_from);
@@ -211,7 +236,9 @@ impl Tagger {
 
     fn queue_looped_window(&mut self, wf: usize, n_mels: usize) {
         let avail = self.frames.frames();
-        let looped: Vec<f32> = (0..wf).flat_map(|t| self.frames.frame(t % avail).to_vec()).collect();
+        let looped: Vec<f32> = (0..wf)
+            .flat_map(|t| self.frames.frame(t % avail).to_vec())
+            .collect();
         copy_window(&looped, n_mels, 0, wf, &mut self.window_buf);
         let energy = self.frames.energy.iter().sum::<f32>() / avail as f32;
         self.push_batch(0, energy);
@@ -235,7 +262,9 @@ impl Tagger {
         }
         let card = &self.model.card;
         let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
-        let loud: Vec<usize> = (0..self.batch.len()).filter(|&i| self.batch[i].1 >= self.opts.silence_db).collect();
+        let loud: Vec<usize> = (0..self.batch.len())
+            .filter(|&i| self.batch[i].1 >= self.opts.silence_db)
+            .collect();
         let mut probs = vec![vec![0.0f32; card.labels.len()]; self.batch.len()];
         if !loud.is_empty() {
             let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
@@ -244,22 +273,36 @@ impl Tagger {
             }
             let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &self.model.device)?;
             let logits = self.model.net.forward_t(&x, false)?;
-            let p = candle_nn::ops::softmax_last_dim(&logits)?.to_device(&candle_core::Device::Cpu)?.to_vec2::<f32>()?;
+            let p = candle_nn::ops::softmax_last_dim(&logits)?
+                .to_device(&candle_core::Device::Cpu)?
+                .to_vec2::<f32>()?;
             for (&i, row) in loud.iter().zip(p) {
                 probs[i] = row;
             }
         }
-        let alpha = if self.opts.smoothing_s > 0.0 { 1.0 - (-self.opts.hop_s / self.opts.smoothing_s).exp() } else { 1.0 };
+        let alpha = if self.opts.smoothing_s > 0.0 {
+            1.0 - (-self.opts.hop_s / self.opts.smoothing_s).exp()
+        } else {
+            1.0
+        };
         for ((start_s, level_db, w), p) in self.batch.drain(..).zip(probs) {
             let silent = level_db < self.opts.silence_db;
             if !silent {
                 match self.smoothed.as_mut() {
                     None => self.smoothed = Some(p.clone()),
-                    Some(s) => s.iter_mut().zip(&p).for_each(|(s, &x)| *s += alpha * (x - *s)),
+                    Some(s) => s
+                        .iter_mut()
+                        .zip(&p)
+                        .for_each(|(s, &x)| *s += alpha * (x - *s)),
                 }
             }
             self.window_buf = w; // reuse the allocation for the next window
-            out.push(WindowResult { start_s, probs: p, silent, level_db });
+            out.push(WindowResult {
+                start_s,
+                probs: p,
+                silent,
+                level_db,
+            });
             self.windows_done += 1;
         }
         Ok(())
@@ -288,13 +331,23 @@ pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) ->
     windows.extend(t.finish()?);
     let loud: Vec<&WindowResult> = windows.iter().filter(|w| !w.silent).collect();
     if loud.is_empty() {
-        return Err(Error::Silent { threshold_db: opts.silence_db });
+        return Err(Error::Silent {
+            threshold_db: opts.silence_db,
+        });
     }
     let n = t.model().card.labels.len();
     let mut distribution = vec![0.0f32; n];
     for w in &loud {
-        distribution.iter_mut().zip(&w.probs).for_each(|(d, p)| *d += p / loud.len() as f32);
+        distribution
+            .iter_mut()
+            .zip(&w.probs)
+            .for_each(|(d, p)| *d += p / loud.len() as f32);
     }
     let top = crate::metrics::argmax(&distribution);
-    Ok(FileTags { windows, distribution, top, non_finite: audio.non_finite as u64 + t.non_finite_samples() })
+    Ok(FileTags {
+        windows,
+        distribution,
+        top,
+        non_finite: audio.non_finite as u64 + t.non_finite_samples(),
+    })
 }

@@ -53,7 +53,10 @@ impl ModelCard {
     /// A card for musicnn (`variant`'s published weights) with a genre head, on musicnn's
     /// own front end: 16 kHz, 96 mels, `log10(10000·S + 1)`, 187-frame patches, no
     /// per-window normalisation (the network's first layer is a batch norm).
-    pub fn musicnn(variant: crate::nets::musicnn::Variant, head: crate::nets::musicnn::HeadConfig) -> Self {
+    pub fn musicnn(
+        variant: crate::nets::musicnn::Variant,
+        head: crate::nets::musicnn::HeadConfig,
+    ) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             arch: Arch::Musicnn(crate::nets::musicnn::MusicnnConfig { variant, head }),
@@ -78,10 +81,16 @@ impl ModelCard {
             )));
         }
         if self.labels.len() < 2 {
-            return Err(Error::Config(format!("a model needs at least 2 labels, card has {}", self.labels.len())));
+            return Err(Error::Config(format!(
+                "a model needs at least 2 labels, card has {}",
+                self.labels.len()
+            )));
         }
         if self.window_frames < 8 {
-            return Err(Error::Config(format!("window of {} frames is too short", self.window_frames)));
+            return Err(Error::Config(format!(
+                "window of {} frames is too short",
+                self.window_frames
+            )));
         }
         self.mel.validate()
     }
@@ -97,7 +106,11 @@ pub struct LoadedModel {
 }
 
 /// A fresh, seeded, trainable network for `card`.
-pub fn build_trainable(card: &ModelCard, device: &Device, seed: u64) -> Result<(VarMap, Box<dyn GenreNet>)> {
+pub fn build_trainable(
+    card: &ModelCard,
+    device: &Device,
+    seed: u64,
+) -> Result<(VarMap, Box<dyn GenreNet>)> {
     card.validate()?;
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
@@ -139,12 +152,27 @@ fn reinit_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
 /// Writes the network's variables and its card to a safetensors file.
 pub fn save(path: &Path, card: &ModelCard, varmap: &VarMap) -> Result<()> {
     let data = varmap.data().lock().expect("varmap poisoned");
-    let tensors: BTreeMap<String, Tensor> =
-        data.iter().map(|(k, v)| (k.clone(), v.as_tensor().to_device(&Device::Cpu).unwrap_or_else(|_| v.as_tensor().clone()))).collect();
+    let tensors: BTreeMap<String, Tensor> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_tensor()
+                    .to_device(&Device::Cpu)
+                    .unwrap_or_else(|_| v.as_tensor().clone()),
+            )
+        })
+        .collect();
     let mut meta = HashMap::new();
-    meta.insert(CARD_KEY.to_string(), serde_json::to_string(card).expect("card serialises"));
+    meta.insert(
+        CARD_KEY.to_string(),
+        serde_json::to_string(card).expect("card serialises"),
+    );
     let bytes = safetensors::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
-        .map_err(|e| Error::ModelFile { path: path.display().to_string(), reason: e.to_string() })?;
+        .map_err(|e| Error::ModelFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -154,14 +182,23 @@ pub fn save(path: &Path, card: &ModelCard, varmap: &VarMap) -> Result<()> {
 
 /// Reads only the card (cheap: no tensors are built).
 pub fn read_card(bytes: &[u8], source: &str) -> Result<ModelCard> {
-    let bad = |reason: String| Error::ModelFile { path: source.to_string(), reason };
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let bad = |reason: String| Error::ModelFile {
+        path: source.to_string(),
+        reason,
+    };
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
     let json = meta
         .metadata()
         .as_ref()
         .and_then(|m| m.get(CARD_KEY))
-        .ok_or_else(|| bad(format!("no '{CARD_KEY}' metadata: not a genre-tagger model")))?;
-    let card: ModelCard = serde_json::from_str(json).map_err(|e| bad(format!("unreadable model card ({e})")))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "no '{CARD_KEY}' metadata: not a genre-tagger model"
+            ))
+        })?;
+    let card: ModelCard =
+        serde_json::from_str(json).map_err(|e| bad(format!("unreadable model card ({e})")))?;
     card.validate().map_err(|e| bad(e.to_string()))?;
     Ok(card)
 }
@@ -172,9 +209,16 @@ pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedM
     let card = read_card(bytes, source)?;
     // musicnn's convolutions are hand-written CPU kernels (see nets/musicnn/band_conv.rs):
     // it runs on the CPU whatever device was asked for.
-    let device = if matches!(card.arch, Arch::Musicnn(_)) { &Device::Cpu } else { device };
-    let file = candle_core::safetensors::load_buffer(bytes, device)
-        .map_err(|e| Error::ModelFile { path: source.to_string(), reason: e.to_string() })?;
+    let device = if matches!(card.arch, Arch::Musicnn(_)) {
+        &Device::Cpu
+    } else {
+        device
+    };
+    let file =
+        candle_core::safetensors::load_buffer(bytes, device).map_err(|e| Error::ModelFile {
+            path: source.to_string(),
+            reason: e.to_string(),
+        })?;
     let (varmap, net) = build_trainable(&card, device, 0)?;
     {
         let vars = varmap.data().lock().expect("varmap poisoned");
@@ -185,8 +229,13 @@ pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedM
             let want = vars[*name].dims();
             match file.get(*name) {
                 None => problems.push(format!("missing tensor '{name}' {want:?}")),
-                Some(t) if t.dims() != want => problems.push(format!("tensor '{name}' has shape {:?}, expected {want:?}", t.dims())),
-                Some(t) if t.dtype() != DType::F32 => problems.push(format!("tensor '{name}' is {:?}, expected F32", t.dtype())),
+                Some(t) if t.dims() != want => problems.push(format!(
+                    "tensor '{name}' has shape {:?}, expected {want:?}",
+                    t.dims()
+                )),
+                Some(t) if t.dtype() != DType::F32 => {
+                    problems.push(format!("tensor '{name}' is {:?}, expected F32", t.dtype()))
+                }
                 Some(_) => {}
             }
         }
@@ -194,17 +243,28 @@ pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedM
         extra.sort();
         problems.extend(extra.iter().map(|k| format!("unexpected tensor '{k}'")));
         if !problems.is_empty() {
-            return Err(Error::WeightsMismatch(format!("{source}: {}", problems.join("; "))));
+            return Err(Error::WeightsMismatch(format!(
+                "{source}: {}",
+                problems.join("; ")
+            )));
         }
         for name in names {
             vars[name].set(&file[name])?;
         }
     }
-    Ok(LoadedModel { card, net, device: device.clone(), source: source.to_string() })
+    Ok(LoadedModel {
+        card,
+        net,
+        device: device.clone(),
+        source: source.to_string(),
+    })
 }
 
 pub fn load_file(path: &Path, device: &Device) -> Result<LoadedModel> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     load_bytes(&bytes, &path.display().to_string(), device)
 }
 

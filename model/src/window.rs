@@ -20,7 +20,11 @@ pub fn normalize(window: &mut [f32], norm: WindowNorm) {
     }
     let n = window.len() as f64;
     let mean = window.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let var = window.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    let var = window
+        .iter()
+        .map(|&x| (x as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
     // A constant window (digital silence) has std 0: map it to zeros, not NaN.
     let inv = if var > 1e-12 { 1.0 / var.sqrt() } else { 0.0 };
     for x in window.iter_mut() {
@@ -47,7 +51,9 @@ mod tests {
 
     #[test]
     fn standardize_removes_gain() {
-        let a: Vec<f32> = (0..100).map(|i| (i as f32 * 0.37).sin() * 20.0 - 40.0).collect();
+        let a: Vec<f32> = (0..100)
+            .map(|i| (i as f32 * 0.37).sin() * 20.0 - 40.0)
+            .collect();
         let b: Vec<f32> = a.iter().map(|x| x + 12.0).collect(); // +12 dB of gain
         let (mut a, mut b) = (a, b);
         normalize(&mut a, WindowNorm::Standardize);

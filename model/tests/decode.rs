@@ -6,7 +6,9 @@ use model::Error;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name)
 }
 
 /// Frequency from the rate of upward zero crossings (robust for a clean sine).
@@ -37,10 +39,18 @@ fn each_format_decodes_to_a_440_hz_mono_tone() {
         let a = decode_file(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(a.sample_rate, rate, "{name}");
         assert_eq!(a.source_channels, ch, "{name}");
-        assert!((a.samples.len() as i64 - frames as i64).abs() <= tol as i64, "{name}: {} frames", a.samples.len());
+        assert!(
+            (a.samples.len() as i64 - frames as i64).abs() <= tol as i64,
+            "{name}: {} frames",
+            a.samples.len()
+        );
         let f = pitch(&a);
         assert!((f - 440.0).abs() < 12.0, "{name}: pitch {f}");
-        assert!((peak(&a) - 0.5).abs() <= peak_tol, "{name}: peak {}", peak(&a));
+        assert!(
+            (peak(&a) - 0.5).abs() <= peak_tol,
+            "{name}: peak {}",
+            peak(&a)
+        );
         assert_eq!(a.non_finite, 0, "{name}");
     }
 }
@@ -71,7 +81,13 @@ fn bad_files_get_clear_errors() {
 
     for name in ["corrupt.flac", "truncated.ogg"] {
         let e = decode_file(fixture(name)).unwrap_err();
-        assert!(matches!(e, Error::Unreadable { .. } | Error::Corrupt { .. } | Error::Empty { .. }), "{name}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::Unreadable { .. } | Error::Corrupt { .. } | Error::Empty { .. }
+            ),
+            "{name}: {e}"
+        );
         assert!(e.to_string().contains(name), "{e}");
     }
 
@@ -81,13 +97,22 @@ fn bad_files_get_clear_errors() {
 
 #[test]
 fn head_decodes_the_start_exactly_as_the_full_decode_does() {
-    for name in ["tone_44100_stereo.wav", "tone_48000_stereo.flac", "tone_22050_mono.ogg", "tone_22050_mono.au"] {
+    for name in [
+        "tone_44100_stereo.wav",
+        "tone_48000_stereo.flac",
+        "tone_22050_mono.ogg",
+        "tone_22050_mono.au",
+    ] {
         let full = decode_file(fixture(name)).unwrap();
         let head = decode_file_head(fixture(name), 0.2).unwrap();
         let n = (0.2 * full.sample_rate as f64).round() as usize;
         assert_eq!(head.sample_rate, full.sample_rate, "{name}");
         assert_eq!(head.samples[..], full.samples[..n], "{name}");
         // Asking for more than there is gives the whole file.
-        assert_eq!(decode_file_head(fixture(name), 60.0).unwrap().samples, full.samples, "{name}");
+        assert_eq!(
+            decode_file_head(fixture(name), 60.0).unwrap().samples,
+            full.samples,
+            "{name}"
+        );
     }
 }

@@ -1,17 +1,25 @@
 //! The mel front end against librosa 0.10.2 (fixture made by
 //! `tests/fixtures/make_mel_fixture.py`), and streaming == batch.
 
-use model::mel::{mel_filterbank, mel_spectrogram, LogScale, MelConfig, MelStream, Mel};
+use model::mel::{mel_filterbank, mel_spectrogram, LogScale, Mel, MelConfig, MelStream};
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
 
 fn fixture() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mel_librosa.safetensors")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mel_librosa.safetensors"
+    ))
+    .unwrap()
 }
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let t = st.tensor(name).unwrap();
-    let v = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let v = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     (t.shape().to_vec(), v)
 }
 
@@ -27,7 +35,11 @@ fn filterbank_matches_librosa() {
     let (shape, want) = tensor(&st, "mel_basis");
     assert_eq!(shape, vec![128, 1025]);
     let got = mel_filterbank(&MelConfig::seed_default());
-    let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let err = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(err < 1e-7, "max abs filterbank error {err}");
 }
 
@@ -44,7 +56,11 @@ fn mel_power_and_db_match_librosa() {
     cfg.scale = LogScale::Power;
     let ours_p = mel_spectrogram(&cfg, &signal).unwrap();
     let ours_db = mel_spectrogram(&MelConfig::seed_default(), &signal).unwrap();
-    assert_eq!(ours_p.frames(), frames, "frame count (librosa: 1 + len / hop)");
+    assert_eq!(
+        ours_p.frames(),
+        frames,
+        "frame count (librosa: 1 + len / hop)"
+    );
 
     let (mut worst_db, mut worst_rel, mut checked) = (0.0f32, 0.0f32, 0);
     for m in 0..n_mels {
@@ -58,7 +74,10 @@ fn mel_power_and_db_match_librosa() {
         }
     }
     eprintln!("librosa parity: {checked} bins above -80 dB, max abs dB error {worst_db:.2e}, max relative power error {worst_rel:.2e}");
-    assert!(checked > n_mels * frames / 2, "only {checked} bins above -80 dB");
+    assert!(
+        checked > n_mels * frames / 2,
+        "only {checked} bins above -80 dB"
+    );
     assert!(worst_db <= 0.01, "max abs dB error {worst_db}");
     assert!(worst_rel <= 2.5e-3, "max relative power error {worst_rel}");
 }
@@ -90,12 +109,17 @@ fn musicnn_front_end_power_matches_librosa() {
 #[test]
 fn streaming_equals_batch_for_random_chunkings() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let signal: Vec<f32> = (0..22_050 * 4).map(|i| (i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05).collect();
+    let signal: Vec<f32> = (0..22_050 * 4)
+        .map(|i| (i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05)
+        .collect();
     for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
         let batch = mel_spectrogram(&cfg, &signal).unwrap();
         for trial in 0..8 {
             let mut s = MelStream::new(cfg.clone()).unwrap();
-            let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+            let mut out = Mel {
+                n_mels: cfg.n_mels,
+                ..Default::default()
+            };
             let mut i = 0;
             while i < signal.len() {
                 // From single samples to more than the whole signal.
@@ -118,7 +142,10 @@ fn streaming_equals_batch_for_random_chunkings() {
 #[test]
 fn silence_stays_finite() {
     let out = mel_spectrogram(&MelConfig::seed_default(), &vec![0.0; 22_050]).unwrap();
-    assert!(out.data.iter().all(|&x| x == -100.0), "10·log10(1e-10) floor");
+    assert!(
+        out.data.iter().all(|&x| x == -100.0),
+        "10·log10(1e-10) floor"
+    );
 }
 
 #[test]
@@ -138,26 +165,48 @@ fn invalid_configs_are_refused() {
 #[test]
 fn musicnn_compression_rounds_power_not_the_log() {
     let cfg = MelConfig::musicnn();
-    let loud: Vec<f32> = (0..16_000).map(|i| if (i / 40) % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let loud: Vec<f32> = (0..16_000)
+        .map(|i| if (i / 40) % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
     let mel = model::mel::mel_spectrogram(&cfg, &loud).unwrap();
     let max = mel.data.iter().cloned().fold(f32::MIN, f32::max);
-    assert!(mel.data.iter().all(|v| v.is_finite()), "non-finite log-mel value");
-    assert!(max > 65_505f32.log10() + 0.5, "a full-scale square wave must exceed float16's range after 10000·S, max {max}");
-    assert!(max <= (10_000.0f32 * 65_504.0 + 1.0).log10() + 1e-4, "power saturates at 65 504, max {max}");
+    assert!(
+        mel.data.iter().all(|v| v.is_finite()),
+        "non-finite log-mel value"
+    );
+    assert!(
+        max > 65_505f32.log10() + 0.5,
+        "a full-scale square wave must exceed float16's range after 10000·S, max {max}"
+    );
+    assert!(
+        max <= (10_000.0f32 * 65_504.0 + 1.0).log10() + 1e-4,
+        "power saturates at 65 504, max {max}"
+    );
 }
 
 /// A gain applied to compressed mels equals the mels of the louder audio (in dB, over the
 /// bins above −80 dB: below, float32 FFT rounding of bins 100 dB under the peak dominates).
 #[test]
 fn gain_on_compressed_mels_matches_louder_audio() {
-    let x: Vec<f32> = (0..32_000).map(|i| 0.2 * (i as f32 * 0.031).sin() + 0.05 * (i as f32 * 0.47).sin()).collect();
-    for (cfg, tol) in [(MelConfig::musicnn(), 2e-3), (MelConfig::seed_default(), 1e-2)] {
+    let x: Vec<f32> = (0..32_000)
+        .map(|i| 0.2 * (i as f32 * 0.031).sin() + 0.05 * (i as f32 * 0.47).sin())
+        .collect();
+    for (cfg, tol) in [
+        (MelConfig::musicnn(), 2e-3),
+        (MelConfig::seed_default(), 1e-2),
+    ] {
         let loud: Vec<f32> = x.iter().map(|v| v * 10f32.powf(-9.0 / 20.0)).collect();
         let want = mel_spectrogram(&cfg, &loud).unwrap();
         let mut got = mel_spectrogram(&cfg, &x).unwrap();
         cfg.scale.apply_gain(&mut got.data, -9.0);
         let audible = |b: &f32| !matches!(cfg.scale, model::mel::LogScale::Db { .. }) || *b > -80.0;
-        let worst = got.data.iter().zip(&want.data).filter(|(_, b)| audible(b)).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let worst = got
+            .data
+            .iter()
+            .zip(&want.data)
+            .filter(|(_, b)| audible(b))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(worst < tol, "{:?}: worst {worst}", cfg.scale);
     }
 }

@@ -7,12 +7,21 @@ use model::Error;
 
 fn tiny_card() -> ModelCard {
     let mut c = ModelCard::seed_cnn_default();
-    c.arch = Arch::SeedCnn(SeedCnnConfig { channels: vec![4, 8], dropout: 0.1 });
+    c.arch = Arch::SeedCnn(SeedCnnConfig {
+        channels: vec![4, 8],
+        dropout: 0.1,
+    });
     c
 }
 
 fn input(b: usize, card: &ModelCard) -> Tensor {
-    Tensor::randn(0f32, 1.0, (b, card.mel.n_mels, card.window_frames), &Device::Cpu).unwrap()
+    Tensor::randn(
+        0f32,
+        1.0,
+        (b, card.mel.n_mels, card.window_frames),
+        &Device::Cpu,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -25,12 +34,26 @@ fn seed_cnn_shapes_and_documented_size() {
         assert_eq!(y.dims(), &[b, 10]);
     }
     let vars = vm.data().lock().unwrap();
-    let count = |pred: &dyn Fn(&str) -> bool| vars.iter().filter(|(k, _)| pred(k)).map(|(_, v)| v.elem_count()).sum::<usize>();
-    assert_eq!(count(&|k| !k.contains("running_")), 100_202, "trainable parameters (doc comment)");
+    let count = |pred: &dyn Fn(&str) -> bool| {
+        vars.iter()
+            .filter(|(k, _)| pred(k))
+            .map(|(_, v)| v.elem_count())
+            .sum::<usize>()
+    };
+    assert_eq!(
+        count(&|k| !k.contains("running_")),
+        100_202,
+        "trainable parameters (doc comment)"
+    );
     assert_eq!(count(&|k| k.contains("running_")), 480);
-    let Arch::SeedCnn(cfg) = &card.arch else { panic!("seed CNN card") };
+    let Arch::SeedCnn(cfg) = &card.arch else {
+        panic!("seed CNN card")
+    };
     let macs = SeedCnn::macs(cfg, 10, 128, 130);
-    assert!((59_000_000..60_000_000).contains(&macs), "{macs} MACs (doc comment says 59.3 M)");
+    assert!(
+        (59_000_000..60_000_000).contains(&macs),
+        "{macs} MACs (doc comment says 59.3 M)"
+    );
 }
 
 #[test]
@@ -44,7 +67,12 @@ fn save_load_round_trip_gives_identical_outputs() {
     assert_eq!(loaded.card, card);
     let x = input(2, &card);
     let a = net.forward_t(&x, false).unwrap().to_vec2::<f32>().unwrap();
-    let b = loaded.net.forward_t(&x, false).unwrap().to_vec2::<f32>().unwrap();
+    let b = loaded
+        .net
+        .forward_t(&x, false)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     assert_eq!(a, b);
 }
 
@@ -52,7 +80,15 @@ fn save_load_round_trip_gives_identical_outputs() {
 fn same_seed_same_initial_weights_different_seed_different() {
     let card = tiny_card();
     let x = input(1, &card);
-    let out = |seed| build_trainable(&card, &Device::Cpu, seed).unwrap().1.forward_t(&x, false).unwrap().to_vec2::<f32>().unwrap();
+    let out = |seed| {
+        build_trainable(&card, &Device::Cpu, seed)
+            .unwrap()
+            .1
+            .forward_t(&x, false)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap()
+    };
     assert_eq!(out(5), out(5));
     assert_ne!(out(5), out(6));
 }
@@ -68,39 +104,75 @@ fn mismatched_files_are_refused_with_the_reason() {
 
     // The card promises another architecture than the tensors hold.
     let mut other = card.clone();
-    other.arch = Arch::SeedCnn(SeedCnnConfig { channels: vec![4, 16], dropout: 0.1 });
+    other.arch = Arch::SeedCnn(SeedCnnConfig {
+        channels: vec![4, 16],
+        dropout: 0.1,
+    });
     save(&dir.join("o.safetensors"), &other, &vm).unwrap();
-    let e = load_file(&dir.join("o.safetensors"), &Device::Cpu).err().unwrap();
+    let e = load_file(&dir.join("o.safetensors"), &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::WeightsMismatch(_)), "{e}");
     assert!(e.to_string().contains("blocks.1.conv.weight"), "{e}");
 
     // A tensor missing, one too many.
-    let (vm3, _) = build_trainable(&ModelCard { arch: Arch::SeedCnn(SeedCnnConfig { channels: vec![4, 8, 8], dropout: 0.1 }), ..card.clone() }, &Device::Cpu, 1).unwrap();
+    let (vm3, _) = build_trainable(
+        &ModelCard {
+            arch: Arch::SeedCnn(SeedCnnConfig {
+                channels: vec![4, 8, 8],
+                dropout: 0.1,
+            }),
+            ..card.clone()
+        },
+        &Device::Cpu,
+        1,
+    )
+    .unwrap();
     save(&dir.join("x.safetensors"), &card, &vm3).unwrap();
-    let e = load_file(&dir.join("x.safetensors"), &Device::Cpu).err().unwrap().to_string();
-    assert!(e.contains("unexpected tensor 'blocks.2.conv.weight'"), "{e}");
+    let e = load_file(&dir.join("x.safetensors"), &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("unexpected tensor 'blocks.2.conv.weight'"),
+        "{e}"
+    );
 
     // Labels that disagree with the head.
     let mut five = card.clone();
     five.labels.truncate(5);
     save(&dir.join("l.safetensors"), &five, &vm).unwrap();
-    let e = load_file(&dir.join("l.safetensors"), &Device::Cpu).err().unwrap().to_string();
+    let e = load_file(&dir.join("l.safetensors"), &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("head.weight"), "{e}");
 
     // Not safetensors; safetensors without a card; an unknown format version.
-    let e = load_bytes(b"hello", "junk", &Device::Cpu).err().unwrap().to_string();
+    let e = load_bytes(b"hello", "junk", &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("not a safetensors file"), "{e}");
     let plain = safetensors::serialize(Vec::<(&str, &Tensor)>::new(), None).unwrap();
-    let e = load_bytes(&plain, "plain", &Device::Cpu).err().unwrap().to_string();
+    let e = load_bytes(&plain, "plain", &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("not a genre-tagger model"), "{e}");
     let mut future = card.clone();
     future.format_version = 99;
     save(&dir.join("f.safetensors"), &future, &vm).unwrap();
-    let e = load_file(&dir.join("f.safetensors"), &Device::Cpu).err().unwrap().to_string();
+    let e = load_file(&dir.join("f.safetensors"), &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("format version 99"), "{e}");
 
     // Missing file.
-    let e = load_file(&dir.join("nope.safetensors"), &Device::Cpu).err().unwrap();
+    let e = load_file(&dir.join("nope.safetensors"), &Device::Cpu)
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::Open { .. }), "{e}");
     assert!(load_bytes(&bytes, "ok", &Device::Cpu).is_ok());
 }
@@ -114,7 +186,11 @@ fn embedded_default_model_loads_and_says_what_it_is() {
 }
 
 fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("genre-tagger-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let d = std::env::temp_dir().join(format!(
+        "genre-tagger-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

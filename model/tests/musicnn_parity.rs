@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 fn weights(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/musicnn").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("weights/musicnn")
+        .join(name)
 }
 
 fn backbone(variant_file: &str) -> (Variant, Backbone) {
@@ -19,27 +21,49 @@ fn backbone(variant_file: &str) -> (Variant, Backbone) {
 }
 
 fn fixture() -> HashMap<String, Tensor> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/musicnn_reference.safetensors");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/musicnn_reference.safetensors");
     candle_core::safetensors::load(path, &Device::Cpu).unwrap()
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
 }
 
 #[test]
 fn logits_match_tensorflow_for_both_published_models() {
     let fx = fixture();
     let input = &fx["patches_mel_major"];
-    for (file, key, want_variant) in
-        [("MSD_musicnn.safetensors", "MSD_musicnn_logits", Variant::Msd), ("MTT_musicnn.safetensors", "MTT_musicnn_logits", Variant::Mtt)]
-    {
+    for (file, key, want_variant) in [
+        (
+            "MSD_musicnn.safetensors",
+            "MSD_musicnn_logits",
+            Variant::Msd,
+        ),
+        (
+            "MTT_musicnn.safetensors",
+            "MTT_musicnn_logits",
+            Variant::Mtt,
+        ),
+    ] {
         let (variant, net) = backbone(file);
         assert_eq!(variant, want_variant);
         let out = net.forward(input).unwrap();
         let err = max_abs_diff(&out.tags, &fx[key]);
         println!("{file}: max |logit − TF| = {err:.2e}");
-        assert!(err <= 1e-3, "{file}: logits differ from TensorFlow's by {err}");
+        assert!(
+            err <= 1e-3,
+            "{file}: logits differ from TensorFlow's by {err}"
+        );
         assert_eq!(out.pooled.dims(), &[2, 1506]);
         assert_eq!(out.penultimate.dims(), &[2, 200]);
     }
@@ -61,27 +85,47 @@ fn patches_in_a_batch_do_not_affect_each_other() {
 fn import_names_every_missing_variable_and_refuses_extras() {
     let (_, good) = {
         let bytes = std::fs::read(weights("MTT_musicnn.safetensors")).unwrap();
-        ((), candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).unwrap())
+        (
+            (),
+            candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).unwrap(),
+        )
     };
     let mut missing = good.clone();
     missing.remove("conv2d_3/kernel");
     missing.remove("batch_normalization_9/gamma");
     let err = import_tf(&missing, "").unwrap_err().to_string();
-    assert!(err.contains("conv2d_3/kernel") && err.contains("batch_normalization_9/gamma"), "{err}");
+    assert!(
+        err.contains("conv2d_3/kernel") && err.contains("batch_normalization_9/gamma"),
+        "{err}"
+    );
 
     let mut extra = good.clone();
-    extra.insert("conv2d_8/kernel".into(), Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap());
+    extra.insert(
+        "conv2d_8/kernel".into(),
+        Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),
+    );
     let err = import_tf(&extra, "").unwrap_err().to_string();
     assert!(err.contains("unexpected conv2d_8/kernel"), "{err}");
 
     let mut wrong = good;
-    wrong.insert("conv2d/kernel".into(), Tensor::zeros((7, 38, 204), DType::F32, &Device::Cpu).unwrap());
-    assert!(import_tf(&wrong, "").unwrap_err().to_string().contains("conv2d/kernel"));
+    wrong.insert(
+        "conv2d/kernel".into(),
+        Tensor::zeros((7, 38, 204), DType::F32, &Device::Cpu).unwrap(),
+    );
+    assert!(import_tf(&wrong, "")
+        .unwrap_err()
+        .to_string()
+        .contains("conv2d/kernel"));
 }
 
 #[test]
 fn a_file_that_is_not_musicnn_is_refused_with_its_path() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/default.safetensors");
-    let err = read_tf_file(&path, "", &Device::Cpu).unwrap_err().to_string();
-    assert!(err.contains("default.safetensors") && err.contains("MSD_musicnn"), "{err}");
+    let err = read_tf_file(&path, "", &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("default.safetensors") && err.contains("MSD_musicnn"),
+        "{err}"
+    );
 }

@@ -4,7 +4,9 @@
 
 use candle_core::Device;
 use model::nets::{Arch, SeedCnnConfig};
-use model::train::{discover, load_features, split, train, Augment, EpochRecord, Observer, SplitKind, TrainConfig};
+use model::train::{
+    discover, load_features, split, train, Augment, EpochRecord, Observer, SplitKind, TrainConfig,
+};
 use model::weights::ModelCard;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -32,8 +34,17 @@ fn synth(genre: usize, seed: u64, rate: u32, secs: f32) -> Vec<f32> {
         .map(|i| {
             let t = i as f32 / rate as f32;
             match genre {
-                2 => if (t * 4.0).fract() < 0.1 { rng.random_range(-0.5..0.5) } else { 0.0 },
-                _ => 0.4 * (2.0 * std::f32::consts::PI * f * t).sin() + 0.01 * rng.random_range(-1.0..1.0),
+                2 => {
+                    if (t * 4.0).fract() < 0.1 {
+                        rng.random_range(-0.5..0.5)
+                    } else {
+                        0.0
+                    }
+                }
+                _ => {
+                    0.4 * (2.0 * std::f32::consts::PI * f * t).sin()
+                        + 0.01 * rng.random_range(-1.0..1.0)
+                }
             }
         })
         .collect()
@@ -46,7 +57,11 @@ fn make_dataset(dir: &Path) {
         for idx in [0u32, 1, 2, 7, 8] {
             // Half the clips at another rate, so training exercises the resampler too.
             let rate = if idx % 2 == 0 { 22_050 } else { 16_000 };
-            write_au(&sub.join(format!("{name}.{idx:05}.au")), rate, &synth(g, g as u64 * 100 + idx as u64, rate, 4.0));
+            write_au(
+                &sub.join(format!("{name}.{idx:05}.au")),
+                rate,
+                &synth(g, g as u64 * 100 + idx as u64, rate, 4.0),
+            );
         }
     }
     std::fs::create_dir_all(dir.join("disco")).unwrap();
@@ -69,14 +84,21 @@ impl Observer for Record {
 
 fn run(dir: &Path, seed: u64) -> (Record, model::train::TrainOutcome) {
     let mut card = ModelCard::seed_cnn_default();
-    card.arch = Arch::SeedCnn(SeedCnnConfig { channels: vec![8, 16], dropout: 0.0 });
+    card.arch = Arch::SeedCnn(SeedCnnConfig {
+        channels: vec![8, 16],
+        dropout: 0.0,
+    });
     let clips = discover(dir).unwrap();
     let (kind, s) = split(&clips, None).unwrap();
     assert_eq!(kind, SplitKind::ByIndex);
     let mut obs = Record::default();
     let tr = load_features(&s.train, &card.mel, card.window_frames, &mut obs).unwrap();
     let va = load_features(&s.valid, &card.mel, card.window_frames, &mut obs).unwrap();
-    assert_eq!((tr.len(), va.len()), (9, 6), "the corrupt disco clip is skipped");
+    assert_eq!(
+        (tr.len(), va.len()),
+        (9, 6),
+        "the corrupt disco clip is skipped"
+    );
     let cfg = TrainConfig {
         epochs: 12,
         batch_size: 8,
@@ -93,21 +115,38 @@ fn run(dir: &Path, seed: u64) -> (Record, model::train::TrainOutcome) {
 
 #[test]
 fn short_training_run_learns_and_is_reproducible() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("genre-tagger-train-{}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("genre-tagger-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     make_dataset(&dir);
 
     let (obs, out) = run(&dir, 9);
     assert_eq!(obs.warnings.len(), 1, "{:?}", obs.warnings);
-    assert!(obs.warnings[0].contains("disco.00000.wav"), "{:?}", obs.warnings);
+    assert!(
+        obs.warnings[0].contains("disco.00000.wav"),
+        "{:?}",
+        obs.warnings
+    );
     let h = &out.history;
     assert_eq!(h.len(), 12);
-    assert!(h.last().unwrap().train_loss < h[0].train_loss * 0.8, "loss did not fall: {h:?}");
-    assert!(out.valid.clip.accuracy >= 5.0 / 6.0, "valid clip accuracy {}: {h:?}", out.valid.clip.accuracy);
+    assert!(
+        h.last().unwrap().train_loss < h[0].train_loss * 0.8,
+        "loss did not fall: {h:?}"
+    );
+    assert!(
+        out.valid.clip.accuracy >= 5.0 / 6.0,
+        "valid clip accuracy {}: {h:?}",
+        out.valid.clip.accuracy
+    );
     assert!(h.iter().any(|r| r.epoch == out.best_epoch));
 
     let (_, again) = run(&dir, 9);
-    let losses = |o: &model::train::TrainOutcome| o.history.iter().map(|r| (r.train_loss, r.valid_loss)).collect::<Vec<_>>();
+    let losses = |o: &model::train::TrainOutcome| {
+        o.history
+            .iter()
+            .map(|r| (r.train_loss, r.valid_loss))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(losses(&out), losses(&again), "same seed, same run");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,17 +15,23 @@ fn tap(c: &mut Criterion) {
     for (channels, block) in [(1usize, 64usize), (2, 64), (2, 512), (2, 4096), (8, 512)] {
         let (prod, mut cons) = HeapRb::<f32>::new(1 << 20).split();
         let mut t = Tap::new(prod, Arc::new(Shared::default()));
-        let buffers: Vec<Vec<f32>> = (0..channels).map(|c| (0..block).map(|i| ((i + c) as f32 * 0.01).sin()).collect()).collect();
+        let buffers: Vec<Vec<f32>> = (0..channels)
+            .map(|c| (0..block).map(|i| ((i + c) as f32 * 0.01).sin()).collect())
+            .collect();
         let mut sink = vec![0.0f32; block];
         // Throughput in frames: the figure is time per frame (all channels) of audio.
         g.throughput(Throughput::Elements(block as u64));
-        g.bench_with_input(BenchmarkId::new(format!("{channels}ch"), block), &buffers, |b, bufs| {
-            b.iter(|| {
-                t.process(black_box(bufs));
-                // The worker's side, so the ring never fills (a full ring is cheaper).
-                cons.pop_slice(&mut sink);
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new(format!("{channels}ch"), block),
+            &buffers,
+            |b, bufs| {
+                b.iter(|| {
+                    t.process(black_box(bufs));
+                    // The worker's side, so the ring never fills (a full ring is cheaper).
+                    cons.pop_slice(&mut sink);
+                })
+            },
+        );
     }
     g.finish();
 }

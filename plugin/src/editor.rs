@@ -15,7 +15,10 @@ use nice_plug::editor::dpi::{LogicalSize, NativeSize, Size};
 use nice_plug::editor::{Editor, HostMethods, ParentWindowHandle, ResizeHint, SpawnedEditor};
 use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::baseview::WindowSize;
-use nice_plug_egui::{create_egui_editor, widgets, EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier};
+use nice_plug_egui::{
+    create_egui_editor, widgets, EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings,
+    Frame, NiceEguiApp, RepaintNotifier,
+};
 use std::collections::VecDeque;
 use std::error::Error;
 use std::sync::atomic::Ordering;
@@ -40,7 +43,10 @@ pub const GENRE_COLOURS: [Color32; 10] = [
 ];
 
 pub fn genre_colour(i: usize) -> Color32 {
-    GENRE_COLOURS.get(i).copied().unwrap_or(Color32::from_gray(160))
+    GENRE_COLOURS
+        .get(i)
+        .copied()
+        .unwrap_or(Color32::from_gray(160))
 }
 
 /// What the editor remembers between openings (GUI thread only).
@@ -62,12 +68,25 @@ pub struct TaggerEditor {
 impl TaggerEditor {
     pub fn new(params: Arc<TaggerParams>, shared: Arc<Shared>) -> Self {
         let repaint = shared.repaint.get_or_init(RepaintNotifier::new).clone();
-        Self { params, shared, view: Arc::default(), repaint, inner: Mutex::new(None) }
+        Self {
+            params,
+            shared,
+            view: Arc::default(),
+            repaint,
+            inner: Mutex::new(None),
+        }
     }
 
     fn saved_size(&self) -> LogicalSize<f64> {
-        let (w, h) = *self.params.editor_size.read().unwrap_or_else(|e| e.into_inner());
-        LogicalSize::new((w as f32).max(MIN_SIZE.0) as f64, (h as f32).max(MIN_SIZE.1) as f64)
+        let (w, h) = *self
+            .params
+            .editor_size
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        LogicalSize::new(
+            (w as f32).max(MIN_SIZE.0) as f64,
+            (h as f32).max(MIN_SIZE.1) as f64,
+        )
     }
 }
 
@@ -82,17 +101,40 @@ impl Editor for TaggerEditor {
         gui_context: GuiContext,
         host: Option<HostMethods>,
     ) -> Result<SpawnedEditor<Self::Handle>, Box<dyn Error>> {
-        let app = App { params: self.params.clone(), shared: self.shared.clone(), view: self.view.clone(), gui: None };
-        let settings = EguiNiceSettings::new().with_tile("Genre Tagger").with_resize_hint(self.resize_hint());
-        let editor = create_egui_editor(EguiEditorState::from_size(self.saved_size(), 1.0), self.repaint.clone(), settings, app)
-            .ok_or("could not create the egui editor")?;
-        let spawned = editor.spawn(parent, wait_for_parent, fallback_scale_factor, gui_context, host);
+        let app = App {
+            params: self.params.clone(),
+            shared: self.shared.clone(),
+            view: self.view.clone(),
+            gui: None,
+        };
+        let settings = EguiNiceSettings::new()
+            .with_tile("Genre Tagger")
+            .with_resize_hint(self.resize_hint());
+        let editor = create_egui_editor(
+            EguiEditorState::from_size(self.saved_size(), 1.0),
+            self.repaint.clone(),
+            settings,
+            app,
+        )
+        .ok_or("could not create the egui editor")?;
+        let spawned = editor.spawn(
+            parent,
+            wait_for_parent,
+            fallback_scale_factor,
+            gui_context,
+            host,
+        );
         *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Some(editor);
         spawned
     }
 
     fn size(&self) -> NativeSize<u32> {
-        match self.inner.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        match self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             Some(e) => e.size(),
             None => NativeSize::from_size(Size::Logical(self.saved_size()), 1.0),
         }
@@ -111,7 +153,12 @@ pub struct App {
 }
 
 impl NiceEguiApp for App {
-    fn build(&mut self, egui_ctx: egui::Context, gui: GuiContext, _frame: &mut Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         egui_ctx.set_visuals(egui::Visuals::dark());
         self.gui = Some(gui);
         Ok(())
@@ -122,7 +169,11 @@ impl NiceEguiApp for App {
         let view = &mut *view;
         view.history.extend(self.shared.drain_history());
         if let Some(last) = view.history.back().map(|p| p.start_s) {
-            while view.history.front().is_some_and(|p| p.start_s < last - HISTORY_SECONDS) {
+            while view
+                .history
+                .front()
+                .is_some_and(|p| p.start_s < last - HISTORY_SECONDS)
+            {
                 view.history.pop_front();
             }
         }
@@ -152,9 +203,16 @@ impl NiceEguiApp for App {
     }
 
     fn resized(&mut self, new_size: WindowSize) {
-        let (w, h) = (new_size.logical.width.round() as u32, new_size.logical.height.round() as u32);
+        let (w, h) = (
+            new_size.logical.width.round() as u32,
+            new_size.logical.height.round() as u32,
+        );
         if w > 0 && h > 0 {
-            *self.params.editor_size.write().unwrap_or_else(|e| e.into_inner()) = (w, h);
+            *self
+                .params
+                .editor_size
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = (w, h);
         }
     }
 
@@ -169,8 +227,19 @@ impl App {
         ui.horizontal(|ui| match sh.top() {
             Some(top) => {
                 let name = labels.get(top).map(String::as_str).unwrap_or("?");
-                ui.label(RichText::new(name).size(40.0).strong().color(genre_colour(top)));
-                ui.label(RichText::new(format!("{:.0} %", 100.0 * sh.confidence.load(Ordering::Relaxed))).size(24.0));
+                ui.label(
+                    RichText::new(name)
+                        .size(40.0)
+                        .strong()
+                        .color(genre_colour(top)),
+                );
+                ui.label(
+                    RichText::new(format!(
+                        "{:.0} %",
+                        100.0 * sh.confidence.load(Ordering::Relaxed)
+                    ))
+                    .size(24.0),
+                );
                 if sh.silent.load(Ordering::Relaxed) {
                     ui.label(RichText::new("silence: holding").color(Color32::from_gray(150)));
                 }
@@ -179,7 +248,11 @@ impl App {
                 }
             }
             None => {
-                let msg = if sh.silent.load(Ordering::Relaxed) { "silence" } else { "listening…" };
+                let msg = if sh.silent.load(Ordering::Relaxed) {
+                    "silence"
+                } else {
+                    "listening…"
+                };
                 ui.label(RichText::new(msg).size(40.0).color(Color32::from_gray(140)));
             }
         });
@@ -191,7 +264,10 @@ impl App {
         for (i, label) in labels.iter().enumerate() {
             let p = dist.get(i).copied().unwrap_or(0.0).clamp(0.0, 1.0);
             ui.horizontal(|ui| {
-                ui.add_sized([72.0, 16.0], egui::Label::new(RichText::new(label).monospace()));
+                ui.add_sized(
+                    [72.0, 16.0],
+                    egui::Label::new(RichText::new(label).monospace()),
+                );
                 let width = (ui.available_width() - 64.0).max(40.0);
                 let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 16.0), Sense::hover());
                 let painter = ui.painter();
@@ -200,7 +276,12 @@ impl App {
                 fill.set_width(rect.width() * p);
                 painter.rect_filled(fill, 2.0, genre_colour(i));
                 if i == top && top != NO_TOP {
-                    painter.rect_stroke(rect, 2.0, Stroke::new(1.0, Color32::WHITE), StrokeKind::Inside);
+                    painter.rect_stroke(
+                        rect,
+                        2.0,
+                        Stroke::new(1.0, Color32::WHITE),
+                        StrokeKind::Inside,
+                    );
                 }
                 ui.label(RichText::new(format!("{:5.1} %", 100.0 * p)).monospace());
             });
@@ -232,9 +313,14 @@ impl App {
 
     fn status_line(&self, ui: &mut egui::Ui, status: &Status) {
         let sh = &self.shared;
-        let device = DEVICE_NAMES[(sh.device.load(Ordering::Relaxed) as usize).min(DEVICE_NAMES.len() - 1)];
+        let device =
+            DEVICE_NAMES[(sh.device.load(Ordering::Relaxed) as usize).min(DEVICE_NAMES.len() - 1)];
         let rate = sh.sample_rate.load(Ordering::Relaxed);
-        let model = if status.model.is_empty() { "model: -" } else { status.model.as_str() };
+        let model = if status.model.is_empty() {
+            "model: -"
+        } else {
+            status.model.as_str()
+        };
         ui.label(
             RichText::new(format!(
                 "{model} · {device} · {:.1} ms/window · {} windows · {} Hz · dropped {} · {}",
@@ -242,7 +328,11 @@ impl App {
                 sh.windows.load(Ordering::Relaxed),
                 rate,
                 sh.dropped.load(Ordering::Relaxed),
-                if sh.worker_running.load(Ordering::Relaxed) { "running" } else { "stopped" },
+                if sh.worker_running.load(Ordering::Relaxed) {
+                    "running"
+                } else {
+                    "stopped"
+                },
             ))
             .small(),
         );
@@ -251,7 +341,11 @@ impl App {
         }
         let panics = sh.panics.load(Ordering::Relaxed);
         if panics > 0 {
-            ui.label(RichText::new(format!("{panics} model panic(s) caught")).small().color(Color32::YELLOW));
+            ui.label(
+                RichText::new(format!("{panics} model panic(s) caught"))
+                    .small()
+                    .color(Color32::YELLOW),
+            );
         }
     }
 }
@@ -270,28 +364,52 @@ fn history_strip(ui: &mut egui::Ui, history: &VecDeque<HistoryPoint>, labels: &[
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(45));
     let Some(now) = history.back().map(|p| p.start_s) else {
-        painter.text(rect.center(), Align2::CENTER_CENTER, "history", FontId::proportional(12.0), Color32::from_gray(100));
+        painter.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            "history",
+            FontId::proportional(12.0),
+            Color32::from_gray(100),
+        );
         return;
     };
     let x_of = |t: f64| rect.right() - ((now - t) / HISTORY_SECONDS) as f32 * rect.width();
     let mut prev: Option<&HistoryPoint> = None;
     for p in history {
         let x1 = x_of(p.start_s);
-        let x0 = prev.map(|q| x_of(q.start_s)).unwrap_or(x1 - 2.0).max(x1 - 8.0);
-        let colour = if p.silent || p.top == NO_TOP { Color32::from_gray(70) } else { genre_colour(p.top) };
+        let x0 = prev
+            .map(|q| x_of(q.start_s))
+            .unwrap_or(x1 - 2.0)
+            .max(x1 - 8.0);
+        let colour = if p.silent || p.top == NO_TOP {
+            Color32::from_gray(70)
+        } else {
+            genre_colour(p.top)
+        };
         let h = rect.height() * p.confidence.clamp(0.15, 1.0);
-        let col = egui::Rect::from_min_max(egui::pos2(x0, rect.bottom() - h), egui::pos2(x1.max(x0 + 1.0), rect.bottom()));
+        let col = egui::Rect::from_min_max(
+            egui::pos2(x0, rect.bottom() - h),
+            egui::pos2(x1.max(x0 + 1.0), rect.bottom()),
+        );
         painter.rect_filled(col, 0.0, colour);
         prev = Some(p);
     }
     // Legend: genres seen in the strip.
-    let mut seen: Vec<usize> = history.iter().filter(|p| !p.silent && p.top != NO_TOP).map(|p| p.top).collect();
+    let mut seen: Vec<usize> = history
+        .iter()
+        .filter(|p| !p.silent && p.top != NO_TOP)
+        .map(|p| p.top)
+        .collect();
     seen.sort_unstable();
     seen.dedup();
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(format!("last {:.0} min:", HISTORY_SECONDS / 60.0)).small());
         for i in seen {
-            ui.label(RichText::new(labels.get(i).map(String::as_str).unwrap_or("?")).small().color(genre_colour(i)));
+            ui.label(
+                RichText::new(labels.get(i).map(String::as_str).unwrap_or("?"))
+                    .small()
+                    .color(genre_colour(i)),
+            );
         }
     });
 }

@@ -43,7 +43,10 @@ pub fn embedded_model() -> Result<Arc<LoadedModel>, String> {
             match catch_unwind(|| model::weights::load_default(&model::device::best())) {
                 Ok(Ok(m)) => Ok(Arc::new(m)),
                 Ok(Err(e)) => Err(format!("cannot load the embedded model: {e}")),
-                Err(p) => Err(format!("loading the embedded model panicked: {}", panic_message(&*p))),
+                Err(p) => Err(format!(
+                    "loading the embedded model panicked: {}",
+                    panic_message(&*p)
+                )),
             }
         })
         .clone()
@@ -70,7 +73,14 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(shared: Arc<Shared>, params: Arc<TaggerParams>, source: ModelSource) -> Self {
-        Self { shared, params, source, rate: 0, tap: None, worker: None }
+        Self {
+            shared,
+            params,
+            source,
+            rate: 0,
+            tap: None,
+            worker: None,
+        }
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
@@ -81,15 +91,31 @@ impl Engine {
     /// succeeds: if analysis cannot run (unsupported rate, no model) the audio still passes
     /// and the editor shows why.
     pub fn activate(&mut self, sample_rate: f32) -> bool {
-        let rate = if sample_rate.is_finite() && sample_rate >= 1.0 { sample_rate.round() as u32 } else { 0 };
-        if rate == self.rate && self.tap.is_some() && self.worker.as_ref().is_some_and(|w| !w.handle.is_finished()) {
+        let rate = if sample_rate.is_finite() && sample_rate >= 1.0 {
+            sample_rate.round() as u32
+        } else {
+            0
+        };
+        if rate == self.rate
+            && self.tap.is_some()
+            && self
+                .worker
+                .as_ref()
+                .is_some_and(|w| !w.handle.is_finished())
+        {
             return true;
         }
         self.deactivate();
         let capacity = (rate.max(1) as usize * RING_SECONDS).max(1 << 16);
         let (prod, cons) = HeapRb::<f32>::new(capacity).split();
         self.tap = Some(Tap::new(prod, self.shared.clone()));
-        self.worker = Some(Worker::spawn(cons, rate, self.source.clone(), self.shared.clone(), self.params.clone()));
+        self.worker = Some(Worker::spawn(
+            cons,
+            rate,
+            self.source.clone(),
+            self.shared.clone(),
+            self.params.clone(),
+        ));
         self.rate = rate;
         self.shared.sample_rate.store(rate, Ordering::Release);
         true
@@ -130,7 +156,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: Arc<Shared>, params: Arc<TaggerParams>) -> Self {
+    fn spawn(
+        ring: HeapCons<f32>,
+        rate: u32,
+        source: ModelSource,
+        shared: Arc<Shared>,
+        params: Arc<TaggerParams>,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         shared.worker_running.store(true, Ordering::Release);
@@ -142,7 +174,10 @@ impl Worker {
                 // (every core) candle split each small GEMM and spun, costing 5.7x the CPU
                 // for the same work (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). A
                 // one-thread pool keeps the plugin's footprint to one core, shared politely.
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "genre-tagger analysis pool".into()).build();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(|_| "genre-tagger analysis pool".into())
+                    .build();
                 // A panic outside the guarded model call (a bug here) must not leave the flag set.
                 let r = catch_unwind(AssertUnwindSafe(|| match &pool {
                     Ok(pool) => pool.install(|| run(ring, rate, source, &shared, &params, &flag)),
@@ -165,7 +200,12 @@ impl Worker {
     }
 }
 
-fn make_tagger(model: &Arc<LoadedModel>, rate: u32, opts: TaggerOptions, shared: &Shared) -> Option<Tagger> {
+fn make_tagger(
+    model: &Arc<LoadedModel>,
+    rate: u32,
+    opts: TaggerOptions,
+    shared: &Shared,
+) -> Option<Tagger> {
     match Tagger::new(model.clone(), rate, opts) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -175,7 +215,14 @@ fn make_tagger(model: &Arc<LoadedModel>, rate: u32, opts: TaggerOptions, shared:
     }
 }
 
-fn run(mut ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: &Shared, params: &TaggerParams, stop: &AtomicBool) {
+fn run(
+    mut ring: HeapCons<f32>,
+    rate: u32,
+    source: ModelSource,
+    shared: &Shared,
+    params: &TaggerParams,
+    stop: &AtomicBool,
+) {
     let model = match source {
         ModelSource::Given(m) => Ok(m),
         ModelSource::Embedded => embedded_model(),
@@ -186,7 +233,10 @@ fn run(mut ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: &Shared,
                 s.model = m.source.clone();
                 s.labels = m.card.labels.clone();
             });
-            shared.device.store(device_index(model::device::name(&m.device)), Ordering::Release);
+            shared.device.store(
+                device_index(model::device::name(&m.device)),
+                Ordering::Release,
+            );
             Some(m)
         }
         Err(e) => {
@@ -195,7 +245,9 @@ fn run(mut ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: &Shared,
         }
     };
     let mut opts = params.tagger_options();
-    let mut tagger = model.as_ref().and_then(|m| make_tagger(m, rate, opts, shared));
+    let mut tagger = model
+        .as_ref()
+        .and_then(|m| make_tagger(m, rate, opts, shared));
     // 100 ms of audio per push keeps the stop flag responsive.
     let mut buf = vec![0.0f32; (rate as usize / 10).max(256)];
     let mut seen_resets = shared.reset_requests.load(Ordering::Acquire);
@@ -233,7 +285,9 @@ fn run(mut ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: &Shared,
             Ok(Ok(windows)) => {
                 let ms = t0.elapsed().as_secs_f32() * 1000.0 / windows.len() as f32;
                 shared.last_inference_ms.store(ms, Ordering::Relaxed);
-                shared.windows.fetch_add(windows.len() as u64, Ordering::Relaxed);
+                shared
+                    .windows
+                    .fetch_add(windows.len() as u64, Ordering::Relaxed);
                 shared.error_active.store(false, Ordering::Release);
                 let frozen = params.freeze.value();
                 if !frozen {
@@ -258,7 +312,10 @@ fn run(mut ring: HeapCons<f32>, rate: u32, source: ModelSource, shared: &Shared,
             Ok(Err(e)) => shared.set_error(format!("analysis failed: {e}")),
             Err(p) => {
                 shared.panics.fetch_add(1, Ordering::AcqRel);
-                shared.set_error(format!("the model panicked ({}); analysis restarted", panic_message(&*p)));
+                shared.set_error(format!(
+                    "the model panicked ({}); analysis restarted",
+                    panic_message(&*p)
+                ));
                 // The tagger may be half-updated: start a fresh stream and carry on.
                 tagger = make_tagger(m, rate, opts, shared);
                 shared.request_repaint();

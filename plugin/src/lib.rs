@@ -48,7 +48,11 @@ impl GenreTagger {
         if HEADLESS.load(Ordering::Acquire) {
             let _ = FIRST_INSTANCE.set(shared.clone());
         }
-        Self { params, shared, engine }
+        Self {
+            params,
+            shared,
+            engine,
+        }
     }
 }
 
@@ -84,15 +88,28 @@ impl Plugin for GenreTagger {
         if HEADLESS.load(Ordering::Acquire) {
             return None;
         }
-        Some(editor::TaggerEditor::new(self.params.clone(), self.shared.clone()))
+        Some(editor::TaggerEditor::new(
+            self.params.clone(),
+            self.shared.clone(),
+        ))
     }
 
-    fn activate(&mut self, _layout: &AudioIOLayout, buffer_config: &BufferConfig, _context: &mut impl ActivateContext<Self>) -> bool {
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
         // Latency stays 0: the plugin never delays or changes the audio.
         self.engine.activate(buffer_config.sample_rate)
     }
 
-    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, _context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
         // Output buffers already hold the input (nice-plug copies it when not in place).
         self.engine.process(buffer.as_slice_immutable());
         ProcessStatus::Normal
@@ -105,15 +122,22 @@ impl Plugin for GenreTagger {
 
 impl ClapPlugin for GenreTagger {
     const CLAP_ID: &'static str = "org.genre-tagger.genre-tagger";
-    const CLAP_DESCRIPTION: Option<&'static str> = Some("Live music genre tagger: shows the genre of the audio passing through");
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Live music genre tagger: shows the genre of the audio passing through");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
-    const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::AudioEffect, ClapFeature::Analyzer, ClapFeature::Stereo, ClapFeature::Mono];
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Analyzer,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+    ];
 }
 
 impl Vst3Plugin for GenreTagger {
     const VST3_CLASS_ID: [u8; 16] = *b"GenreTaggerLive1";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
 }
 
 nice_export_clap!(GenreTagger);

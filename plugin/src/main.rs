@@ -12,7 +12,9 @@ fn has_display() -> bool {
     if cfg!(any(target_os = "windows", target_os = "macos")) {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 /// Prints "<seconds>  <genre> <confidence>" when the top genre changes, and errors once.
@@ -23,7 +25,9 @@ fn console_readout() {
             let (mut last_top, mut last_err_seq) = (None, 0u64);
             loop {
                 std::thread::sleep(Duration::from_millis(250));
-                let Some(sh) = FIRST_INSTANCE.get() else { continue };
+                let Some(sh) = FIRST_INSTANCE.get() else {
+                    continue;
+                };
                 let seq = sh.status_seq.load(Ordering::Acquire);
                 if seq != last_err_seq {
                     last_err_seq = seq;
@@ -35,9 +39,15 @@ fn console_readout() {
                 if top.is_some() && top != last_top {
                     last_top = top;
                     let labels = sh.status().labels;
-                    let t = sh.consumed.load(Ordering::Relaxed) as f64 / sh.sample_rate.load(Ordering::Relaxed).max(1) as f64;
-                    let name = top.and_then(|i| labels.get(i).cloned()).unwrap_or_else(|| "?".into());
-                    println!("{t:8.1} s  {name:<10} {:3.0} %", 100.0 * sh.confidence.load(Ordering::Relaxed));
+                    let t = sh.consumed.load(Ordering::Relaxed) as f64
+                        / sh.sample_rate.load(Ordering::Relaxed).max(1) as f64;
+                    let name = top
+                        .and_then(|i| labels.get(i).cloned())
+                        .unwrap_or_else(|| "?".into());
+                    println!(
+                        "{t:8.1} s  {name:<10} {:3.0} %",
+                        100.0 * sh.confidence.load(Ordering::Relaxed)
+                    );
                 }
             }
         })

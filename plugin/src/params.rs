@@ -35,14 +35,30 @@ impl TaggerParams {
     pub fn new(shared: Arc<Shared>) -> Self {
         Self {
             editor_size: Arc::new(RwLock::new(EDITOR_SIZE)),
-            hop_s: FloatParam::new("Hop", 1.0, FloatRange::Skewed { min: 0.25, max: 3.0, factor: FloatRange::skew_factor(-1.0) })
-                .with_step_size(0.05)
-                .with_unit(" s")
-                .with_value_to_string(formatters::v2s_f32_rounded(2)),
-            smoothing_s: FloatParam::new("Smoothing", 4.0, FloatRange::Skewed { min: 0.0, max: 30.0, factor: FloatRange::skew_factor(-1.5) })
-                .with_step_size(0.1)
-                .with_unit(" s")
-                .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            hop_s: FloatParam::new(
+                "Hop",
+                1.0,
+                FloatRange::Skewed {
+                    min: 0.25,
+                    max: 3.0,
+                    factor: FloatRange::skew_factor(-1.0),
+                },
+            )
+            .with_step_size(0.05)
+            .with_unit(" s")
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            smoothing_s: FloatParam::new(
+                "Smoothing",
+                4.0,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: 30.0,
+                    factor: FloatRange::skew_factor(-1.5),
+                },
+            )
+            .with_step_size(0.1)
+            .with_unit(" s")
+            .with_value_to_string(formatters::v2s_f32_rounded(1)),
             freeze: BoolParam::new("Freeze", false),
             reset: BoolParam::new("Reset", false).with_callback(Arc::new(move |on| {
                 // Runs on whichever thread set the value (possibly the audio thread): atomics only.

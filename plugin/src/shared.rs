@@ -125,7 +125,10 @@ impl Shared {
     /// The smoothed distribution (empty before the first analysed window).
     pub fn distribution(&self) -> Vec<f32> {
         let n = self.n_labels.load(Ordering::Acquire).min(MAX_LABELS);
-        self.probs[..n].iter().map(|p| p.load(Ordering::Relaxed)).collect()
+        self.probs[..n]
+            .iter()
+            .map(|p| p.load(Ordering::Relaxed))
+            .collect()
     }
 
     pub fn top(&self) -> Option<usize> {
@@ -138,8 +141,15 @@ impl Shared {
         for (a, &p) in self.probs.iter().zip(&dist[..n]) {
             a.store(p, Ordering::Relaxed);
         }
-        let top = if n == 0 { NO_TOP } else { model::metrics::argmax(&dist[..n]) };
-        self.confidence.store(if top == NO_TOP { 0.0 } else { dist[top] }, Ordering::Relaxed);
+        let top = if n == 0 {
+            NO_TOP
+        } else {
+            model::metrics::argmax(&dist[..n])
+        };
+        self.confidence.store(
+            if top == NO_TOP { 0.0 } else { dist[top] },
+            Ordering::Relaxed,
+        );
         self.n_labels.store(n, Ordering::Release);
         self.top.store(top, Ordering::Release);
     }
@@ -156,7 +166,10 @@ impl Shared {
 
     /// A snapshot of the status text (blocks only against the worker's brief writes).
     pub fn status(&self) -> Status {
-        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Like [`Self::status`] but never waits: `None` if the worker holds the lock right now.
@@ -180,7 +193,9 @@ impl Shared {
 
     /// The last error message, if one is current.
     pub fn error(&self) -> Option<String> {
-        self.error_active.load(Ordering::Acquire).then(|| self.status().error)
+        self.error_active
+            .load(Ordering::Acquire)
+            .then(|| self.status().error)
     }
 
     /// Queues a history point; when nobody has read the history for a long time the oldest

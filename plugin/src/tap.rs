@@ -28,8 +28,12 @@ impl Tap {
     /// limits the block) for analysis. NaN/inf samples are analysed as 0 and counted.
     #[inline]
     pub fn process<S: AsRef<[f32]>>(&mut self, channels: &[S]) {
-        let Some(first) = channels.first() else { return };
-        let n = channels.iter().fold(first.as_ref().len(), |n, c| n.min(c.as_ref().len()));
+        let Some(first) = channels.first() else {
+            return;
+        };
+        let n = channels
+            .iter()
+            .fold(first.as_ref().len(), |n, c| n.min(c.as_ref().len()));
         if n == 0 {
             return;
         }
@@ -59,7 +63,9 @@ impl Tap {
             start += len;
         }
         let shared = &*self.shared;
-        shared.queued.fetch_add(n as u64 - dropped, Ordering::Relaxed);
+        shared
+            .queued
+            .fetch_add(n as u64 - dropped, Ordering::Relaxed);
         if dropped > 0 {
             shared.dropped.fetch_add(dropped, Ordering::Relaxed);
         }

@@ -19,8 +19,12 @@ use ringbuf::HeapRb;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-const RATES: [u32; 9] = [8_000, 11_025, 16_000, 22_050, 44_100, 48_000, 88_200, 96_000, 192_000];
-const BLOCKS: [usize; 20] = [1, 2, 3, 5, 16, 31, 32, 64, 100, 128, 255, 256, 257, 441, 512, 1000, 1024, 4096, 4097, 8192];
+const RATES: [u32; 9] = [
+    8_000, 11_025, 16_000, 22_050, 44_100, 48_000, 88_200, 96_000, 192_000,
+];
+const BLOCKS: [usize; 20] = [
+    1, 2, 3, 5, 16, 31, 32, 64, 100, 128, 255, 256, 257, 441, 512, 1000, 1024, 4096, 4097, 8192,
+];
 
 #[derive(Clone, Copy, Debug)]
 enum Input {
@@ -31,7 +35,14 @@ enum Input {
     Denormal,
     Mixed,
 }
-const INPUTS: [Input; 6] = [Input::Music, Input::Silence, Input::Nan, Input::Inf, Input::Denormal, Input::Mixed];
+const INPUTS: [Input; 6] = [
+    Input::Music,
+    Input::Silence,
+    Input::Nan,
+    Input::Inf,
+    Input::Denormal,
+    Input::Mixed,
+];
 
 fn fill(buf: &mut [f32], input: Input, rate: u32, ch: usize) {
     let music = music_like(rate, buf.len(), ch, 0);
@@ -40,21 +51,42 @@ fn fill(buf: &mut [f32], input: Input, rate: u32, ch: usize) {
             Input::Music => music[i],
             Input::Silence => 0.0,
             Input::Nan => f32::NAN,
-            Input::Inf => if i % 2 == 0 { f32::INFINITY } else { f32::NEG_INFINITY },
-            Input::Denormal => f32::from_bits(1 + (i as u32 % 1000)) * if i % 2 == 0 { 1.0 } else { -1.0 },
-            Input::Mixed => [music[i], f32::NAN, f32::INFINITY, f32::MIN_POSITIVE / 4.0, -0.0, f32::NEG_INFINITY, 1.0, -1.0][i % 8],
+            Input::Inf => {
+                if i % 2 == 0 {
+                    f32::INFINITY
+                } else {
+                    f32::NEG_INFINITY
+                }
+            }
+            Input::Denormal => {
+                f32::from_bits(1 + (i as u32 % 1000)) * if i % 2 == 0 { 1.0 } else { -1.0 }
+            }
+            Input::Mixed => [
+                music[i],
+                f32::NAN,
+                f32::INFINITY,
+                f32::MIN_POSITIVE / 4.0,
+                -0.0,
+                f32::NEG_INFINITY,
+                1.0,
+                -1.0,
+            ][i % 8],
         };
     }
 }
 
 fn bits(chs: &[Vec<f32>]) -> Vec<Vec<u32>> {
-    chs.iter().map(|c| c.iter().map(|s| s.to_bits()).collect()).collect()
+    chs.iter()
+        .map(|c| c.iter().map(|s| s.to_bits()).collect())
+        .collect()
 }
 
 #[test]
 fn checker_is_live() {
     if !cfg!(debug_assertions) {
-        eprintln!("release build: nice-plug's allocation checker is compiled out; nothing to prove");
+        eprintln!(
+            "release build: nice-plug's allocation checker is compiled out; nothing to prove"
+        );
         return;
     }
     if std::env::var_os("GT_ALLOC_PROBE").is_some() {
@@ -62,11 +94,19 @@ fn checker_is_live() {
         return; // unreachable when the checker works
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "checker_is_live", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "checker_is_live",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GT_ALLOC_PROBE", "1")
         .output()
         .unwrap();
-    assert!(!out.status.success(), "an allocation inside assert_no_alloc did not abort: the check is not armed");
+    assert!(
+        !out.status.success(),
+        "an allocation inside assert_no_alloc did not abort: the check is not armed"
+    );
 }
 
 #[test]
@@ -122,7 +162,11 @@ fn every_block_size_from_1_to_8192() {
         let n = ringbuf::traits::Consumer::pop_slice(&mut cons, &mut out);
         assert_eq!(n, block);
         for i in [0, block / 2, block - 1] {
-            assert_eq!(out[i], (left[i] + right[i]) * 0.5, "downmix of sample {i} in block {block}");
+            assert_eq!(
+                out[i],
+                (left[i] + right[i]) * 0.5,
+                "downmix of sample {i} in block {block}"
+            );
         }
         let mono = [&left[..block]];
         assert_no_alloc(|| tap.process(&mono));

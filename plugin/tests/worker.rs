@@ -31,13 +31,19 @@ fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
     assert!(shared.worker_running.load(Ordering::Acquire));
     let mut off = 0;
     feed(&mut engine, 44_100, 4.0, &mut off);
-    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0), "no window analysed");
+    assert!(
+        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0),
+        "no window analysed"
+    );
 
     let t = Instant::now();
     engine.deactivate();
     let took = t.elapsed();
     // deactivate() returns only after join(): the flag is cleared by the thread itself on exit.
-    assert!(!shared.worker_running.load(Ordering::Acquire), "worker still running after deactivate");
+    assert!(
+        !shared.worker_running.load(Ordering::Acquire),
+        "worker still running after deactivate"
+    );
     assert!(took < Duration::from_secs(2), "deactivate took {took:?}");
 
     // Reactivate at a new rate, then drop without deactivating.
@@ -46,7 +52,10 @@ fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
     assert!(shared.worker_running.load(Ordering::Acquire));
     let t = Instant::now();
     drop(engine);
-    assert!(!shared.worker_running.load(Ordering::Acquire), "worker still running after drop");
+    assert!(
+        !shared.worker_running.load(Ordering::Acquire),
+        "worker still running after drop"
+    );
     assert!(t.elapsed() < Duration::from_secs(2));
 }
 
@@ -63,10 +72,16 @@ fn repeated_activation_is_cheap_and_keeps_the_worker() {
         assert!(engine.activate(48_000.0));
     }
     let per_call = t.elapsed() / 10_000;
-    assert!(per_call < Duration::from_micros(50), "activate() with nothing changed took {per_call:?}");
+    assert!(
+        per_call < Duration::from_micros(50),
+        "activate() with nothing changed took {per_call:?}"
+    );
     // The analysis stream carried on (a restart would need another 3 s before a window).
     feed(&mut engine, 48_000, 1.5, &mut off);
-    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > windows), "stream was restarted by activate()");
+    assert!(
+        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > windows),
+        "stream was restarted by activate()"
+    );
 }
 
 #[test]
@@ -80,15 +95,30 @@ fn a_panicking_model_is_caught_reported_and_analysis_resumes() {
     assert!(engine.activate(22_050.0));
     let mut off = 0;
     feed(&mut engine, 22_050, 3.5, &mut off);
-    assert!(wait_for(30.0, || shared.panics.load(Ordering::Relaxed) == 1), "panic not reported");
+    assert!(
+        wait_for(30.0, || shared.panics.load(Ordering::Relaxed) == 1),
+        "panic not reported"
+    );
     let err = shared.error().expect("error flagged");
     assert!(err.contains("injected model failure"), "{err}");
-    assert!(shared.worker_running.load(Ordering::Acquire), "worker died with the model");
+    assert!(
+        shared.worker_running.load(Ordering::Acquire),
+        "worker died with the model"
+    );
     // The tagger restarted: after another full window it analyses again and clears the error.
     feed(&mut engine, 22_050, 4.0, &mut off);
-    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0), "analysis did not resume");
-    assert!(wait_for(5.0, || shared.error().is_none()), "error not cleared after recovery");
-    assert!(shared.status().error.contains("injected"), "the message stays readable");
+    assert!(
+        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0),
+        "analysis did not resume"
+    );
+    assert!(
+        wait_for(5.0, || shared.error().is_none()),
+        "error not cleared after recovery"
+    );
+    assert!(
+        shared.status().error.contains("injected"),
+        "the message stays readable"
+    );
 }
 
 #[test]
@@ -107,12 +137,22 @@ fn a_stalled_model_never_stalls_the_audio_thread() {
         engine.process(&[&l[..]]);
         worst = worst.max(t.elapsed());
     }
-    assert!(worst < Duration::from_millis(5), "a process() call took {worst:?}");
-    assert!(shared.dropped.load(Ordering::Relaxed) > 0, "expected drops while the worker stalls");
+    assert!(
+        worst < Duration::from_millis(5),
+        "a process() call took {worst:?}"
+    );
+    assert!(
+        shared.dropped.load(Ordering::Relaxed) > 0,
+        "expected drops while the worker stalls"
+    );
     let t = Instant::now();
     drop(engine);
     // At most one stalled model call is waited for.
-    assert!(t.elapsed() < Duration::from_millis(3500), "join took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(3500),
+        "join took {:?}",
+        t.elapsed()
+    );
     assert!(!shared.worker_running.load(Ordering::Acquire));
 }
 
@@ -122,7 +162,8 @@ fn silence_holds_the_distribution_and_says_so() {
     assert!(engine.activate(22_050.0));
     let mut off = 0;
     feed(&mut engine, 22_050, 5.0, &mut off);
-    assert!(wait_for(30.0, || shared.top().is_some() && shared.windows.load(Ordering::Relaxed) >= 2));
+    assert!(wait_for(30.0, || shared.top().is_some()
+        && shared.windows.load(Ordering::Relaxed) >= 2));
     assert!(!shared.silent.load(Ordering::Relaxed));
     let zeros = vec![0.0f32; 1024];
     let silence = |engine: &mut genre_tagger::engine::Engine, seconds: usize| {
@@ -134,13 +175,23 @@ fn silence_holds_the_distribution_and_says_so() {
     };
     // Once the windows are all silence the distribution is held and the flag says so.
     silence(&mut engine, 5);
-    assert!(shared.silent.load(Ordering::Relaxed), "silence not reported");
+    assert!(
+        shared.silent.load(Ordering::Relaxed),
+        "silence not reported"
+    );
     let held = shared.distribution();
     let windows = shared.windows.load(Ordering::Relaxed);
     silence(&mut engine, 5);
-    assert!(shared.windows.load(Ordering::Relaxed) > windows, "silent windows are still analysed");
+    assert!(
+        shared.windows.load(Ordering::Relaxed) > windows,
+        "silent windows are still analysed"
+    );
     assert!(shared.silent.load(Ordering::Relaxed));
-    assert_eq!(shared.distribution(), held, "distribution moved during silence");
+    assert_eq!(
+        shared.distribution(),
+        held,
+        "distribution moved during silence"
+    );
     assert!(shared.top().is_some());
 }
 
@@ -153,14 +204,24 @@ fn reset_forgets_the_distribution() {
     assert!(wait_for(30.0, || shared.top().is_some()));
     shared.reset_requests.fetch_add(1, Ordering::AcqRel);
     engine.process(&[&[0.0f32; 16][..]]); // wake the loop with a little data
-    assert!(wait_for(5.0, || shared.top().is_none()), "reset did not clear the distribution");
+    assert!(
+        wait_for(5.0, || shared.top().is_none()),
+        "reset did not clear the distribution"
+    );
 }
 
 #[test]
 fn unsupported_rate_passes_audio_and_reports() {
     let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
-    assert!(engine.activate(4_000.0), "activation must not fail: the audio still passes");
+    assert!(
+        engine.activate(4_000.0),
+        "activation must not fail: the audio still passes"
+    );
     engine.process(&[&[0.1f32; 512][..]]);
     assert!(wait_for(5.0, || shared.error().is_some()));
-    assert!(shared.error().unwrap().contains("4000"), "{:?}", shared.error());
+    assert!(
+        shared.error().unwrap().contains("4000"),
+        "{:?}",
+        shared.error()
+    );
 }

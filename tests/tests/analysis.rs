@@ -54,11 +54,23 @@ fn top_genre_after(name: &str, seconds: f32) -> (String, f32, Vec<f32>) {
             }
         }
     }
-    assert_eq!(shared.dropped.load(Ordering::Relaxed), 0, "samples were dropped");
-    assert!(shared.error().is_none(), "analysis error: {:?}", shared.error());
+    assert_eq!(
+        shared.dropped.load(Ordering::Relaxed),
+        0,
+        "samples were dropped"
+    );
+    assert!(
+        shared.error().is_none(),
+        "analysis error: {:?}",
+        shared.error()
+    );
     let top = shared.top().expect("no genre after the fixture");
     let labels = &model.card.labels;
-    (labels[top].clone(), shared.confidence.load(Ordering::Relaxed), shared.distribution())
+    (
+        labels[top].clone(),
+        shared.confidence.load(Ordering::Relaxed),
+        shared.distribution(),
+    )
 }
 
 fn check(name: &str, want: &str) {
@@ -66,8 +78,16 @@ fn check(name: &str, want: &str) {
         return;
     }
     let (got, conf, dist) = top_genre_after(name, WITHIN_S);
-    eprintln!("{name}: top {got} ({:.0} %) after {WITHIN_S} s; distribution {dist:.2?}", conf * 100.0);
-    assert_eq!(got, want, "{name}: expected {want} within {WITHIN_S} s of audio, got {got} ({:.0} %); {dist:.2?}", conf * 100.0);
+    eprintln!(
+        "{name}: top {got} ({:.0} %) after {WITHIN_S} s; distribution {dist:.2?}",
+        conf * 100.0
+    );
+    assert_eq!(
+        got,
+        want,
+        "{name}: expected {want} within {WITHIN_S} s of audio, got {got} ({:.0} %); {dist:.2?}",
+        conf * 100.0
+    );
 }
 
 /// The plugin path shows exactly what the model crate's Tagger (the code behind
@@ -90,7 +110,10 @@ fn plugin_path_matches_the_tagger_fed_directly() {
     let direct = t.smoothed().expect("a window").to_vec();
     assert_eq!(via_plugin.len(), direct.len());
     for (a, b) in via_plugin.iter().zip(&direct) {
-        assert!((a - b).abs() < 1e-5, "plugin {via_plugin:?} vs tagger {direct:?}");
+        assert!(
+            (a - b).abs() < 1e-5,
+            "plugin {via_plugin:?} vs tagger {direct:?}"
+        );
     }
 }
 
@@ -115,6 +138,12 @@ fn different_music_gives_a_different_genre() {
     }
     let (classical, _, _) = top_genre_after("brahms_hungarian_dance_5.ogg", WITHIN_S);
     let (other, conf, dist) = top_genre_after("vibe_ace.ogg", WITHIN_S);
-    eprintln!("vibe_ace.ogg: top {other} ({:.0} %) after {WITHIN_S} s; distribution {dist:.2?}", conf * 100.0);
-    assert_ne!(other, classical, "Vibe Ace shows the same genre as Brahms: {dist:.2?}");
+    eprintln!(
+        "vibe_ace.ogg: top {other} ({:.0} %) after {WITHIN_S} s; distribution {dist:.2?}",
+        conf * 100.0
+    );
+    assert_ne!(
+        other, classical,
+        "Vibe Ace shows the same genre as Brahms: {dist:.2?}"
+    );
 }

@@ -41,8 +41,15 @@ fn main_thread() -> std::sync::MutexGuard<'static, ()> {
 fn load() -> (PluginEntry, HostInfo) {
     let path = clap_library();
     // SAFETY: loading our own freshly built plugin library.
-    let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
-    let info = HostInfo::new("workspace-tests", "genre-tagger", "https://example.invalid", "0.1").unwrap();
+    let entry = unsafe { PluginEntry::load(&path) }
+        .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
+    let info = HostInfo::new(
+        "workspace-tests",
+        "genre-tagger",
+        "https://example.invalid",
+        "0.1",
+    )
+    .unwrap();
     (entry, info)
 }
 
@@ -50,21 +57,34 @@ fn instance(entry: &PluginEntry, info: &HostInfo) -> PluginInstance<TestHost> {
     let factory = entry.get_plugin_factory().expect("plugin factory");
     let descriptor = factory
         .plugin_descriptors()
-        .find(|d| d.id().is_some_and(|id| id.to_bytes() == PLUGIN_ID.as_bytes()))
+        .find(|d| {
+            d.id()
+                .is_some_and(|id| id.to_bytes() == PLUGIN_ID.as_bytes())
+        })
         .expect("genre tagger descriptor");
     assert_eq!(descriptor.name().unwrap().to_str().unwrap(), "Genre Tagger");
     let id = CString::new(PLUGIN_ID).unwrap();
-    PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), entry, &id, info).expect("instantiate")
+    PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), entry, &id, info)
+        .expect("instantiate")
 }
 
 /// Stereo test material: the fixture (decoded to mono by the model crate) on the left, a
 /// phase-inverted, quieter copy on the right, with one block of hostile samples.
 fn stereo_fixture(seconds: f32) -> (Vec<f32>, Vec<f32>, u32) {
-    let audio = model::audio::decode_file(fixture("brahms_hungarian_dance_5.ogg")).expect("decode fixture");
+    let audio =
+        model::audio::decode_file(fixture("brahms_hungarian_dance_5.ogg")).expect("decode fixture");
     let n = ((audio.sample_rate as f32 * seconds) as usize).min(audio.samples.len());
     let left: Vec<f32> = audio.samples[..n].to_vec();
     let mut right: Vec<f32> = left.iter().map(|s| -0.5 * s).collect();
-    let hostile = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::from_bits(1), -f32::from_bits(7), -0.0, f32::MIN_POSITIVE / 3.0];
+    let hostile = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::from_bits(1),
+        -f32::from_bits(7),
+        -0.0,
+        f32::MIN_POSITIVE / 3.0,
+    ];
     for (i, s) in right[1000..1000 + 700].iter_mut().enumerate() {
         *s = hostile[i % hostile.len()];
     }
@@ -72,7 +92,11 @@ fn stereo_fixture(seconds: f32) -> (Vec<f32>, Vec<f32>, u32) {
 }
 
 /// Processes `left`/`right` in blocks of varying size; returns what came out.
-fn run(processor: StoppedPluginAudioProcessor<TestHost>, left: &[f32], right: &[f32]) -> (StoppedPluginAudioProcessor<TestHost>, Vec<f32>, Vec<f32>) {
+fn run(
+    processor: StoppedPluginAudioProcessor<TestHost>,
+    left: &[f32],
+    right: &[f32],
+) -> (StoppedPluginAudioProcessor<TestHost>, Vec<f32>, Vec<f32>) {
     let mut started = processor.start_processing().expect("start processing");
     let mut in_ports = AudioPorts::with_capacity(2, 1);
     let mut out_ports = AudioPorts::with_capacity(2, 1);
@@ -80,7 +104,10 @@ fn run(processor: StoppedPluginAudioProcessor<TestHost>, left: &[f32], right: &[
     let mut in_r = vec![0.0f32; MAX_BLOCK];
     let mut out_l = vec![0.0f32; MAX_BLOCK];
     let mut out_r = vec![0.0f32; MAX_BLOCK];
-    let (mut got_l, mut got_r) = (Vec::with_capacity(left.len()), Vec::with_capacity(left.len()));
+    let (mut got_l, mut got_r) = (
+        Vec::with_capacity(left.len()),
+        Vec::with_capacity(left.len()),
+    );
     let events_in = EventBuffer::new();
     let mut events_out = EventBuffer::new();
     let mut pos = 0;
@@ -95,14 +122,26 @@ fn run(processor: StoppedPluginAudioProcessor<TestHost>, left: &[f32], right: &[
         {
             let input = in_ports.with_input_buffers([AudioPortBuffer {
                 latency: 0,
-                channels: AudioPortBufferType::f32_input_only([InputChannel::variable(&mut in_l[..n]), InputChannel::variable(&mut in_r[..n])]),
+                channels: AudioPortBufferType::f32_input_only([
+                    InputChannel::variable(&mut in_l[..n]),
+                    InputChannel::variable(&mut in_r[..n]),
+                ]),
             }]);
             let mut output = out_ports.with_output_buffers([AudioPortBuffer {
                 latency: 0,
-                channels: AudioPortBufferType::f32_output_only([&mut out_l[..n], &mut out_r[..n]].into_iter()),
+                channels: AudioPortBufferType::f32_output_only(
+                    [&mut out_l[..n], &mut out_r[..n]].into_iter(),
+                ),
             }]);
             started
-                .process(&input, &mut output, &events_in.as_input(), &mut events_out.as_output(), Some(pos as u64), None)
+                .process(
+                    &input,
+                    &mut output,
+                    &events_in.as_input(),
+                    &mut events_out.as_output(),
+                    Some(pos as u64),
+                    None,
+                )
                 .expect("process");
         }
         got_l.extend_from_slice(&out_l[..n]);
@@ -114,13 +153,21 @@ fn run(processor: StoppedPluginAudioProcessor<TestHost>, left: &[f32], right: &[
 
 fn assert_bit_exact(label: &str, want: &[f32], got: &[f32]) {
     assert_eq!(want.len(), got.len(), "{label}: length");
-    if let Some(i) = want.iter().zip(got).position(|(a, b)| a.to_bits() != b.to_bits()) {
+    if let Some(i) = want
+        .iter()
+        .zip(got)
+        .position(|(a, b)| a.to_bits() != b.to_bits())
+    {
         panic!("{label}: sample {i} changed: {:?} -> {:?}", want[i], got[i]);
     }
 }
 
 fn config(rate: f64) -> PluginAudioConfiguration {
-    PluginAudioConfiguration { sample_rate: rate, min_frames_count: 1, max_frames_count: MAX_BLOCK as u32 }
+    PluginAudioConfiguration {
+        sample_rate: rate,
+        min_frames_count: 1,
+        max_frames_count: MAX_BLOCK as u32,
+    }
 }
 
 #[test]
@@ -130,18 +177,29 @@ fn bit_exact_pass_through_zero_latency_and_reactivation() {
     assert_eq!(rate, 44_100);
     let (entry, info) = load();
     let mut plugin = instance(&entry, &info);
-    let latency: PluginLatency = plugin.plugin_handle().get_extension().expect("latency extension");
+    let latency: PluginLatency = plugin
+        .plugin_handle()
+        .get_extension()
+        .expect("latency extension");
     for host_rate in [44_100.0, 48_000.0] {
         // The fixture is 44.1 kHz; at 48 kHz the plugin just sees other sample values.
-        let processor = plugin.activate(|_, _| (), config(host_rate)).expect("activate");
-        assert_eq!(latency.get(&mut plugin.plugin_handle()), 0, "latency at {host_rate} Hz");
+        let processor = plugin
+            .activate(|_, _| (), config(host_rate))
+            .expect("activate");
+        assert_eq!(
+            latency.get(&mut plugin.plugin_handle()),
+            0,
+            "latency at {host_rate} Hz"
+        );
         let (processor, l, r) = run(processor, &left, &right);
         assert_bit_exact(&format!("left @ {host_rate}"), &left, &l);
         assert_bit_exact(&format!("right @ {host_rate}"), &right, &r);
         plugin.deactivate(processor);
 
         // Deactivate/reactivate at the same rate, then process again.
-        let processor = plugin.activate(|_, _| (), config(host_rate)).expect("reactivate");
+        let processor = plugin
+            .activate(|_, _| (), config(host_rate))
+            .expect("reactivate");
         let (processor, l, r) = run(processor, &left[..44_100], &right[..44_100]);
         assert_bit_exact("left after reactivation", &left[..44_100], &l);
         assert_bit_exact("right after reactivation", &right[..44_100], &r);
@@ -153,18 +211,27 @@ fn bit_exact_pass_through_zero_latency_and_reactivation() {
 /// nice-plug's CLAP state is a little-endian u64 length followed by that much JSON.
 fn save(plugin: &mut PluginInstance<TestHost>, state: &PluginState) -> serde_json::Value {
     let mut bytes = Vec::new();
-    state.save(&mut plugin.plugin_handle(), &mut bytes).expect("save state");
+    state
+        .save(&mut plugin.plugin_handle(), &mut bytes)
+        .expect("save state");
     assert!(bytes.len() > 8, "state too short: {bytes:?}");
     let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     assert_eq!(len, bytes.len() - 8, "state length prefix");
-    serde_json::from_slice(&bytes[8..]).unwrap_or_else(|e| panic!("state is not JSON ({e}): {:?}", String::from_utf8_lossy(&bytes)))
+    serde_json::from_slice(&bytes[8..]).unwrap_or_else(|e| {
+        panic!(
+            "state is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
 }
 
 fn load_state(plugin: &mut PluginInstance<TestHost>, state: &PluginState, v: &serde_json::Value) {
     let json = serde_json::to_vec(v).unwrap();
     let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(&json);
-    state.load(&mut plugin.plugin_handle(), &mut &bytes[..]).expect("load state");
+    state
+        .load(&mut plugin.plugin_handle(), &mut &bytes[..])
+        .expect("load state");
 }
 
 #[test]
@@ -176,9 +243,15 @@ fn state_saves_and_restores_parameters_and_editor_size() {
     let saved = save(&mut a, &state_a);
     let params = saved.get("params").expect("params in state");
     for id in ["hop", "smoothing", "freeze", "reset"] {
-        assert!(params.get(id).is_some(), "parameter {id} missing from state: {saved}");
+        assert!(
+            params.get(id).is_some(),
+            "parameter {id} missing from state: {saved}"
+        );
     }
-    assert!(saved["fields"].get("editor-size").is_some(), "editor size not persisted: {saved}");
+    assert!(
+        saved["fields"].get("editor-size").is_some(),
+        "editor size not persisted: {saved}"
+    );
 
     // Change values the way a session file would, restore into a fresh instance (active,
     // as hosts may do), and read them back.
@@ -193,9 +266,21 @@ fn state_saves_and_restores_parameters_and_editor_size() {
     load_state(&mut b, &state_b, &changed);
     let back = save(&mut b, &state_b);
     assert_eq!(back["params"]["hop"]["f32"].as_f64(), Some(2.0), "{back}");
-    assert_eq!(back["params"]["smoothing"]["f32"].as_f64(), Some(10.0), "{back}");
-    assert_eq!(back["params"]["freeze"]["bool"].as_bool(), Some(true), "{back}");
-    assert_eq!(back["fields"]["editor-size"], serde_json::json!("[640,480]"), "{back}");
+    assert_eq!(
+        back["params"]["smoothing"]["f32"].as_f64(),
+        Some(10.0),
+        "{back}"
+    );
+    assert_eq!(
+        back["params"]["freeze"]["bool"].as_bool(),
+        Some(true),
+        "{back}"
+    );
+    assert_eq!(
+        back["fields"]["editor-size"],
+        serde_json::json!("[640,480]"),
+        "{back}"
+    );
     // Audio still passes after a state load on an active instance.
     let (left, right, _) = stereo_fixture(1.0);
     let (processor, l, r) = run(processor, &left, &right);

@@ -80,26 +80,41 @@ fn positive(s: &str) -> Result<usize, String> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// Relative paths on the command line are taken from the workspace root (where
 /// `cargo xtask` is meant to run), whatever the current directory.
 fn from_root(root: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { root.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        root.join(p)
+    }
 }
 
 fn machine() -> Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     json!({ "cpu": cpu, "cores": cores, "os": std::env::consts::OS, "arch": std::env::consts::ARCH })
 }
 
@@ -110,22 +125,40 @@ fn write_f32(path: &Path, v: &[f32]) -> Result<()> {
 
 fn read_f32(path: &Path) -> Result<Vec<f32>> {
     let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+    a.iter()
+        .zip(b)
+        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
 }
 
 fn json_matrix(v: &Value) -> Vec<f32> {
-    v.as_array().into_iter().flatten().flat_map(|r| r.as_array().into_iter().flatten().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)).collect()
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            r.as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+        })
+        .collect()
 }
 
 /// Runs `model/examples/worker_cost.rs` (built on first use) on `clip`: CPU seconds per
 /// second of audio, one value per sample.
 /// `threads`: RAYON_NUM_THREADS for it; `None` leaves rayon's default (all cores), which
 /// is what the plugin runs with.
-fn worker_cost(root: &Path, clip: &Path, samples: usize, threads: Option<usize>) -> Result<Vec<f64>> {
+fn worker_cost(
+    root: &Path,
+    clip: &Path,
+    samples: usize,
+    threads: Option<usize>,
+) -> Result<Vec<f64>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
     match threads {
@@ -134,18 +167,36 @@ fn worker_cost(root: &Path, clip: &Path, samples: usize, threads: Option<usize>)
     };
     let out = cmd
         .current_dir(root)
-        .args(["run", "--quiet", "--release", "-p", "model", "--example", "worker_cost", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "model",
+            "--example",
+            "worker_cost",
+            "--",
+        ])
         .arg(clip)
         .arg(samples.to_string())
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("running cargo run --example worker_cost")?;
     if !out.status.success() {
-        bail!("`cargo run --release -p model --example worker_cost` failed ({})", out.status);
+        bail!(
+            "`cargo run --release -p model --example worker_cost` failed ({})",
+            out.status
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).with_context(|| format!("worker_cost printed {text}"))?;
-    v["cpu_s_per_audio_s"].as_array().context("no cpu_s_per_audio_s")?.iter().map(|x| x.as_f64().context("not a number")).collect()
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or(""))
+        .with_context(|| format!("worker_cost printed {text}"))?;
+    v["cpu_s_per_audio_s"]
+        .as_array()
+        .context("no cpu_s_per_audio_s")?
+        .iter()
+        .map(|x| x.as_f64().context("not a number"))
+        .collect()
 }
 
 fn iters_for(one_call_s: f64) -> usize {
@@ -168,7 +219,13 @@ struct Reference {
 impl Session {
     /// Medians per unit: each call of `ours` (and of the reference command) covers `per`
     /// units (e.g. a batch of 32 windows), and the stats are per unit.
-    fn measure(&mut self, label: &str, per: f64, ours: &mut dyn FnMut() -> Result<()>, reference: Option<Reference>) -> (Result<Stat>, Option<Result<Stat>>) {
+    fn measure(
+        &mut self,
+        label: &str,
+        per: f64,
+        ours: &mut dyn FnMut() -> Result<()>,
+        reference: Option<Reference>,
+    ) -> (Result<Stat>, Option<Result<Stat>>) {
         let ours_iters = (|| -> Result<usize> {
             ours()?; // warm-up: caches, allocator, lazy init
             let t = Instant::now();
@@ -200,7 +257,12 @@ impl Session {
                         }
                     }
                 } else if let (Some(r), Some(Ok(n)), None) = (&reference, &ref_iters, &ref_err) {
-                    match self.py.as_mut().expect("filtered").sample(r.cmd.clone(), *n) {
+                    match self
+                        .py
+                        .as_mut()
+                        .expect("filtered")
+                        .sample(r.cmd.clone(), *n)
+                    {
                         Ok(s) => ref_s.push(s / r.per),
                         Err(e) => ref_err = Some(format!("{e:#}")),
                     }
@@ -241,7 +303,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let python = from_root(&root, &args.python);
     let musicnn_refs = from_root(&root, &args.musicnn_refs);
     let machine = machine();
-    let say = |s: String| if args.json { eprintln!("{s}") } else { println!("{s}") };
+    let say = |s: String| {
+        if args.json {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    };
     say(format!(
         "machine: {}, {} cores; threads per side: {} (ours: RAYON_NUM_THREADS; references: torch, BLAS, OpenMP); {} samples per side",
         machine["cpu"].as_str().unwrap_or("?"),
@@ -256,14 +324,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
         reference_info["skipped"] = "--no-reference".into();
         None
     } else {
-        match Python::start(&python, &root.join("bench/reference.py"), args.threads, &target.join("bench-python.log")) {
+        match Python::start(
+            &python,
+            &root.join("bench/reference.py"),
+            args.threads,
+            &target.join("bench-python.log"),
+        ) {
             Ok(mut p) => {
                 let hello = p.call(json!({"cmd": "hello"}))?;
                 reference_info = json!({ "available": true, "python": python.display().to_string(), "hello": hello });
                 Some(p)
             }
             Err(e) => {
-                eprintln!("Python references not run: {e:#}\n{}", py::install_hint(&root, &python));
+                eprintln!(
+                    "Python references not run: {e:#}\n{}",
+                    py::install_hint(&root, &python)
+                );
                 reference_info["error"] = format!("{e:#}").into();
                 None
             }
@@ -285,20 +361,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     p["internal_api"].as_str().unwrap_or("?"),
                     p["version"].as_str().unwrap_or(""),
                     p["num_threads"],
-                    p["architecture"].as_str().map(|a| format!(", kernel {a}")).unwrap_or_default()
+                    p["architecture"]
+                        .as_str()
+                        .map(|a| format!(", kernel {a}"))
+                        .unwrap_or_default()
                 )
             })
             .collect();
         say(format!(
             "references: Python {}, {librosa}, numpy {}, {torch} ({} threads); native pools: {}",
             h["python"].as_str().unwrap_or("?"),
-            reference_info["hello"]["versions"]["numpy"].as_str().unwrap_or("?"),
+            reference_info["hello"]["versions"]["numpy"]
+                .as_str()
+                .unwrap_or("?"),
             h["torch_threads"],
             pools.join(", ")
         ));
     }
 
-    let mut s = Session { samples: args.samples, bars: Bars::new(), py };
+    let mut s = Session {
+        samples: args.samples,
+        bars: Bars::new(),
+        py,
+    };
     let mut checks = Map::new();
     let mut rows = Vec::new();
     let cpu = Device::Cpu;
@@ -312,7 +397,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let m = Arc::new(model::weights::load_file(&cnn_path, &cpu)?);
     let cfg = m.card.mel.clone();
     if cfg != MelConfig::seed_default() {
-        bail!("{}'s front end is not MelConfig::seed_default(); the mel row assumes it is", cnn_path.display());
+        bail!(
+            "{}'s front end is not MelConfig::seed_default(); the mel row assumes it is",
+            cnn_path.display()
+        );
     }
     let head = model::audio::decode_file_head(&clip_path, CLIP_S)?;
     let clip = model::audio::resample(&head.samples, head.sample_rate, cfg.sample_rate)?;
@@ -337,7 +425,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let musicnn = {
         // The candle musicnn (model::nets::musicnn), with the same weights file PyTorch loads.
         let (_, tensors) = model::nets::musicnn::read_tf_file(&mnn_path, "", &cpu)?;
-        model::nets::musicnn::Backbone::new(candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &cpu))?
+        model::nets::musicnn::Backbone::new(candle_nn::VarBuilder::from_tensors(
+            tensors,
+            DType::F32,
+            &cpu,
+        ))?
     };
     let mnn_frames = model::nets::musicnn::PATCH_FRAMES;
     let mnn_mels = model::nets::musicnn::N_MELS;
@@ -345,7 +437,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // cast, which overflows to inf wherever the mel power exceeds 6.55 (65 504 / 10 000) —
     // loud passages of this very clip — and then gives NaN logits on both sides.
     let mnn_patches = {
-        let mcfg = MelConfig { scale: model::mel::LogScale::Log10 { multiplier: 10_000.0, f16_round: false }, ..MelConfig::musicnn() };
+        let mcfg = MelConfig {
+            scale: model::mel::LogScale::Log10 {
+                multiplier: 10_000.0,
+                f16_round: false,
+            },
+            ..MelConfig::musicnn()
+        };
         let a16 = model::audio::resample(&head.samples, head.sample_rate, mcfg.sample_rate)?;
         let mel = mel_spectrogram(&mcfg, &a16)?;
         let mut v = Vec::new();
@@ -357,7 +455,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         v
     };
     let mnn_check_x = Tensor::from_vec(mnn_patches.clone(), (2, mnn_mels, mnn_frames), &cpu)?;
-    let mnn_ours_logits: Vec<f32> = musicnn.forward(&mnn_check_x)?.tags.flatten_all()?.to_vec1()?;
+    let mnn_ours_logits: Vec<f32> = musicnn
+        .forward(&mnn_check_x)?
+        .tags
+        .flatten_all()?
+        .to_vec1()?;
 
     if let Some(p) = s.py.as_mut() {
         let (samples_f, mel_f) = (tmp.join("mel_input.f32"), tmp.join("mel_librosa.f32"));
@@ -377,7 +479,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 checks.insert("mel_max_abs_diff_db_top80".into(), within.into());
                 checks.insert("mel_max_abs_diff_db_all".into(), all.into());
             }
-            Ok(theirs) => bail!("librosa gave {} mel values, ours {}", theirs.len(), ours_mel.data.len()),
+            Ok(theirs) => bail!(
+                "librosa gave {} mel values, ours {}",
+                theirs.len(),
+                ours_mel.data.len()
+            ),
             Err(e) => say(format!("check: mel vs librosa failed: {e:#}")),
         }
 
@@ -407,7 +513,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 checks.insert("tag_distribution_max_abs_diff".into(), d.into());
                 checks.insert("tag_same_top_genre".into(), (top == ours_tags.top).into());
             }
-            Err(e) => say(format!("check: end to end vs librosa + PyTorch failed: {e:#}")),
+            Err(e) => say(format!(
+                "check: end to end vs librosa + PyTorch failed: {e:#}"
+            )),
         }
 
         let mnn_in = tmp.join("musicnn_input.f32");
@@ -437,23 +545,53 @@ pub fn run(args: Args) -> Result<ExitCode> {
     const TIMED_ROWS: u64 = 8;
     s.bars.stage("bench", TIMED_ROWS as usize * args.samples);
 
-    let mut row = Row::new("mel_30s", format!("log-mel of a {CLIP_S:.0}-s clip (22 050 Hz, n_fft 2048, hop 512, 128 mels, dB)"), "clip");
+    let mut row = Row::new(
+        "mel_30s",
+        format!("log-mel of a {CLIP_S:.0}-s clip (22 050 Hz, n_fft 2048, hop 512, 128 mels, dB)"),
+        "clip",
+    );
     row.reference_name = librosa.clone();
     row.audio_s = Some(clip_s);
     row.goal = Some(Goal::RatioAtLeast { ratio: 20.0 });
-    let reference = Some(Reference { cmd: json!({"cmd": "mel"}), per: 1.0 });
-    fill(&mut row, s.measure("mel", 1.0, &mut || mel_spectrogram(&cfg, &clip).map(|_| ()).map_err(Into::into), reference))?;
+    let reference = Some(Reference {
+        cmd: json!({"cmd": "mel"}),
+        per: 1.0,
+    });
+    fill(
+        &mut row,
+        s.measure(
+            "mel",
+            1.0,
+            &mut || mel_spectrogram(&cfg, &clip).map(|_| ()).map_err(Into::into),
+            reference,
+        ),
+    )?;
     rows.push(row);
 
     for batch in [1usize, 32] {
         let x = Tensor::randn(0f32, 1.0, (batch, n_mels, wf), &cpu)?;
-        let mut row = Row::new(&format!("cnn_b{batch}"), format!("seed CNN forward, batch {batch} (per 3-s window)"), "window");
+        let mut row = Row::new(
+            &format!("cnn_b{batch}"),
+            format!("seed CNN forward, batch {batch} (per 3-s window)"),
+            "window",
+        );
         row.reference_name = torch.clone();
         row.audio_s = Some(m.card.window_seconds() as f64);
         row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
-        let reference = Some(Reference { cmd: json!({"cmd": "cnn", "batch": batch}), per: batch as f64 });
+        let reference = Some(Reference {
+            cmd: json!({"cmd": "cnn", "batch": batch}),
+            per: batch as f64,
+        });
         let label = format!("cnn batch {batch}");
-        fill(&mut row, s.measure(&label, batch as f64, &mut || m.net.forward_t(&x, false).map(|_| ()).map_err(Into::into), reference))?;
+        fill(
+            &mut row,
+            s.measure(
+                &label,
+                batch as f64,
+                &mut || m.net.forward_t(&x, false).map(|_| ()).map_err(Into::into),
+                reference,
+            ),
+        )?;
         rows.push(row);
     }
 
@@ -479,7 +617,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let song = model::audio::decode_file(&song_path)?;
     let mut row = Row::new(
         "tag_song",
-        format!("tag a whole song end to end (Let's Go Fishin', {:.0} s, 44.1 kHz Ogg)", song.duration_s()),
+        format!(
+            "tag a whole song end to end (Let's Go Fishin', {:.0} s, 44.1 kHz Ogg)",
+            song.duration_s()
+        ),
         "song",
     );
     row.reference_name = "seed paper, published".into();
@@ -499,13 +640,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for batch in [1usize, 8] {
         // ---- musicnn: candle (model::nets::musicnn) vs the same weights in PyTorch ----
         let x = Tensor::rand(0f32, 3.0, (batch, mnn_mels, mnn_frames), &cpu)?;
-        let mut row = Row::new(&format!("musicnn_b{batch}"), format!("musicnn (MSD) forward, batch {batch} (per 3-s patch)"), "patch");
+        let mut row = Row::new(
+            &format!("musicnn_b{batch}"),
+            format!("musicnn (MSD) forward, batch {batch} (per 3-s patch)"),
+            "patch",
+        );
         row.reference_name = torch.clone();
         row.audio_s = Some((mnn_frames - 1) as f64 * 256.0 / 16_000.0);
         row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
-        let reference = Some(Reference { cmd: json!({"cmd": "musicnn", "batch": batch}), per: batch as f64 });
+        let reference = Some(Reference {
+            cmd: json!({"cmd": "musicnn", "batch": batch}),
+            per: batch as f64,
+        });
         let label = format!("musicnn batch {batch}");
-        fill(&mut row, s.measure(&label, batch as f64, &mut || musicnn.forward(&x).map(|_| ()).map_err(Into::into), reference))?;
+        fill(
+            &mut row,
+            s.measure(
+                &label,
+                batch as f64,
+                &mut || musicnn.forward(&x).map(|_| ()).map_err(Into::into),
+                reference,
+            ),
+        )?;
         rows.push(row);
     }
 
@@ -515,7 +671,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let cores = machine["cores"].as_u64().unwrap_or(1) as usize;
     for (id, threads, label) in [
         ("worker", None, format!("rayon's default, {cores} threads")),
-        ("worker_1thread", Some(1), "RAYON_NUM_THREADS=1, as in the plugin (a one-thread pool)".to_string()),
+        (
+            "worker_1thread",
+            Some(1),
+            "RAYON_NUM_THREADS=1, as in the plugin (a one-thread pool)".to_string(),
+        ),
     ] {
         let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded default (musicnn-MTT + head), CPU time, {label}"), "s of audio");
         row.audio_s = Some(1.0);
@@ -541,7 +701,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         say("plugin audio thread: skipped (--no-plugin)".into());
     } else {
         s.bars.stage("plugin bench", 1);
-        s.bars.tick("cargo bench -p genre-tagger --bench audio_thread (builds it the first time)");
+        s.bars
+            .tick("cargo bench -p genre-tagger --bench audio_thread (builds it the first time)");
         match plugin::run(&root, &target, &target.join("bench-plugin.log")) {
             Ok(figs) => tap = figs,
             Err(e) => say(format!("plugin audio thread: not measured: {e:#}")),
@@ -551,12 +712,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for f in &tap {
         let mut row = Row::new(
             &format!("tap_{}ch_{}", f.channels, f.block),
-            format!("audio thread: Tap::process, {} ch, {}-frame blocks (criterion median)", f.channels, f.block),
+            format!(
+                "audio thread: Tap::process, {} ch, {}-frame blocks (criterion median)",
+                f.channels, f.block
+            ),
             "frame",
         );
         row.ours = Some(Stat::fixed(f.per_frame_s()));
         row.audio_s = Some(1.0 / HOST_RATE as f64);
-        row.note = Some(format!("{:.4} % of the block's time at 48 kHz", f.per_frame_s() * HOST_RATE as f64 * 100.0));
+        row.note = Some(format!(
+            "{:.4} % of the block's time at 48 kHz",
+            f.per_frame_s() * HOST_RATE as f64 * 100.0
+        ));
         rows.push(row);
     }
     drop(s);
@@ -609,14 +776,31 @@ mod tests {
     #[test]
     fn defaults_compare_single_thread_against_the_venv() {
         let a = Cli::try_parse_from(["bench"]).unwrap().args;
-        assert_eq!((a.threads, a.samples, a.json, a.no_reference, a.no_plugin), (1, 11, false, false, false));
+        assert_eq!(
+            (a.threads, a.samples, a.json, a.no_reference, a.no_plugin),
+            (1, 11, false, false, false)
+        );
         assert_eq!(a.python, PathBuf::from("target/bench-venv/bin/python"));
     }
 
     #[test]
     fn flags_parse_and_nonsense_is_refused() {
-        let a = Cli::try_parse_from(["bench", "--json", "--threads", "2", "--samples", "5", "--no-reference", "--no-plugin"]).unwrap().args;
-        assert_eq!((a.threads, a.samples, a.json, a.no_reference, a.no_plugin), (2, 5, true, true, true));
+        let a = Cli::try_parse_from([
+            "bench",
+            "--json",
+            "--threads",
+            "2",
+            "--samples",
+            "5",
+            "--no-reference",
+            "--no-plugin",
+        ])
+        .unwrap()
+        .args;
+        assert_eq!(
+            (a.threads, a.samples, a.json, a.no_reference, a.no_plugin),
+            (2, 5, true, true, true)
+        );
         assert!(Cli::try_parse_from(["bench", "--threads", "0"]).is_err());
         assert!(Cli::try_parse_from(["bench", "--samples", "-3"]).is_err());
     }
@@ -631,7 +815,10 @@ mod tests {
     #[test]
     fn relative_paths_are_taken_from_the_workspace_root() {
         let root = Path::new("/w");
-        assert_eq!(from_root(root, Path::new("target/x")), PathBuf::from("/w/target/x"));
+        assert_eq!(
+            from_root(root, Path::new("target/x")),
+            PathBuf::from("/w/target/x")
+        );
         assert_eq!(from_root(root, Path::new("/abs")), PathBuf::from("/abs"));
     }
 

@@ -42,7 +42,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let device = model::device::best();
-    let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
+    let m = Arc::new(model::weights::load_or_default(
+        args.model.as_deref(),
+        &device,
+    )?);
     let labelled;
     let split_clips;
     let part: String;
@@ -66,16 +69,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
         split_clips = s.subset(subset).to_vec();
         part = format!("{kind:?}/{subset:?}");
         if split_clips.is_empty() {
-            bail!("the {kind:?} split has no {subset:?} clips in {}", args.set.data.display());
+            bail!(
+                "the {kind:?} split has no {subset:?} clips in {}",
+                args.set.data.display()
+            );
         }
         &split_clips
     };
-    let opts = TaggerOptions { hop_s: args.hop, ..Default::default() };
+    let opts = TaggerOptions {
+        hop_s: args.hop,
+        ..Default::default()
+    };
     let labels = &m.card.labels;
     let (mut window, mut clip) = (Confusion::new(labels), Confusion::new(labels));
     let mut skipped = Vec::new();
     let bar = ProgressBar::new(clips.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")?.progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
+        )?
+        .progress_chars("=> "),
+    );
     bar.set_prefix("evaluating");
     let t0 = std::time::Instant::now();
     let mut audio_s = 0.0;
@@ -112,10 +126,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("model: {}  data: {}  split: {part}  clips: {}  hop: {} s", m.source, args.set.data.display(), clip.total(), args.hop);
-        println!("\n== window level ({} windows) ==\n{}", window.total(), window.table());
-        println!("\n== clip level (mean of window probabilities, {} clips) ==\n{}", clip.total(), clip.table());
-        println!("\n{:.1} s of audio in {secs:.1} s ({:.0}x real time)", audio_s, audio_s / secs);
+        println!(
+            "model: {}  data: {}  split: {part}  clips: {}  hop: {} s",
+            m.source,
+            args.set.data.display(),
+            clip.total(),
+            args.hop
+        );
+        println!(
+            "\n== window level ({} windows) ==\n{}",
+            window.total(),
+            window.table()
+        );
+        println!(
+            "\n== clip level (mean of window probabilities, {} clips) ==\n{}",
+            clip.total(),
+            clip.table()
+        );
+        println!(
+            "\n{:.1} s of audio in {secs:.1} s ({:.0}x real time)",
+            audio_s,
+            audio_s / secs
+        );
         if !skipped.is_empty() {
             println!("skipped {} unreadable clip(s)", skipped.len());
         }

@@ -35,7 +35,10 @@ fn max_abs(a: &Tensor, b: &Tensor) -> Result<f32> {
 
 /// How many patches' top tag is the same in both.
 fn same_top(a: &Tensor, b: &Tensor) -> Result<usize> {
-    let (x, y) = (a.argmax(1)?.to_vec1::<u32>()?, b.argmax(1)?.to_vec1::<u32>()?);
+    let (x, y) = (
+        a.argmax(1)?.to_vec1::<u32>()?,
+        b.argmax(1)?.to_vec1::<u32>()?,
+    );
     Ok(x.iter().zip(&y).filter(|(p, q)| p == q).count())
 }
 
@@ -44,11 +47,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut nets = Vec::new();
     for v in [Variant::Msd, Variant::Mtt] {
         let path = args.musicnn.join(format!("{}.safetensors", v.name()));
-        let (found, tensors) = read_tf_file(&path, "", &dev).with_context(|| format!("reading {}", path.display()))?;
+        let (found, tensors) =
+            read_tf_file(&path, "", &dev).with_context(|| format!("reading {}", path.display()))?;
         if found != v {
             bail!("{} says it is {}", path.display(), found.name());
         }
-        nets.push((v, Backbone::new(VarBuilder::from_tensors(tensors, DType::F32, &dev))?));
+        nets.push((
+            v,
+            Backbone::new(VarBuilder::from_tensors(tensors, DType::F32, &dev))?,
+        ));
     }
     let mut refs: Vec<PathBuf> = std::fs::read_dir(args.musicnn.join("reference"))
         .with_context(|| format!("listing {}/reference", args.musicnn.display()))?
@@ -57,15 +64,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .collect();
     refs.sort();
     if refs.is_empty() {
-        bail!("no *.ref.safetensors in {}/reference", args.musicnn.display());
+        bail!(
+            "no *.ref.safetensors in {}/reference",
+            args.musicnn.display()
+        );
     }
     let cfg = MelConfig::musicnn();
     let mut worst = 0f32;
     println!("patch level: TF's own log-mel patches -> our port, max |logit - TF logit| per clip");
-    println!("{:<18} {:>7} {:>12} {:>12}", "clip", "patches", "MSD", "MTT");
+    println!(
+        "{:<18} {:>7} {:>12} {:>12}",
+        "clip", "patches", "MSD", "MTT"
+    );
     let mut end_to_end = Vec::new();
     for path in &refs {
-        let clip = path.file_name().unwrap().to_string_lossy().trim_end_matches(".ref.safetensors").to_string();
+        let clip = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches(".ref.safetensors")
+            .to_string();
         let r = candle_core::safetensors::load(path, &dev)?;
         let n = r["input_batch"].dim(0)?;
         // The file labels input_batch [n, 187, 96] but stores each patch mel-major (a
@@ -82,12 +100,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
         // End to end from the audio file, when it is there.
         let genre = clip.split('.').next().unwrap_or_default();
-        let audio = ["flac", "wav", "au"].iter().map(|e| args.audio.join(genre).join(format!("{clip}.{e}"))).find(|p| p.exists());
+        let audio = ["flac", "wav", "au"]
+            .iter()
+            .map(|e| args.audio.join(genre).join(format!("{clip}.{e}")))
+            .find(|p| p.exists());
         if let Some(audio) = audio {
             let a = model::audio::decode_file(&audio)?;
             let x = model::audio::resample(&a.samples, a.sample_rate, cfg.sample_rate)?;
             let mel = mel_spectrogram(&cfg, &x)?;
-            let patches = (mel.frames() - PATCH_FRAMES + 1).div_ceil(PATCH_FRAMES).min(n);
+            let patches = (mel.frames() - PATCH_FRAMES + 1)
+                .div_ceil(PATCH_FRAMES)
+                .min(n);
             let (mut w, mut all) = (Vec::new(), Vec::new());
             for p in 0..patches {
                 copy_window(&mel.data, N_MELS, p * PATCH_FRAMES, PATCH_FRAMES, &mut w);
@@ -99,19 +122,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
             for (v, net) in &nets {
                 let want = r[&format!("{}_logits", v.name())].narrow(0, 0, patches)?;
                 let got = net.forward(&ours)?.tags;
-                row.push(format!("{:.3} ({}/{} top tag)", max_abs(&got, &want)?, same_top(&got, &want)?, patches));
+                row.push(format!(
+                    "{:.3} ({}/{} top tag)",
+                    max_abs(&got, &want)?,
+                    same_top(&got, &want)?,
+                    patches
+                ));
             }
             end_to_end.push(row);
         }
     }
     if !end_to_end.is_empty() {
         println!("\nend to end: audio file -> our decode, resample (rubato; musicnn: librosa/soxr), mel -> port");
-        println!("{:<18} {:>7} {:>10} {:>24} {:>24}", "clip", "patches", "|mel diff|", "MSD |logit diff|", "MTT |logit diff|");
+        println!(
+            "{:<18} {:>7} {:>10} {:>24} {:>24}",
+            "clip", "patches", "|mel diff|", "MSD |logit diff|", "MTT |logit diff|"
+        );
         for r in &end_to_end {
-            println!("{:<18} {:>7} {:>10} {:>24} {:>24}", r[0], r[1], r[2], r[3], r[4]);
+            println!(
+                "{:<18} {:>7} {:>10} {:>24} {:>24}",
+                r[0], r[1], r[2], r[3], r[4]
+            );
         }
     }
-    println!("\nworst patch-level error {worst:.2e} (tolerance {:.0e})", args.tolerance);
+    println!(
+        "\nworst patch-level error {worst:.2e} (tolerance {:.0e})",
+        args.tolerance
+    );
     if worst > args.tolerance {
         eprintln!("parity FAILED");
         return Ok(ExitCode::FAILURE);

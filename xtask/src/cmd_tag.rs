@@ -25,14 +25,24 @@ pub struct Args {
 
 pub fn positive_seconds(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if v.is_finite() && v > 0.0 && v <= 60.0 { Ok(v) } else { Err(format!("{v} s is outside (0, 60]")) }
+    if v.is_finite() && v > 0.0 && v <= 60.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} s is outside (0, 60]"))
+    }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let device = model::device::best();
-    let m = Arc::new(model::weights::load_or_default(args.model.as_deref(), &device)?);
+    let m = Arc::new(model::weights::load_or_default(
+        args.model.as_deref(),
+        &device,
+    )?);
     let labels = m.card.labels.clone();
-    let opts = TaggerOptions { hop_s: args.hop, ..Default::default() };
+    let opts = TaggerOptions {
+        hop_s: args.hop,
+        ..Default::default()
+    };
     let mut files = Vec::new();
     let mut failed = 0;
     for path in &args.files {
@@ -45,7 +55,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         match result {
             Ok(tags) => {
                 if tags.non_finite > 0 {
-                    eprintln!("warning: {}: {} NaN/inf samples were treated as silence", path.display(), tags.non_finite);
+                    eprintln!(
+                        "warning: {}: {} NaN/inf samples were treated as silence",
+                        path.display(),
+                        tags.non_finite
+                    );
                 }
                 if args.json {
                     files.push(file_json(path, &tags, &labels));
@@ -63,7 +77,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let doc = json!({ "model": m.source, "files": files });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn dist(p: &[f32], labels: &[String]) -> Value {
@@ -95,12 +113,22 @@ fn file_json(path: &std::path::Path, t: &FileTags, labels: &[String]) -> Value {
 }
 
 fn print_text(path: &std::path::Path, t: &FileTags, labels: &[String]) {
-    println!("{}: {} ({:.0}%)", path.display(), labels[t.top], t.distribution[t.top] * 100.0);
+    println!(
+        "{}: {} ({:.0}%)",
+        path.display(),
+        labels[t.top],
+        t.distribution[t.top] * 100.0
+    );
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| t.distribution[b].total_cmp(&t.distribution[a]));
     for &i in &order {
         let p = t.distribution[i];
-        println!("  {:<10} {:>5.1}% {}", labels[i], p * 100.0, "#".repeat((p * 40.0).round() as usize));
+        println!(
+            "  {:<10} {:>5.1}% {}",
+            labels[i],
+            p * 100.0,
+            "#".repeat((p * 40.0).round() as usize)
+        );
     }
     println!("  timeline (window start: top genres):");
     for w in &t.windows {
@@ -110,7 +138,11 @@ fn print_text(path: &std::path::Path, t: &FileTags, labels: &[String]) {
         }
         let mut o: Vec<usize> = (0..labels.len()).collect();
         o.sort_by(|&a, &b| w.probs[b].total_cmp(&w.probs[a]));
-        let top: Vec<String> = o.iter().take(3).map(|&i| format!("{} {:.0}%", labels[i], w.probs[i] * 100.0)).collect();
+        let top: Vec<String> = o
+            .iter()
+            .take(3)
+            .map(|&i| format!("{} {:.0}%", labels[i], w.probs[i] * 100.0))
+            .collect();
         println!("  {:>7.1}s  {}", w.start_s, top.join(" | "));
     }
 }

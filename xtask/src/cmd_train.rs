@@ -4,7 +4,10 @@ use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
-use model::train::{backbone_features, discover, discover_labelled, FeatureCache, load_features, split, train, train_head, TrainConfig, TrainOutcome, TransferConfig};
+use model::train::{
+    backbone_features, discover, discover_labelled, load_features, split, train, train_head,
+    FeatureCache, TrainConfig, TrainOutcome, TransferConfig,
+};
 use model::weights::{save, ModelCard};
 use serde_json::json;
 use std::path::PathBuf;
@@ -102,7 +105,9 @@ impl From<FeaturesArg> for HeadInput {
 
 /// How a value is spelt on the command line (for the command recorded in the card).
 fn cli_name(v: impl clap::ValueEnum) -> String {
-    v.to_possible_value().map(|p| p.get_name().to_string()).unwrap_or_default()
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// `--levels`: dBFS values in [-80, 0], or `none`.
@@ -125,7 +130,9 @@ fn parse_levels(s: &str) -> Result<Levels, String> {
 
 /// The committed copy of musicnn's published weights.
 fn committed_musicnn(variant: Variant) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/weights/musicnn").join(format!("{}.safetensors", variant.name()))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/weights/musicnn")
+        .join(format!("{}.safetensors", variant.name()))
 }
 
 /// Flags that mean nothing for the chosen backbone are refused rather than ignored: a user
@@ -148,7 +155,11 @@ fn check_applicable(args: &Args) -> Result<()> {
     } else {
         given(args.crops.is_some(), "--crops").into_iter().collect()
     };
-    if args.fine_tune_dense && args.features.is_some_and(|f| !matches!(f, FeaturesArg::Penultimate)) {
+    if args.fine_tune_dense
+        && args
+            .features
+            .is_some_and(|f| !matches!(f, FeaturesArg::Penultimate))
+    {
         anyhow::bail!("--fine-tune-dense trains the layer that makes the penultimate features, so the head reads those: drop --features or give --features penultimate");
     }
     if !wrong.is_empty() {
@@ -166,10 +177,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     check_applicable(&args)?;
     // Unset flags take the trainers' own defaults, so the CLI and the library cannot drift.
     let (cnn_defaults, head_defaults) = (TrainConfig::default(), TransferConfig::default());
-    let features = args.features.unwrap_or(if args.fine_tune_dense { FeaturesArg::Penultimate } else { FeaturesArg::Pooled });
+    let features = args.features.unwrap_or(if args.fine_tune_dense {
+        FeaturesArg::Penultimate
+    } else {
+        FeaturesArg::Pooled
+    });
     let train_hop = args.train_hop.unwrap_or(head_defaults.train_hop_s);
-    let levels = args.levels.clone().map_or_else(|| head_defaults.levels_db.clone(), |l| l.0);
-    let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn { cnn_defaults.lr } else { head_defaults.lr });
+    let levels = args
+        .levels
+        .clone()
+        .map_or_else(|| head_defaults.levels_db.clone(), |l| l.0);
+    let lr = args.lr.unwrap_or(if args.backbone == BackboneArg::Cnn {
+        cnn_defaults.lr
+    } else {
+        head_defaults.lr
+    });
     if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
         anyhow::bail!("--lr must be in (0, 1), got {lr}");
     }
@@ -188,13 +210,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     let mut card = match variant {
         None => ModelCard::seed_cnn_default(),
-        Some(v) => ModelCard::musicnn(v, HeadConfig { input: features.into(), dropout: 0.5 }),
+        Some(v) => ModelCard::musicnn(
+            v,
+            HeadConfig {
+                input: features.into(),
+                dropout: 0.5,
+            },
+        ),
     };
     let mut bars = Bars::new();
     let mut train_clips = s.train.clone();
     for dir in &args.extra {
         let extra = discover_labelled(dir)?;
-        eprintln!("{} extra training clips under {}", extra.len(), dir.display());
+        eprintln!(
+            "{} extra training clips under {}",
+            extra.len(),
+            dir.display()
+        );
         train_clips.extend(extra);
     }
     let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
@@ -204,33 +236,49 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let cfg = TrainConfig {
                 epochs: args.epochs.map_or(cnn_defaults.epochs, |e| e as usize),
                 seed: args.seed,
-                batch_size: args.batch_size.map_or(cnn_defaults.batch_size, |b| b as usize),
-                crops_per_clip: args.crops.map_or(cnn_defaults.crops_per_clip, |c| c as usize),
+                batch_size: args
+                    .batch_size
+                    .map_or(cnn_defaults.batch_size, |b| b as usize),
+                crops_per_clip: args
+                    .crops
+                    .map_or(cnn_defaults.crops_per_clip, |c| c as usize),
                 lr,
                 early_stop: args.patience,
                 ..cnn_defaults
             };
-            (train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?, serde_json::to_value(&cfg)?, cfg.epochs)
+            (
+                train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?,
+                serde_json::to_value(&cfg)?,
+                cfg.epochs,
+            )
         }
         Some(v) => {
             let cfg = TransferConfig {
                 epochs: args.epochs.map_or(head_defaults.epochs, |e| e as usize),
                 seed: args.seed,
                 lr,
-                batch_size: args.batch_size.map_or(head_defaults.batch_size, |b| b as usize),
+                batch_size: args
+                    .batch_size
+                    .map_or(head_defaults.batch_size, |b| b as usize),
                 train_hop_s: train_hop,
                 levels_db: levels.clone(),
                 fine_tune_dense: args.fine_tune_dense,
                 early_stop: args.patience.max(head_defaults.early_stop),
                 ..head_defaults
             };
-            let outcome = train_musicnn_head(&card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
+            let outcome = train_musicnn_head(
+                &card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars,
+            )?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
         }
     };
     let secs = t0.elapsed().as_secs_f64();
     let v = &outcome.valid;
-    let extra: String = args.extra.iter().map(|d| format!(" --extra {}", d.display())).collect();
+    let extra: String = args
+        .extra
+        .iter()
+        .map(|d| format!(" --extra {}", d.display()))
+        .collect();
     card.trained_on = format!(
         "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra}{} --epochs {} --seed {}`",
         clips.len(), args.set.data.display(), s.train.len(), valid_f.len(),
@@ -254,28 +302,59 @@ pub fn run(args: Args) -> Result<ExitCode> {
     });
     save(&args.out, &card, &outcome.varmap)?;
 
-    let dir = args.report.clone().unwrap_or_else(|| args.out.with_extension("report"));
+    let dir = args
+        .report
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("report"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let metrics = json!({
         "model": args.out.display().to_string(), "card": card, "config": cfg_json,
         "best_epoch": outcome.best_epoch, "history": outcome.history,
         "valid": v, "warnings": bars.warnings, "seconds": secs,
     });
-    std::fs::write(dir.join("metrics.json"), serde_json::to_string_pretty(&metrics)?)?;
-    report::plot_confusion(&v.clip.confusion, "validation, clip level", &dir.join("confusion.png"))?;
-    report::plot_confusion(&v.window.confusion, "validation, window level", &dir.join("confusion_windows.png"))?;
+    std::fs::write(
+        dir.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?,
+    )?;
+    report::plot_confusion(
+        &v.clip.confusion,
+        "validation, clip level",
+        &dir.join("confusion.png"),
+    )?;
+    report::plot_confusion(
+        &v.window.confusion,
+        "validation, window level",
+        &dir.join("confusion_windows.png"),
+    )?;
     let points: Vec<report::EpochPoint> = outcome
         .history
         .iter()
-        .map(|r| report::EpochPoint { epoch: r.epoch, train_loss: r.train_loss, train_acc: r.train_acc, valid_loss: r.valid_loss, valid_acc: r.valid_acc, lr: r.lr })
+        .map(|r| report::EpochPoint {
+            epoch: r.epoch,
+            train_loss: r.train_loss,
+            train_acc: r.train_acc,
+            valid_loss: r.valid_loss,
+            valid_acc: r.valid_acc,
+            lr: r.lr,
+        })
         .collect();
     report::plot_curves(&points, &dir.join("curves.png"))?;
 
-    println!("validation ({} clips), best epoch {}:", valid_f.len(), outcome.best_epoch);
-    println!("  window accuracy {:.3} (balanced {:.3}), clip accuracy {:.3} (balanced {:.3})",
-        v.window.accuracy, v.window.balanced_accuracy, v.clip.accuracy, v.clip.balanced_accuracy);
+    println!(
+        "validation ({} clips), best epoch {}:",
+        valid_f.len(),
+        outcome.best_epoch
+    );
+    println!(
+        "  window accuracy {:.3} (balanced {:.3}), clip accuracy {:.3} (balanced {:.3})",
+        v.window.accuracy, v.window.balanced_accuracy, v.clip.accuracy, v.clip.balanced_accuracy
+    );
     println!("{}", v.clip.confusion.table());
-    println!("model: {}\nreport: {}\ntime: {secs:.0} s", args.out.display(), dir.display());
+    println!(
+        "model: {}\nreport: {}\ntime: {secs:.0} s",
+        args.out.display(),
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -293,12 +372,24 @@ fn train_musicnn_head(
     device: &candle_core::Device,
     bars: &mut Bars,
 ) -> Result<TrainOutcome> {
-    let path = args.backbone_weights.clone().unwrap_or_else(|| committed_musicnn(variant));
+    let path = args
+        .backbone_weights
+        .clone()
+        .unwrap_or_else(|| committed_musicnn(variant));
     let (found, tensors) = read_tf_file(&path, "", device)?;
     if found != variant {
-        anyhow::bail!("{} holds {}, but --backbone asks for {}", path.display(), found.name(), variant.name());
+        anyhow::bail!(
+            "{} holds {}, but --backbone asks for {}",
+            path.display(),
+            found.name(),
+            variant.name()
+        );
     }
-    let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(tensors.clone(), candle_core::DType::F32, device))?;
+    let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(
+        tensors.clone(),
+        candle_core::DType::F32,
+        device,
+    ))?;
     let model::nets::Arch::Musicnn(mcfg) = &card.arch else {
         anyhow::bail!("a musicnn head needs a musicnn model card");
     };
@@ -312,12 +403,48 @@ fn train_musicnn_head(
         });
         Some(FeatureCache::new(dir, &tensors)?)
     };
-    let train_w = backbone_features(&backbone, input, card, train_f, cfg.train_hop_s, &cfg.levels_db, cache.as_ref(), device, bars)?;
-    let valid_w = backbone_features(&backbone, input, card, valid_f, cfg.eval_hop_s, &[], cache.as_ref(), device, bars)?;
+    let train_w = backbone_features(
+        &backbone,
+        input,
+        card,
+        train_f,
+        cfg.train_hop_s,
+        &cfg.levels_db,
+        cache.as_ref(),
+        device,
+        bars,
+    )?;
+    let valid_w = backbone_features(
+        &backbone,
+        input,
+        card,
+        valid_f,
+        cfg.eval_hop_s,
+        &[],
+        cache.as_ref(),
+        device,
+        bars,
+    )?;
     if let Some(c) = &cache {
-        eprintln!("feature cache {}: {} clips found, {} computed", c.dir().display(), c.hits(), c.misses());
+        eprintln!(
+            "feature cache {}: {} clips found, {} computed",
+            c.dir().display(),
+            c.hits(),
+            c.misses()
+        );
     }
-    eprintln!("{} training / {} validation windows of {}-d {:?} features", train_w.len(), valid_w.len(), train_w.dim, input);
-    let prefixed = tensors.into_iter().map(|(k, v)| (format!("backbone.{k}"), v)).collect();
-    Ok(train_head(card, &prefixed, &train_w, &valid_w, cfg, device, bars)?)
+    eprintln!(
+        "{} training / {} validation windows of {}-d {:?} features",
+        train_w.len(),
+        valid_w.len(),
+        train_w.dim,
+        input
+    );
+    let prefixed = tensors
+        .into_iter()
+        .map(|(k, v)| (format!("backbone.{k}"), v))
+        .collect();
+    Ok(train_head(
+        card, &prefixed, &train_w, &valid_w, cfg, device, bars,
+    )?)
 }

@@ -14,7 +14,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Genre tagger: train, evaluate and run models")]
+#[command(
+    name = "cargo xtask",
+    about = "Genre tagger: train, evaluate and run models"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -60,7 +63,9 @@ fn copy_bundles() -> anyhow::Result<()> {
             std::fs::copy(from, to).map(|_| ())
         }
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| "target".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "target".into());
     let bundled = target.join("bundled");
     for e in std::fs::read_dir(&bundled)? {
         let e = e?;
@@ -108,7 +113,10 @@ fn tune_allocator() {
 fn tune_allocator() {}
 
 fn main() -> ExitCode {
-    if matches!(std::env::args().nth(1).as_deref(), Some("bundle" | "bundle-universal")) {
+    if matches!(
+        std::env::args().nth(1).as_deref(),
+        Some("bundle" | "bundle-universal")
+    ) {
         // nice_plug_xtask builds and bundles into target/bundled/ (cwd: workspace root).
         return match nice_plug_xtask::main().and_then(|()| copy_bundles()) {
             Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,10 @@ pub struct Bars {
 
 impl Bars {
     pub fn new() -> Self {
-        Self { bar: None, warnings: Vec::new() }
+        Self {
+            bar: None,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -18,9 +21,11 @@ impl Observer for Bars {
     fn stage(&mut self, name: &str, total: usize) {
         let bar = ProgressBar::new(total as u64);
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>14} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(name.to_string());
         self.bar = Some(bar);

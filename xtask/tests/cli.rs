@@ -5,18 +5,36 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const GENRES: [&str; 10] = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"];
+const GENRES: [&str; 10] = [
+    "blues",
+    "classical",
+    "country",
+    "disco",
+    "hiphop",
+    "jazz",
+    "metal",
+    "pop",
+    "reggae",
+    "rock",
+];
 
 #[test]
 fn tag_json_reports_each_good_file_and_names_each_bad_one() {
@@ -36,21 +54,32 @@ fn tag_json_reports_each_good_file_and_names_each_bad_one() {
     assert!(err.contains("silent"), "{err}");
     assert!(err.contains("not_audio.wav"), "{err}");
 
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
     let files = doc["files"].as_array().unwrap();
     assert_eq!(files.len(), 1);
     let f = &files[0];
-    assert!(f["path"].as_str().unwrap().ends_with("brahms_hungarian_dance_5.ogg"));
+    assert!(f["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("brahms_hungarian_dance_5.ogg"));
     assert!(GENRES.contains(&f["genre"].as_str().unwrap()));
     let dist = f["distribution"].as_object().unwrap();
     assert_eq!(dist.len(), 10);
     let sum: f64 = dist.values().map(|v| v.as_f64().unwrap()).sum();
     assert!((sum - 1.0).abs() < 1e-3, "{sum}");
-    let top = dist.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0;
+    let top = dist
+        .iter()
+        .max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap()))
+        .unwrap()
+        .0;
     assert_eq!(top, f["genre"].as_str().unwrap());
     let timeline = f["timeline"].as_array().unwrap();
     assert!(timeline.len() >= 5);
-    let starts: Vec<f64> = timeline.iter().map(|w| w["start_s"].as_f64().unwrap()).collect();
+    let starts: Vec<f64> = timeline
+        .iter()
+        .map(|w| w["start_s"].as_f64().unwrap())
+        .collect();
     for pair in starts.windows(2) {
         assert!((pair[1] - pair[0] - 2.0).abs() < 0.03, "{starts:?}");
     }
@@ -77,9 +106,18 @@ fn bad_arguments_are_refused_clearly() {
     let o = xtask(&["tag"]);
     assert_eq!(o.status.code(), Some(2));
 
-    let o = xtask(&["tag", "--model", "Cargo.toml", "fixtures/cc-music/vibe_ace.ogg"]);
+    let o = xtask(&[
+        "tag",
+        "--model",
+        "Cargo.toml",
+        "fixtures/cc-music/vibe_ace.ogg",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not a safetensors file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a safetensors file"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = xtask(&["train", "--data", "no/such/dir"]);
     assert_eq!(o.status.code(), Some(1));
@@ -97,25 +135,86 @@ fn bad_arguments_are_refused_clearly() {
 
     // --levels takes negative dBFS values as the README writes them (past argument
     // parsing, the missing data is what fails), and refuses levels out of range.
-    let o = xtask(&["train", "--data", "no/such/dir", "--backbone", "musicnn-mtt", "--levels", "-30,-20"]);
+    let o = xtask(&[
+        "train",
+        "--data",
+        "no/such/dir",
+        "--backbone",
+        "musicnn-mtt",
+        "--levels",
+        "-30,-20",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
-    let o = xtask(&["train", "--data", "no/such/dir", "--backbone", "musicnn-mtt", "--levels", "-90"]);
+    let o = xtask(&[
+        "train",
+        "--data",
+        "no/such/dir",
+        "--backbone",
+        "musicnn-mtt",
+        "--levels",
+        "-90",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("outside [-80, 0]"), "{}", stderr(&o));
 
     // Flags of the other kind of model are refused, not silently ignored.
-    let o = xtask(&["train", "--data", "model", "--train-hop", "2", "--levels", "none"]);
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--train-hop",
+        "2",
+        "--levels",
+        "none",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--train-hop, --levels do not apply to --backbone cnn"), "{}", stderr(&o));
-    let o = xtask(&["train", "--data", "model", "--backbone", "musicnn-msd", "--crops", "3"]);
+    assert!(
+        stderr(&o).contains("--train-hop, --levels do not apply to --backbone cnn"),
+        "{}",
+        stderr(&o)
+    );
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--backbone",
+        "musicnn-msd",
+        "--crops",
+        "3",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"),
+        "{}",
+        stderr(&o)
+    );
     let o = xtask(&["train", "--data", "model", "--no-feature-cache"]);
-    assert!(stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"),
+        "{}",
+        stderr(&o)
+    );
     let o = xtask(&["train", "--data", "model", "--fine-tune-dense"]);
-    assert!(stderr(&o).contains("--fine-tune-dense does not apply to --backbone cnn"), "{}", stderr(&o));
-    let o = xtask(&["train", "--data", "model", "--backbone", "musicnn-mtt", "--fine-tune-dense", "--features", "pooled"]);
+    assert!(
+        stderr(&o).contains("--fine-tune-dense does not apply to --backbone cnn"),
+        "{}",
+        stderr(&o)
+    );
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--backbone",
+        "musicnn-mtt",
+        "--fine-tune-dense",
+        "--features",
+        "pooled",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("drop --features or give --features penultimate"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("drop --features or give --features penultimate"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -14,7 +14,10 @@ pub fn is_au(bytes: &[u8]) -> bool {
 }
 
 pub fn decode(bytes: &[u8], path: &Path) -> Result<Audio> {
-    let corrupt = |reason: String| Error::Corrupt { path: path.to_owned(), reason };
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
     if bytes.len() < 24 || !is_au(bytes) {
         return Err(corrupt("AU header is shorter than 24 bytes".into()));
     }
@@ -25,7 +28,9 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Audio> {
     let rate = word(16);
     let channels = word(20) as usize;
     if offset < 24 || offset > bytes.len() {
-        return Err(corrupt(format!("AU data offset {offset} lies outside the file")));
+        return Err(corrupt(format!(
+            "AU data offset {offset} lies outside the file"
+        )));
     }
     if channels == 0 || channels > 64 {
         return Err(corrupt(format!("AU header claims {channels} channels")));
@@ -50,7 +55,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Audio> {
     let interleaved: Vec<f32> = match encoding {
         1 => data.iter().map(|&b| mulaw(b)).collect(),
         2 => data.iter().map(|&b| b as i8 as f32 / 128.0).collect(),
-        3 => data.chunks_exact(2).map(|c| i16::from_be_bytes([c[0], c[1]]) as f32 / 32768.0).collect(),
+        3 => data
+            .chunks_exact(2)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]) as f32 / 32768.0)
+            .collect(),
         4 => data
             .chunks_exact(3)
             .map(|c| (i32::from_be_bytes([c[0], c[1], c[2], 0]) >> 8) as f32 / 8_388_608.0)
@@ -59,7 +67,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Audio> {
             .chunks_exact(4)
             .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f32 / 2_147_483_648.0)
             .collect(),
-        6 => data.chunks_exact(4).map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        6 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
         7 => data
             .chunks_exact(8)
             .map(|c| f64::from_be_bytes(c.try_into().expect("chunk of 8")) as f32)
@@ -76,9 +87,17 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Audio> {
     let mut samples = Vec::with_capacity(usable / channels);
     let non_finite = downmix_into(&interleaved[..usable], channels, &mut samples);
     if samples.is_empty() {
-        return Err(Error::Empty { path: path.to_owned() });
+        return Err(Error::Empty {
+            path: path.to_owned(),
+        });
     }
-    Ok(Audio { samples, sample_rate: rate, source_channels: channels, non_finite, warnings })
+    Ok(Audio {
+        samples,
+        sample_rate: rate,
+        source_channels: channels,
+        non_finite,
+        warnings,
+    })
 }
 
 /// G.711 mu-law to linear, per ITU-T G.711.
@@ -142,10 +161,16 @@ mod tests {
 
     #[test]
     fn bad_headers_are_errors() {
-        assert!(matches!(decode(b".snd", Path::new("x.au")), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            decode(b".snd", Path::new("x.au")),
+            Err(Error::Corrupt { .. })
+        ));
         let mut h = header(3, 8000, 1, 0);
         h[7] = 200; // offset beyond the end
-        assert!(matches!(decode(&h, Path::new("x.au")), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            decode(&h, Path::new("x.au")),
+            Err(Error::Corrupt { .. })
+        ));
         let h = header(99, 8000, 1, 0);
         let e = decode(&h, Path::new("x.au")).unwrap_err().to_string();
         assert!(e.contains("encoding 99"), "{e}");

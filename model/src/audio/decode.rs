@@ -16,7 +16,10 @@ use symphonia::core::meta::MetadataOptions;
 /// holding the bytes lets the `.au` check look at the magic number, not the extension.
 pub fn decode_file(path: impl AsRef<Path>) -> Result<Audio> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     decode_bytes(bytes, path)
 }
 
@@ -25,7 +28,10 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Audio> {
 /// The samples are exactly those [`decode_file`] gives, cut to `round(seconds × rate)`.
 pub fn decode_file_head(path: impl AsRef<Path>, seconds: f64) -> Result<Audio> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut audio = decode_limited(bytes, path, Some(seconds))?;
     let keep = (seconds.max(0.0) * audio.sample_rate as f64).round() as usize;
     audio.samples.truncate(keep);
@@ -40,7 +46,9 @@ pub fn decode_bytes(bytes: Vec<u8>, path: &Path) -> Result<Audio> {
 /// Decodes until at least `limit_s` seconds are out (all of it when `None`).
 fn decode_limited(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> Result<Audio> {
     if bytes.is_empty() {
-        return Err(Error::Empty { path: path.to_owned() });
+        return Err(Error::Empty {
+            path: path.to_owned(),
+        });
     }
     if au::is_au(&bytes) {
         return au::decode(&bytes, path);
@@ -49,8 +57,14 @@ fn decode_limited(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> Result<A
 }
 
 fn decode_with_symphonia(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> Result<Audio> {
-    let unreadable = |reason: String| Error::Unreadable { path: path.to_owned(), reason };
-    let corrupt = |reason: String| Error::Corrupt { path: path.to_owned(), reason };
+    let unreadable = |reason: String| Error::Unreadable {
+        path: path.to_owned(),
+        reason,
+    };
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
 
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -58,7 +72,12 @@ fn decode_with_symphonia(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> R
     }
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| unreadable(format!("unrecognised format ({e})")))?;
     let track = format
         .default_track(TrackType::Audio)
@@ -126,11 +145,19 @@ fn decode_with_symphonia(bytes: Vec<u8>, path: &Path, limit_s: Option<f64>) -> R
         return Err(if bad_packets > 0 {
             corrupt(format!("none of {bad_packets} packet(s) could be decoded"))
         } else {
-            Error::Empty { path: path.to_owned() }
+            Error::Empty {
+                path: path.to_owned(),
+            }
         });
     }
     if rate == 0 {
         return Err(corrupt("the stream declares no sample rate".into()));
     }
-    Ok(Audio { samples, sample_rate: rate, source_channels: channels, non_finite, warnings })
+    Ok(Audio {
+        samples,
+        sample_rate: rate,
+        source_channels: channels,
+        non_finite,
+        warnings,
+    })
 }

@@ -22,19 +22,29 @@ pub fn check_rate(rate: u32) -> Result<()> {
     if (MIN_RATE..=MAX_RATE).contains(&rate) {
         Ok(())
     } else {
-        Err(Error::SampleRate { rate, min: MIN_RATE, max: MAX_RATE })
+        Err(Error::SampleRate {
+            rate,
+            min: MIN_RATE,
+            max: MAX_RATE,
+        })
     }
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 { a } else { gcd(b, a % b) }
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 fn make(from: u32, to: u32) -> Result<Box<dyn Resampler<f32> + Send>> {
     let g = gcd(from, to);
     let err = |e: rubato::ResamplerConstructionError| Error::Resample(e.to_string());
     if from / g <= 4096 && to / g <= 4096 {
-        Ok(Box::new(Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).map_err(err)?))
+        Ok(Box::new(
+            Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).map_err(err)?,
+        ))
     } else {
         let params = SincInterpolationParameters {
             sinc_len: 128,
@@ -44,7 +54,10 @@ fn make(from: u32, to: u32) -> Result<Box<dyn Resampler<f32> + Send>> {
             window: WindowFunction::BlackmanHarris2,
         };
         let ratio = to as f64 / from as f64;
-        Ok(Box::new(Async::<f32>::new_sinc(ratio, 1.0, &params, CHUNK, 1, FixedAsync::Input).map_err(err)?))
+        Ok(Box::new(
+            Async::<f32>::new_sinc(ratio, 1.0, &params, CHUNK, 1, FixedAsync::Input)
+                .map_err(err)?,
+        ))
     }
 }
 
@@ -77,10 +90,20 @@ pub struct StreamResampler {
 impl StreamResampler {
     pub fn new(from: u32, to: u32) -> Result<Self> {
         check_rate(from)?;
-        let inner = if from == to { None } else { Some(make(from, to)?) };
+        let inner = if from == to {
+            None
+        } else {
+            Some(make(from, to)?)
+        };
         let (max_in, max_out, delay) = inner
             .as_ref()
-            .map(|r| (r.input_frames_max(), r.output_frames_max(), r.output_delay()))
+            .map(|r| {
+                (
+                    r.input_frames_max(),
+                    r.output_frames_max(),
+                    r.output_delay(),
+                )
+            })
             .unwrap_or((0, 0, 0));
         Ok(Self {
             inner,
@@ -108,9 +131,19 @@ impl StreamResampler {
             if self.pending.len() - start < need {
                 break;
             }
-            let n = Self::run(r.as_mut(), &self.pending[start..start + need], None, &mut self.scratch)?;
+            let n = Self::run(
+                r.as_mut(),
+                &self.pending[start..start + need],
+                None,
+                &mut self.scratch,
+            )?;
             start += need;
-            Self::emit(&self.scratch[..n], &mut self.to_trim, &mut self.produced, out);
+            Self::emit(
+                &self.scratch[..n],
+                &mut self.to_trim,
+                &mut self.produced,
+                out,
+            );
         }
         self.pending.drain(..start);
         Ok(())
@@ -131,7 +164,12 @@ impl StreamResampler {
                 partial.clear();
                 let keep = ((expected - self.produced) as usize).min(n);
                 let before = self.produced;
-                Self::emit(&self.scratch[..n], &mut self.to_trim, &mut self.produced, out);
+                Self::emit(
+                    &self.scratch[..n],
+                    &mut self.to_trim,
+                    &mut self.produced,
+                    out,
+                );
                 // `emit` may have trimmed delay; never exceed the expected length.
                 let added = (self.produced - before) as usize;
                 if added > keep {
@@ -160,13 +198,25 @@ impl StreamResampler {
         self.produced = 0;
     }
 
-    fn run(r: &mut (dyn Resampler<f32> + Send), input: &[f32], partial: Option<usize>, scratch: &mut [f32]) -> Result<usize> {
+    fn run(
+        r: &mut (dyn Resampler<f32> + Send),
+        input: &[f32],
+        partial: Option<usize>,
+        scratch: &mut [f32],
+    ) -> Result<usize> {
         let map = |e: &dyn std::fmt::Display| Error::Resample(e.to_string());
         let inp = InterleavedSlice::new(input, 1, input.len()).map_err(|e| map(&e))?;
         let cap = scratch.len();
         let mut outp = InterleavedSlice::new_mut(scratch, 1, cap).map_err(|e| map(&e))?;
-        let indexing = Indexing { input_offset: 0, output_offset: 0, active_channels_mask: None, partial_len: partial };
-        let (_, n) = r.process_into_buffer(&inp, &mut outp, Some(&indexing)).map_err(|e| map(&e))?;
+        let indexing = Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            active_channels_mask: None,
+            partial_len: partial,
+        };
+        let (_, n) = r
+            .process_into_buffer(&inp, &mut outp, Some(&indexing))
+            .map_err(|e| map(&e))?;
         Ok(n)
     }
 
@@ -205,11 +255,21 @@ mod tests {
 
     #[test]
     fn batch_resampling_keeps_pitch_timing_and_length() {
-        for (from, to) in [(44_100, 22_050), (48_000, 22_050), (8_000, 22_050), (96_000, 16_000), (44_101, 22_050)] {
+        for (from, to) in [
+            (44_100, 22_050),
+            (48_000, 22_050),
+            (8_000, 22_050),
+            (96_000, 16_000),
+            (44_101, 22_050),
+        ] {
             let x = sine(441.0, from, 1.0);
             let y = resample(&x, from, to).unwrap();
             let expected = (x.len() as f64 * to as f64 / from as f64).ceil() as usize;
-            assert!((y.len() as i64 - expected as i64).abs() <= 1, "{from}->{to}: {} vs {expected}", y.len());
+            assert!(
+                (y.len() as i64 - expected as i64).abs() <= 1,
+                "{from}->{to}: {} vs {expected}",
+                y.len()
+            );
             let c = match_sine(&y, 441.0, to);
             assert!(c > 0.995, "{from}->{to}: correlation {c}");
         }
@@ -239,7 +299,13 @@ mod tests {
 
     #[test]
     fn rejects_absurd_rates() {
-        assert!(matches!(resample(&[0.0; 10], 0, 22_050), Err(Error::SampleRate { .. })));
-        assert!(matches!(StreamResampler::new(1_000_000, 22_050), Err(Error::SampleRate { .. })));
+        assert!(matches!(
+            resample(&[0.0; 10], 0, 22_050),
+            Err(Error::SampleRate { .. })
+        ));
+        assert!(matches!(
+            StreamResampler::new(1_000_000, 22_050),
+            Err(Error::SampleRate { .. })
+        ));
     }
 }

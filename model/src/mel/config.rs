@@ -26,9 +26,14 @@ impl LogScale {
             LogScale::Power => values.iter_mut().for_each(|v| *v *= g),
             LogScale::Db { amin } => {
                 let floor = 10.0 * amin.log10();
-                values.iter_mut().for_each(|v| *v = (*v + gain_db).max(floor));
+                values
+                    .iter_mut()
+                    .for_each(|v| *v = (*v + gain_db).max(floor));
             }
-            LogScale::Log10 { multiplier, f16_round } => values.iter_mut().for_each(|v| {
+            LogScale::Log10 {
+                multiplier,
+                f16_round,
+            } => values.iter_mut().for_each(|v| {
                 let p = g * (10f32.powf(*v) - 1.0).max(0.0) / multiplier;
                 let p = if f16_round { f16_saturating(p) } else { p };
                 *v = (multiplier * p + 1.0).log10();
@@ -85,7 +90,10 @@ impl MelConfig {
             fmin: 0.0,
             fmax: None,
             center: true,
-            scale: LogScale::Log10 { multiplier: 10_000.0, f16_round: true },
+            scale: LogScale::Log10 {
+                multiplier: 10_000.0,
+                f16_round: true,
+            },
         }
     }
 
@@ -97,19 +105,35 @@ impl MelConfig {
     /// (`1 + floor(len / hop)` with centring).
     pub fn frames_for(&self, seconds: f32) -> usize {
         let len = (seconds * self.sample_rate as f32).round() as usize;
-        if self.center { 1 + len / self.hop } else { 1 + len.saturating_sub(self.n_fft) / self.hop }
+        if self.center {
+            1 + len / self.hop
+        } else {
+            1 + len.saturating_sub(self.n_fft) / self.hop
+        }
     }
 
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: String| Err(crate::Error::Config(m));
         if self.sample_rate == 0 || self.hop == 0 || self.n_mels == 0 {
-            return bad(format!("sample_rate, hop and n_mels must be positive: {self:?}"));
+            return bad(format!(
+                "sample_rate, hop and n_mels must be positive: {self:?}"
+            ));
         }
         if self.n_fft < 16 || self.n_fft % 2 != 0 {
-            return bad(format!("n_fft must be even and at least 16, got {}", self.n_fft));
+            return bad(format!(
+                "n_fft must be even and at least 16, got {}",
+                self.n_fft
+            ));
         }
-        if !(self.fmin >= 0.0 && self.fmin < self.fmax_hz() && self.fmax_hz() <= self.sample_rate as f32 / 2.0) {
-            return bad(format!("need 0 <= fmin < fmax <= Nyquist, got {} .. {}", self.fmin, self.fmax_hz()));
+        if !(self.fmin >= 0.0
+            && self.fmin < self.fmax_hz()
+            && self.fmax_hz() <= self.sample_rate as f32 / 2.0)
+        {
+            return bad(format!(
+                "need 0 <= fmin < fmax <= Nyquist, got {} .. {}",
+                self.fmin,
+                self.fmax_hz()
+            ));
         }
         Ok(())
     }

@@ -11,7 +11,11 @@ fn hz_to_mel(f: f64) -> f64 {
     let min_log_hz = 1000.0;
     let min_log_mel = min_log_hz / f_sp;
     let logstep = (6.4f64).ln() / 27.0;
-    if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp }
+    if f >= min_log_hz {
+        min_log_mel + (f / min_log_hz).ln() / logstep
+    } else {
+        f / f_sp
+    }
 }
 
 fn mel_to_hz(m: f64) -> f64 {
@@ -19,7 +23,11 @@ fn mel_to_hz(m: f64) -> f64 {
     let min_log_hz = 1000.0;
     let min_log_mel = min_log_hz / f_sp;
     let logstep = (6.4f64).ln() / 27.0;
-    if m >= min_log_mel { min_log_hz * (logstep * (m - min_log_mel)).exp() } else { f_sp * m }
+    if m >= min_log_mel {
+        min_log_hz * (logstep * (m - min_log_mel)).exp()
+    } else {
+        f_sp * m
+    }
 }
 
 /// `librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)` with Slaney normalisation:
@@ -27,10 +35,14 @@ fn mel_to_hz(m: f64) -> f64 {
 pub fn mel_filterbank(cfg: &MelConfig) -> Vec<f32> {
     let n_bins = cfg.n_fft / 2 + 1;
     let sr = cfg.sample_rate as f64;
-    let fft_freqs: Vec<f64> = (0..n_bins).map(|k| k as f64 * sr / cfg.n_fft as f64).collect();
+    let fft_freqs: Vec<f64> = (0..n_bins)
+        .map(|k| k as f64 * sr / cfg.n_fft as f64)
+        .collect();
     let (mlo, mhi) = (hz_to_mel(cfg.fmin as f64), hz_to_mel(cfg.fmax_hz() as f64));
     let n = cfg.n_mels + 2;
-    let mel_f: Vec<f64> = (0..n).map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f64 / (n - 1) as f64)).collect();
+    let mel_f: Vec<f64> = (0..n)
+        .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f64 / (n - 1) as f64))
+        .collect();
     let mut w = vec![0f32; cfg.n_mels * n_bins];
     for m in 0..cfg.n_mels {
         let (lo_d, hi_d) = (mel_f[m + 1] - mel_f[m], mel_f[m + 2] - mel_f[m + 1]);
@@ -46,7 +58,9 @@ pub fn mel_filterbank(cfg: &MelConfig) -> Vec<f32> {
 
 /// scipy's `get_window('hann', n, fftbins=True)`: the periodic Hann window librosa uses.
 pub fn hann_periodic(n: usize) -> Vec<f32> {
-    (0..n).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32).collect()
+    (0..n)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
+        .collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,11 @@ pub struct Mel {
 
 impl Mel {
     pub fn frames(&self) -> usize {
-        if self.n_mels == 0 { 0 } else { self.data.len() / self.n_mels }
+        if self.n_mels == 0 {
+            0
+        } else {
+            self.data.len() / self.n_mels
+        }
     }
     pub fn frame(&self, i: usize) -> &[f32] {
         &self.data[i * self.n_mels..(i + 1) * self.n_mels]
@@ -34,7 +38,10 @@ impl Mel {
 /// The whole-signal log-mel spectrogram (librosa's `melspectrogram` + the configured log).
 pub fn mel_spectrogram(cfg: &MelConfig, samples: &[f32]) -> crate::Result<Mel> {
     let mut stream = MelStream::new(cfg.clone())?;
-    let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+    let mut out = Mel {
+        n_mels: cfg.n_mels,
+        ..Default::default()
+    };
     stream.push(samples, &mut out);
     stream.finish(&mut out);
     Ok(out)

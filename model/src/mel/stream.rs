@@ -129,11 +129,23 @@ impl MelStream {
         while self.buf.len() - pos >= n_fft {
             let raw = &self.buf[pos..pos + n_fft];
             out.energy.push(dot(raw, raw) / n_fft as f32);
-            for ((z, x), w) in self.packed.iter_mut().zip(raw.chunks_exact(2)).zip(self.window.chunks_exact(2)) {
+            for ((z, x), w) in self
+                .packed
+                .iter_mut()
+                .zip(raw.chunks_exact(2))
+                .zip(self.window.chunks_exact(2))
+            {
                 *z = Complex::new(x[0] * w[0], x[1] * w[1]);
             }
-            self.fft.process_with_scratch(&mut self.packed, &mut self.scratch);
-            power_from_packed(&self.packed, &self.twiddles, &mut self.mirror, &mut self.hi, &mut self.power);
+            self.fft
+                .process_with_scratch(&mut self.packed, &mut self.scratch);
+            power_from_packed(
+                &self.packed,
+                &self.twiddles,
+                &mut self.mirror,
+                &mut self.hi,
+                &mut self.power,
+            );
             for ((m, start), w) in self.bands.iter_mut().zip(&self.starts).zip(&self.weights) {
                 *m = dot(&self.power[*start..*start + w.len()], w);
             }
@@ -153,7 +165,13 @@ impl MelStream {
 /// Written as forward loops over contiguous arrays (the mirrored half is reversed into
 /// `mirror` first and its powers reversed back after), so that the compiler vectorises it.
 #[inline(always)]
-fn power_from_packed(z: &[Complex<f32>], twiddles: &[Complex<f32>], mirror: &mut Vec<Complex<f32>>, hi: &mut Vec<f32>, power: &mut [f32]) {
+fn power_from_packed(
+    z: &[Complex<f32>],
+    twiddles: &[Complex<f32>],
+    mirror: &mut Vec<Complex<f32>>,
+    hi: &mut Vec<f32>,
+    power: &mut [f32],
+) {
     let m = z.len();
     let h = m / 2;
     let sq = |re: f32, im: f32| re * re + im * im;
@@ -163,7 +181,13 @@ fn power_from_packed(z: &[Complex<f32>], twiddles: &[Complex<f32>], mirror: &mut
     mirror.extend(z[m - h..].iter().rev()); // mirror[k − 1] = z[m − k]
     hi.clear();
     hi.resize(h, 0.0);
-    for ((((a, b), w), lo), hi) in z[1..=h].iter().zip(mirror.iter()).zip(&twiddles[1..=h]).zip(power[1..=h].iter_mut()).zip(hi.iter_mut()) {
+    for ((((a, b), w), lo), hi) in z[1..=h]
+        .iter()
+        .zip(mirror.iter())
+        .zip(&twiddles[1..=h])
+        .zip(power[1..=h].iter_mut())
+        .zip(hi.iter_mut())
+    {
         let (e_re, e_im) = (0.5 * (a.re + b.re), 0.5 * (a.im - b.im));
         let (o_re, o_im) = (0.5 * (a.im + b.im), -0.5 * (a.re - b.re));
         let (t_re, t_im) = (w.re * o_re - w.im * o_im, w.re * o_im + w.im * o_re);
@@ -209,25 +233,42 @@ fn compress_into(scale: LogScale, bands: &mut [f32]) {
             // Powers at or below `amin` get libm's floor exactly (silence is −100 dB, not
             // −99.99999); a NaN power also lands there, as `f32::max` drops NaN.
             let floor = 10.0 * amin.log10();
-            if amin.is_normal() && amin > 0.0 && bands.iter().all(|x| *x < f32::INFINITY || x.is_nan()) {
+            if amin.is_normal()
+                && amin > 0.0
+                && bands.iter().all(|x| *x < f32::INFINITY || x.is_nan())
+            {
                 bands.iter_mut().for_each(|s| {
                     let v = s.max(amin);
-                    *s = if v <= amin { floor } else { 10.0 * log10_normal(v) };
+                    *s = if v <= amin {
+                        floor
+                    } else {
+                        10.0 * log10_normal(v)
+                    };
                 });
             } else {
-                bands.iter_mut().for_each(|s| *s = 10.0 * s.max(amin).log10());
+                bands
+                    .iter_mut()
+                    .for_each(|s| *s = 10.0 * s.max(amin).log10());
             }
         }
-        LogScale::Log10 { multiplier, f16_round: false } => {
+        LogScale::Log10 {
+            multiplier,
+            f16_round: false,
+        } => {
             bands.iter_mut().for_each(|s| *s = multiplier * *s + 1.0);
             log10_in_place(bands);
         }
-        LogScale::Log10 { multiplier, f16_round: true } => {
+        LogScale::Log10 {
+            multiplier,
+            f16_round: true,
+        } => {
             // musicnn's extractor casts the mel power to float16, then computes
             // `np.log10(10000 * S + 1)`: under the NumPy 1.x it ran on, `10000` promotes
             // the product to float32 (the reference patches reach 6.5, beyond float16's
             // log10(65 505) = 4.8), so only `S` itself is rounded to half precision.
-            bands.iter_mut().for_each(|s| *s = multiplier * super::config::f16_saturating(*s) + 1.0);
+            bands
+                .iter_mut()
+                .for_each(|s| *s = multiplier * super::config::f16_saturating(*s) + 1.0);
             log10_in_place(bands);
         }
     }
@@ -239,9 +280,17 @@ fn compress_into(scale: LogScale, bands: &mut [f32]) {
 /// case for a clamped power) are redone with libm afterwards.
 #[inline(always)]
 fn log10_in_place(v: &mut [f32]) {
-    let unusual = v.iter().fold(false, |u, &x| u | !(x.is_normal() && x > 0.0));
+    let unusual = v
+        .iter()
+        .fold(false, |u, &x| u | !(x.is_normal() && x > 0.0));
     if unusual {
-        v.iter_mut().for_each(|x| *x = if x.is_normal() && *x > 0.0 { log10_normal(*x) } else { x.log10() });
+        v.iter_mut().for_each(|x| {
+            *x = if x.is_normal() && *x > 0.0 {
+                log10_normal(*x)
+            } else {
+                x.log10()
+            }
+        });
     } else {
         v.iter_mut().for_each(|x| *x = log10_normal(*x));
     }
@@ -260,7 +309,10 @@ fn log10_normal(x: f32) -> f32 {
     e += big as i32;
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
-    let ln_m = t * (2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0 + t2 * (2.0 / 11.0))))));
+    let ln_m = t
+        * (2.0
+            + t2 * (2.0 / 3.0
+                + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0 + t2 * (2.0 / 11.0))))));
     e as f32 * std::f32::consts::LOG10_2 + ln_m * std::f32::consts::LOG10_E
 }
 
@@ -278,7 +330,8 @@ mod fast_math_tests {
             let want: Vec<f64> = v.iter().map(|&y| (y as f64).log10()).collect();
             log10_in_place(&mut v);
             for (got, want) in v.iter().zip(&want) {
-                worst = worst.max((*got as f64 - want).abs() / (f32::EPSILON as f64 * want.abs().max(1e-3)));
+                worst = worst
+                    .max((*got as f64 - want).abs() / (f32::EPSILON as f64 * want.abs().max(1e-3)));
             }
             x *= 1.7;
         }
@@ -300,10 +353,15 @@ mod fast_math_tests {
     #[test]
     fn packed_real_fft_gives_the_power_spectrum_of_a_plain_dft() {
         for n in [16usize, 18, 32, 2048] {
-            let x: Vec<f32> = (0..n).map(|i| ((i * i) as f32 * 0.013).sin() + 0.3 * (i as f32 * 0.7).cos()).collect();
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * i) as f32 * 0.013).sin() + 0.3 * (i as f32 * 0.7).cos())
+                .collect();
             let half = n / 2;
             let fft = FftPlanner::<f32>::new().plan_fft_forward(half);
-            let mut z: Vec<Complex<f32>> = x.chunks_exact(2).map(|p| Complex::new(p[0], p[1])).collect();
+            let mut z: Vec<Complex<f32>> = x
+                .chunks_exact(2)
+                .map(|p| Complex::new(p[0], p[1]))
+                .collect();
             fft.process(&mut z);
             let tw: Vec<Complex<f32>> = (0..=half / 2)
                 .map(|k| {
@@ -321,7 +379,10 @@ mod fast_math_tests {
                     im += v as f64 * a.sin();
                 }
                 let want = re * re + im * im;
-                assert!((*got as f64 - want).abs() <= 1e-4 * (1.0 + want), "n {n}, bin {k}: {got} vs {want}");
+                assert!(
+                    (*got as f64 - want).abs() <= 1e-4 * (1.0 + want),
+                    "n {n}, bin {k}: {got} vs {want}"
+                );
             }
         }
     }
@@ -332,15 +393,24 @@ mod fast_math_tests {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
-        let x: Vec<f32> = (0..30_000).map(|i| ((i as f32 * 0.01).sin() * (i as f32 * 0.0003).cos()) * 0.5).collect();
+        let x: Vec<f32> = (0..30_000)
+            .map(|i| ((i as f32 * 0.01).sin() * (i as f32 * 0.0003).cos()) * 0.5)
+            .collect();
         for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
             let run = |avx: bool| {
                 let mut s = MelStream::new(cfg.clone()).unwrap();
-                let mut out = Mel { n_mels: cfg.n_mels, ..Default::default() };
+                let mut out = Mel {
+                    n_mels: cfg.n_mels,
+                    ..Default::default()
+                };
                 s.started = true;
                 s.buf.extend_from_slice(&x);
                 // SAFETY: AVX2 was detected above.
-                if avx { unsafe { s.drain_frames_avx2(&mut out) } } else { s.drain_frames_portable(&mut out) }
+                if avx {
+                    unsafe { s.drain_frames_avx2(&mut out) }
+                } else {
+                    s.drain_frames_portable(&mut out)
+                }
                 out
             };
             let (a, b) = (run(true), run(false));
@@ -356,7 +426,10 @@ mod fast_math_tests {
             let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
             let plain: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
-            assert!((dot(&a, &b) as f64 - plain).abs() <= 1e-5 * (1.0 + plain.abs()), "n = {n}");
+            assert!(
+                (dot(&a, &b) as f64 - plain).abs() <= 1e-5 * (1.0 + plain.abs()),
+                "n = {n}"
+            );
         }
     }
 }

@@ -19,9 +19,17 @@ pub struct Conv3x3 {
 
 impl Conv3x3 {
     pub fn new(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get_with_hints((c_out, c_in, 3, 3), "weight", candle_nn::init::DEFAULT_KAIMING_NORMAL)?;
+        let weight = vb.get_with_hints(
+            (c_out, c_in, 3, 3),
+            "weight",
+            candle_nn::init::DEFAULT_KAIMING_NORMAL,
+        )?;
         let bias = vb.get_with_hints(c_out, "bias", Init::Const(0.0))?;
-        Ok(Self { weight, bias, c_out })
+        Ok(Self {
+            weight,
+            bias,
+            c_out,
+        })
     }
 
     /// `x`: `[batch, c_in, h, w]` → `[batch, c_out, h, w]`.
@@ -46,7 +54,9 @@ impl Conv3x3 {
             Some((g, b)) => ((g * &inv_std)?, b.clone()),
             None => (inv_std.clone(), inv_std.zeros_like()?),
         };
-        let weight = self.weight.broadcast_mul(&scale.reshape((self.c_out, 1, 1, 1))?)?;
+        let weight = self
+            .weight
+            .broadcast_mul(&scale.reshape((self.c_out, 1, 1, 1))?)?;
         let bias = ((&self.bias - bn.running_mean())? * &scale)?.add(&shift)?;
         Ok((weight, bias))
     }
@@ -57,12 +67,15 @@ impl Conv3x3 {
         let cols = x.contiguous()?.apply_op1(Im2Col3x3)?;
         let k = weight.reshape((self.c_out, c * 9))?;
         let y = k.broadcast_left(b)?.matmul(&cols)?;
-        y.broadcast_add(&bias.reshape((1, self.c_out, 1))?)?.reshape((b, self.c_out, h, w))
+        y.broadcast_add(&bias.reshape((1, self.c_out, 1))?)?
+            .reshape((b, self.c_out, h, w))
     }
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else { bail!("{op}: only f32 is supported") };
+    let CpuStorage::F32(v) = s else {
+        bail!("{op}: only f32 is supported")
+    };
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => bail!("{op}: input must be contiguous"),
@@ -91,26 +104,31 @@ impl CustomOp1 for Im2Col3x3 {
         let x = f32_slice(s, l, "im2col3x3")?;
         let hw = h * w;
         let mut out = vec![0f32; b * c * 9 * hw];
-        out.par_chunks_mut(9 * hw).zip(x.par_chunks(hw)).for_each(|(dst, src)| {
-            for dy in 0..3 {
-                let (y0, y1) = range(dy, h);
-                for dx in 0..3 {
-                    let (x0, x1) = range(dx, w);
-                    let plane = &mut dst[(dy * 3 + dx) * hw..(dy * 3 + dx + 1) * hw];
-                    for y in y0..y1 {
-                        let sy = y + dy - 1;
-                        let (sx0, sx1) = (x0 + dx - 1, x1 + dx - 1);
-                        plane[y * w + x0..y * w + x1].copy_from_slice(&src[sy * w + sx0..sy * w + sx1]);
+        out.par_chunks_mut(9 * hw)
+            .zip(x.par_chunks(hw))
+            .for_each(|(dst, src)| {
+                for dy in 0..3 {
+                    let (y0, y1) = range(dy, h);
+                    for dx in 0..3 {
+                        let (x0, x1) = range(dx, w);
+                        let plane = &mut dst[(dy * 3 + dx) * hw..(dy * 3 + dx + 1) * hw];
+                        for y in y0..y1 {
+                            let sy = y + dy - 1;
+                            let (sx0, sx1) = (x0 + dx - 1, x1 + dx - 1);
+                            plane[y * w + x0..y * w + x1]
+                                .copy_from_slice(&src[sy * w + sx0..sy * w + sx1]);
+                        }
                     }
                 }
-            }
-        });
+            });
         Ok((CpuStorage::F32(out), Shape::from((b, c * 9, hw))))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         let (_, _, h, w) = arg.dims4()?;
-        Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&Col2Im3x3 { h, w })?))
+        Ok(Some(
+            grad.contiguous()?.apply_op1_no_bwd(&Col2Im3x3 { h, w })?,
+        ))
     }
 }
 
@@ -130,22 +148,27 @@ impl CustomOp1 for Col2Im3x3 {
         let (h, w, c) = (self.h, self.w, c9 / 9);
         let g = f32_slice(s, l, "col2im3x3")?;
         let mut out = vec![0f32; b * c * hw];
-        out.par_chunks_mut(hw).zip(g.par_chunks(9 * hw)).for_each(|(dst, src)| {
-            for dy in 0..3 {
-                let (y0, y1) = range(dy, h);
-                for dx in 0..3 {
-                    let (x0, x1) = range(dx, w);
-                    let plane = &src[(dy * 3 + dx) * hw..(dy * 3 + dx + 1) * hw];
-                    for y in y0..y1 {
-                        let sy = y + dy - 1;
-                        let (sx0, sx1) = (x0 + dx - 1, x1 + dx - 1);
-                        for (d, s) in dst[sy * w + sx0..sy * w + sx1].iter_mut().zip(&plane[y * w + x0..y * w + x1]) {
-                            *d += s;
+        out.par_chunks_mut(hw)
+            .zip(g.par_chunks(9 * hw))
+            .for_each(|(dst, src)| {
+                for dy in 0..3 {
+                    let (y0, y1) = range(dy, h);
+                    for dx in 0..3 {
+                        let (x0, x1) = range(dx, w);
+                        let plane = &src[(dy * 3 + dx) * hw..(dy * 3 + dx + 1) * hw];
+                        for y in y0..y1 {
+                            let sy = y + dy - 1;
+                            let (sx0, sx1) = (x0 + dx - 1, x1 + dx - 1);
+                            for (d, s) in dst[sy * w + sx0..sy * w + sx1]
+                                .iter_mut()
+                                .zip(&plane[y * w + x0..y * w + x1])
+                            {
+                                *d += s;
+                            }
                         }
                     }
                 }
-            }
-        });
+            });
         Ok((CpuStorage::F32(out), Shape::from((b, c, h, w))))
     }
 }
@@ -190,7 +213,10 @@ mod tests {
         let theirs = candle_nn::Conv2d::new(
             ours.weight.clone(),
             Some(ours.bias.clone()),
-            candle_nn::Conv2dConfig { padding: 1, ..Default::default() },
+            candle_nn::Conv2dConfig {
+                padding: 1,
+                ..Default::default()
+            },
         );
         for (h, w) in [(7, 9), (1, 1), (2, 5)] {
             let x = candle_core::Var::randn(0f32, 1.0, (2, 3, h, w), &dev)?;
@@ -200,7 +226,10 @@ mod tests {
             let ga = a.sqr()?.sum_all()?.backward()?;
             let gb = b.sqr()?.sum_all()?.backward()?;
             for t in [&ours.weight, &ours.bias, x.as_tensor()] {
-                let d = (ga.get(t).unwrap() - gb.get(t).unwrap())?.abs()?.max_all()?.to_scalar::<f32>()?;
+                let d = (ga.get(t).unwrap() - gb.get(t).unwrap())?
+                    .abs()?
+                    .max_all()?
+                    .to_scalar::<f32>()?;
                 assert!(d < 1e-3, "{h}x{w}: gradient differs by {d}");
             }
         }

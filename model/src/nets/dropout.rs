@@ -12,7 +12,10 @@ pub struct SeededDropout {
 
 impl SeededDropout {
     pub fn new(p: f32, seed: u64) -> Self {
-        Self { p, rng: Mutex::new(crate::rng::seeded(seed, 0xD20)) }
+        Self {
+            p,
+            rng: Mutex::new(crate::rng::seeded(seed, 0xD20)),
+        }
     }
 
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -23,7 +26,15 @@ impl SeededDropout {
         let n = x.elem_count();
         let mask: Vec<f32> = {
             let mut rng = self.rng.lock().expect("dropout rng poisoned");
-            (0..n).map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect()
+            (0..n)
+                .map(|_| {
+                    if rng.random::<f32>() < keep {
+                        1.0 / keep
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
         };
         x * Tensor::from_vec(mask, x.shape(), x.device())?
     }

@@ -22,7 +22,10 @@ pub struct SeedCnnConfig {
 
 impl Default for SeedCnnConfig {
     fn default() -> Self {
-        Self { channels: vec![16, 32, 64, 128], dropout: 0.3 }
+        Self {
+            channels: vec![16, 32, 64, 128],
+            dropout: 0.3,
+        }
     }
 }
 
@@ -42,16 +45,28 @@ impl SeedCnn {
         if cfg.channels.is_empty() {
             candle_core::bail!("seed CNN needs at least one block");
         }
-        let bn_cfg = BatchNormConfig { eps: 1e-5, remove_mean: true, affine: true, momentum: 0.1 };
+        let bn_cfg = BatchNormConfig {
+            eps: 1e-5,
+            remove_mean: true,
+            affine: true,
+            momentum: 0.1,
+        };
         let mut blocks = Vec::new();
         let mut c_in = 1;
         for (i, &c) in cfg.channels.iter().enumerate() {
             let vb = vb.pp(format!("blocks.{i}"));
-            blocks.push(Block { conv: Conv3x3::new(c_in, c, vb.pp("conv"))?, bn: batch_norm(c, bn_cfg, vb.pp("bn"))? });
+            blocks.push(Block {
+                conv: Conv3x3::new(c_in, c, vb.pp("conv"))?,
+                bn: batch_norm(c, bn_cfg, vb.pp("bn"))?,
+            });
             c_in = c;
         }
         let head = linear(2 * c_in, n_labels, vb.pp("head"))?;
-        Ok(Self { blocks, dropout: SeededDropout::new(cfg.dropout, seed), head })
+        Ok(Self {
+            blocks,
+            dropout: SeededDropout::new(cfg.dropout, seed),
+            head,
+        })
     }
 
     /// Multiply-accumulates per window of `n_mels × frames` (convolutions and head).
@@ -77,7 +92,12 @@ impl SeedCnn {
             .map(|b| {
                 let (w, bias) = b.conv.folded(&b.bn)?;
                 let (c_out, c_in, _, _) = w.dims4()?;
-                Ok(FoldedBlock { weight: w.flatten_all()?.to_vec1()?, bias: bias.to_vec1()?, c_in, c_out })
+                Ok(FoldedBlock {
+                    weight: w.flatten_all()?.to_vec1()?,
+                    bias: bias.to_vec1()?,
+                    c_in,
+                    c_out,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let pooled = x.contiguous()?.apply_op1_no_bwd(&FusedSeedCnn { blocks })?;
@@ -91,12 +111,19 @@ impl SeedCnn {
         const CHUNK: usize = 4;
         let b = x.dim(0)?;
         if !train && b > CHUNK {
-            let parts = (0..b).step_by(CHUNK).map(|i| self.forward_candle(&x.narrow(0, i, CHUNK.min(b - i))?, false)).collect::<Result<Vec<_>>>()?;
+            let parts = (0..b)
+                .step_by(CHUNK)
+                .map(|i| self.forward_candle(&x.narrow(0, i, CHUNK.min(b - i))?, false))
+                .collect::<Result<Vec<_>>>()?;
             return Tensor::cat(&parts, 0);
         }
         let mut x = x.unsqueeze(1)?;
         for b in &self.blocks {
-            x = if train { b.bn.forward_t(&b.conv.forward(&x)?, true)? } else { b.conv.forward_folded(&x, &b.bn)? };
+            x = if train {
+                b.bn.forward_t(&b.conv.forward(&x)?, true)?
+            } else {
+                b.conv.forward_folded(&x, &b.bn)?
+            };
             x = x.relu()?.max_pool2d(2)?;
         }
         let x = x.flatten_from(2)?;
@@ -125,7 +152,16 @@ mod tests {
     /// the norm is exercised.
     fn random_net(channels: Vec<usize>) -> SeedCnn {
         let vm = VarMap::new();
-        let net = SeedCnn::new(&SeedCnnConfig { channels, dropout: 0.3 }, 10, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu), 1).unwrap();
+        let net = SeedCnn::new(
+            &SeedCnnConfig {
+                channels,
+                dropout: 0.3,
+            },
+            10,
+            VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu),
+            1,
+        )
+        .unwrap();
         for (name, var) in vm.data().lock().unwrap().iter() {
             let t = var.as_tensor();
             let v = if name.ends_with("running_var") {
@@ -148,7 +184,14 @@ mod tests {
             let fused = net.forward_t(&x, false).unwrap();
             let reference = net.forward_candle(&x, false).unwrap();
             assert_eq!(fused.dims(), reference.dims());
-            let diff = (fused - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            let diff = (fused - reference)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             assert!(diff < 1e-4, "{b}×{h}×{w}: fused differs by {diff}");
         }
     }
@@ -156,23 +199,50 @@ mod tests {
     #[test]
     fn fused_inference_follows_weight_updates() {
         let vm = VarMap::new();
-        let net = SeedCnn::new(&SeedCnnConfig::default(), 10, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu), 1).unwrap();
+        let net = SeedCnn::new(
+            &SeedCnnConfig::default(),
+            10,
+            VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu),
+            1,
+        )
+        .unwrap();
         let x = Tensor::randn(0f32, 1.0, (2, 128, 130), &Device::Cpu).unwrap();
         let before = net.forward_t(&x, false).unwrap();
         let w: Var = vm.data().lock().unwrap()["blocks.0.conv.weight"].clone();
         w.set(&(w.as_tensor() * 2.0).unwrap()).unwrap();
         let after = net.forward_t(&x, false).unwrap();
         let reference = net.forward_candle(&x, false).unwrap();
-        let moved = (&after - &before).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        let diff = (after - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        assert!(moved > 1e-3 && diff < 1e-4, "moved {moved}, differs from candle by {diff}");
+        let moved = (&after - &before)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let diff = (after - reference)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(
+            moved > 1e-3 && diff < 1e-4,
+            "moved {moved}, differs from candle by {diff}"
+        );
     }
 
     #[test]
     fn a_window_too_small_for_the_pools_is_an_error() {
         let net = random_net(vec![4, 4, 4, 4]);
         let x = Tensor::zeros((1, 8, 130), DType::F32, &Device::Cpu).unwrap();
-        let err = net.forward_t(&x, false).err().expect("8 mels cannot take four 2×2 pools").to_string();
+        let err = net
+            .forward_t(&x, false)
+            .err()
+            .expect("8 mels cannot take four 2×2 pools")
+            .to_string();
         assert!(err.contains("vanishes"), "{err}");
     }
 }

@@ -53,11 +53,24 @@ impl FusedSeedCnn {
                 // and exactly that long (resized above); no aliasing.
                 unsafe {
                     gemm::gemm(
-                        blk.c_out, hw, k,
-                        y.as_mut_ptr(), 1, hw as isize, false,
-                        blk.weight.as_ptr(), 1, k as isize,
-                        cols.as_ptr(), 1, hw as isize,
-                        0.0, 1.0, false, false, false,
+                        blk.c_out,
+                        hw,
+                        k,
+                        y.as_mut_ptr(),
+                        1,
+                        hw as isize,
+                        false,
+                        blk.weight.as_ptr(),
+                        1,
+                        k as isize,
+                        cols.as_ptr(),
+                        1,
+                        hw as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
                         gemm::Parallelism::None,
                     );
                 }
@@ -70,7 +83,11 @@ impl FusedSeedCnn {
             let c = self.blocks.last().map_or(1, |blk| blk.c_out);
             let hw = h * w;
             let (means, maxes) = pooled.split_at_mut(c);
-            for ((m, x), plane) in means.iter_mut().zip(maxes.iter_mut()).zip(a.chunks_exact(hw)) {
+            for ((m, x), plane) in means
+                .iter_mut()
+                .zip(maxes.iter_mut())
+                .zip(a.chunks_exact(hw))
+            {
                 *m = plane.iter().sum::<f32>() / hw as f32;
                 *x = plane.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             }
@@ -82,7 +99,11 @@ impl FusedSeedCnn {
 /// the flattened `[out, in, 3, 3]` kernel.
 fn im2col3x3(x: &[f32], c: usize, h: usize, w: usize, cols: &mut [f32]) {
     let hw = h * w;
-    for (src, dst) in x.chunks_exact(hw).take(c).zip(cols.chunks_exact_mut(9 * hw)) {
+    for (src, dst) in x
+        .chunks_exact(hw)
+        .take(c)
+        .zip(cols.chunks_exact_mut(9 * hw))
+    {
         for dy in 0..3 {
             for dx in 0..3 {
                 let plane = &mut dst[(dy * 3 + dx) * hw..(dy * 3 + dx + 1) * hw];
@@ -117,11 +138,19 @@ fn bias_relu_pool2(y: &[f32], bias: &[f32], h: usize, w: usize, out: &mut [f32])
     if ph == 0 || pw == 0 {
         return;
     }
-    for ((plane, dst), &bb) in y.chunks_exact(h * w).zip(out.chunks_exact_mut(ph * pw)).zip(bias) {
+    for ((plane, dst), &bb) in y
+        .chunks_exact(h * w)
+        .zip(out.chunks_exact_mut(ph * pw))
+        .zip(bias)
+    {
         for (py, drow) in dst.chunks_exact_mut(pw).enumerate() {
             let r0 = &plane[2 * py * w..2 * py * w + 2 * pw];
             let r1 = &plane[(2 * py + 1) * w..(2 * py + 1) * w + 2 * pw];
-            for ((d, p0), p1) in drow.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+            for ((d, p0), p1) in drow
+                .iter_mut()
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
                 let m = p0[0].max(p0[1]).max(p1[0].max(p1[1]));
                 *d = (m + bb).max(0.0);
             }
@@ -136,14 +165,21 @@ impl CustomOp1 for FusedSeedCnn {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (b, h, w) = l.shape().dims3()?;
-        let CpuStorage::F32(v) = s else { bail!("seed_cnn_fused: only f32 is supported") };
-        let Some((o0, o1)) = l.contiguous_offsets() else { bail!("seed_cnn_fused: input must be contiguous") };
+        let CpuStorage::F32(v) = s else {
+            bail!("seed_cnn_fused: only f32 is supported")
+        };
+        let Some((o0, o1)) = l.contiguous_offsets() else {
+            bail!("seed_cnn_fused: input must be contiguous")
+        };
         let x = &v[o0..o1];
         if self.blocks.first().map(|blk| blk.c_in) != Some(1) {
             bail!("seed_cnn_fused: the first block must take one channel");
         }
         if (h >> self.blocks.len()) == 0 || (w >> self.blocks.len()) == 0 {
-            bail!("seed_cnn_fused: a {h}×{w} window vanishes after {} 2×2 pools", self.blocks.len());
+            bail!(
+                "seed_cnn_fused: a {h}×{w} window vanishes after {} 2×2 pools",
+                self.blocks.len()
+            );
         }
         let c = self.blocks.last().map_or(0, |blk| blk.c_out);
         let mut out = vec![0f32; b * 2 * c];

@@ -26,13 +26,27 @@ pub struct Augment {
 
 impl Default for Augment {
     fn default() -> Self {
-        Self { time_masks: 2, time_mask_max: 20, freq_masks: 2, freq_mask_max: 16, mixup_alpha: 0.3, eq_db: 6.0 }
+        Self {
+            time_masks: 2,
+            time_mask_max: 20,
+            freq_masks: 2,
+            freq_mask_max: 16,
+            mixup_alpha: 0.3,
+            eq_db: 6.0,
+        }
     }
 }
 
 impl Augment {
     pub fn none() -> Self {
-        Self { time_masks: 0, time_mask_max: 0, freq_masks: 0, freq_mask_max: 0, mixup_alpha: 0.0, eq_db: 0.0 }
+        Self {
+            time_masks: 0,
+            time_mask_max: 0,
+            freq_masks: 0,
+            freq_mask_max: 0,
+            mixup_alpha: 0.0,
+            eq_db: 0.0,
+        }
     }
 
     /// Adds a random smooth per-band offset (dB) to a mel-major window: a spectral tilt
@@ -44,7 +58,13 @@ impl Augment {
         let g = self.eq_db;
         let tilt = rng.random_range(-g..=g);
         let bumps: Vec<(f32, f32, f32)> = (0..2)
-            .map(|_| (rng.random_range(0.0..1.0), rng.random_range(0.05..0.3), rng.random_range(-g..=g)))
+            .map(|_| {
+                (
+                    rng.random_range(0.0..1.0),
+                    rng.random_range(0.05..0.3),
+                    rng.random_range(-g..=g),
+                )
+            })
             .collect();
         for m in 0..n_mels {
             let x = m as f32 / (n_mels - 1).max(1) as f32;
@@ -52,7 +72,9 @@ impl Augment {
             for &(c, width, gain) in &bumps {
                 db += gain * (-((x - c) / width).powi(2) / 2.0).exp();
             }
-            w[m * frames..(m + 1) * frames].iter_mut().for_each(|v| *v += db);
+            w[m * frames..(m + 1) * frames]
+                .iter_mut()
+                .for_each(|v| *v += db);
         }
     }
 
@@ -81,7 +103,14 @@ mod tests {
     #[test]
     fn masks_stay_in_bounds_and_zero_whole_rows_or_columns() {
         let mut rng = crate::rng::seeded(1, 2);
-        let a = Augment { time_masks: 3, time_mask_max: 10, freq_masks: 3, freq_mask_max: 8, mixup_alpha: 0.0, eq_db: 0.0 };
+        let a = Augment {
+            time_masks: 3,
+            time_mask_max: 10,
+            freq_masks: 3,
+            freq_mask_max: 8,
+            mixup_alpha: 0.0,
+            eq_db: 0.0,
+        };
         for _ in 0..50 {
             let mut w = vec![1.0f32; 16 * 40];
             a.mask(&mut w, 16, 40, &mut rng);
@@ -101,17 +130,26 @@ mod tests {
     #[test]
     fn equaliser_is_smooth_bounded_and_constant_over_time() {
         let mut rng = crate::rng::seeded(3, 4);
-        let a = Augment { eq_db: 6.0, ..Augment::none() };
+        let a = Augment {
+            eq_db: 6.0,
+            ..Augment::none()
+        };
         let mut w = vec![0.0f32; 32 * 10];
         a.equalise(&mut w, 32, 10, &mut rng);
         for m in 0..32 {
             let row = &w[m * 10..(m + 1) * 10];
-            assert!(row.iter().all(|&v| v == row[0]), "same offset in every frame of a band");
+            assert!(
+                row.iter().all(|&v| v == row[0]),
+                "same offset in every frame of a band"
+            );
             assert!(row[0].abs() <= 3.0 + 12.0 + 1e-4);
         }
         assert!(w.iter().any(|&v| v != 0.0));
         for m in 1..32 {
-            assert!((w[m * 10] - w[(m - 1) * 10]).abs() < 4.0, "smooth across bands");
+            assert!(
+                (w[m * 10] - w[(m - 1) * 10]).abs() < 4.0,
+                "smooth across bands"
+            );
         }
     }
 }

@@ -102,13 +102,24 @@ pub fn discover_labelled(dir: &Path) -> Result<Vec<Clip>> {
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| AUDIO_EXTS.contains(&e.to_ascii_lowercase().as_str())))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| AUDIO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+            })
             .collect();
         files.sort();
-        clips.extend(files.into_iter().enumerate().map(|(i, path)| Clip { path, genre, index: i as u32 }));
+        clips.extend(files.into_iter().enumerate().map(|(i, path)| Clip {
+            path,
+            genre,
+            index: i as u32,
+        }));
     }
     if clips.is_empty() {
-        return Err(Error::Data(format!("no <genre>/<file> audio found under {}", dir.display())));
+        return Err(Error::Data(format!(
+            "no <genre>/<file> audio found under {}",
+            dir.display()
+        )));
     }
     Ok(clips)
 }
@@ -117,11 +128,18 @@ fn parse_name(path: &Path) -> Option<Clip> {
     let name = path.file_name()?.to_str()?;
     let mut parts = name.split('.');
     let (g, n, ext) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || !AUDIO_EXTS.contains(&ext.to_ascii_lowercase().as_str()) || n.len() != 5 {
+    if parts.next().is_some()
+        || !AUDIO_EXTS.contains(&ext.to_ascii_lowercase().as_str())
+        || n.len() != 5
+    {
         return None;
     }
     let genre = GENRES.iter().position(|x| *x == g)?;
-    Some(Clip { path: path.to_path_buf(), genre, index: n.parse().ok()? })
+    Some(Clip {
+        path: path.to_path_buf(),
+        genre,
+        index: n.parse().ok()?,
+    })
 }
 
 fn list_keys(list: &str) -> std::collections::HashSet<String> {
@@ -135,10 +153,20 @@ fn list_keys(list: &str) -> std::collections::HashSet<String> {
 /// Splits clips. `None` picks `Filtered` when the data holds at least half of the
 /// filtered train and validation lists, else `ByIndex`; returns the kind chosen.
 pub fn split(clips: &[Clip], kind: Option<SplitKind>) -> Result<(SplitKind, Split)> {
-    let (train, valid, test) = (list_keys(TRAIN_FILTERED), list_keys(VALID_FILTERED), list_keys(TEST_FILTERED));
+    let (train, valid, test) = (
+        list_keys(TRAIN_FILTERED),
+        list_keys(VALID_FILTERED),
+        list_keys(TEST_FILTERED),
+    );
     let kind = kind.unwrap_or_else(|| {
-        let have = |set: &std::collections::HashSet<String>| clips.iter().filter(|c| set.contains(&c.key())).count();
-        if have(&train) * 2 >= train.len() && have(&valid) * 2 >= valid.len() { SplitKind::Filtered } else { SplitKind::ByIndex }
+        let have = |set: &std::collections::HashSet<String>| {
+            clips.iter().filter(|c| set.contains(&c.key())).count()
+        };
+        if have(&train) * 2 >= train.len() && have(&valid) * 2 >= valid.len() {
+            SplitKind::Filtered
+        } else {
+            SplitKind::ByIndex
+        }
     });
     let mut s = Split::default();
     for c in clips {
@@ -154,7 +182,11 @@ pub fn split(clips: &[Clip], kind: Option<SplitKind>) -> Result<(SplitKind, Spli
                 } // else: a clip the filtered split excludes (duplicates, mislabels)
             }
             SplitKind::ByIndex => {
-                if c.index % 10 < 7 { s.train.push(c.clone()) } else { s.valid.push(c.clone()) }
+                if c.index % 10 < 7 {
+                    s.train.push(c.clone())
+                } else {
+                    s.valid.push(c.clone())
+                }
             }
         }
     }
@@ -175,30 +207,54 @@ mod tests {
     #[test]
     fn parses_gtzan_names_only() {
         let c = parse_name(Path::new("/x/genres/blues/blues.00042.au")).unwrap();
-        assert_eq!((c.genre, c.index, c.key().as_str()), (0, 42, "blues/blues.00042"));
+        assert_eq!(
+            (c.genre, c.index, c.key().as_str()),
+            (0, 42, "blues/blues.00042")
+        );
         assert!(parse_name(Path::new("rock.00001.flac")).is_some());
-        for bad in ["rock.1.wav", "polka.00001.wav", "rock.00001.txt", "rock.00001.wav.bak", "notes.txt"] {
+        for bad in [
+            "rock.1.wav",
+            "polka.00001.wav",
+            "rock.00001.txt",
+            "rock.00001.wav.bak",
+            "notes.txt",
+        ] {
             assert!(parse_name(Path::new(bad)).is_none(), "{bad}");
         }
     }
 
     #[test]
     fn filtered_lists_are_disjoint_and_complete() {
-        let (a, b, c) = (list_keys(TRAIN_FILTERED), list_keys(VALID_FILTERED), list_keys(TEST_FILTERED));
+        let (a, b, c) = (
+            list_keys(TRAIN_FILTERED),
+            list_keys(VALID_FILTERED),
+            list_keys(TEST_FILTERED),
+        );
         assert_eq!((a.len(), b.len(), c.len()), (443, 197, 290));
         assert!(a.is_disjoint(&b) && a.is_disjoint(&c) && b.is_disjoint(&c));
     }
 
     #[test]
     fn split_choice_follows_coverage() {
-        let mk = |g: usize, i: u32| Clip { path: PathBuf::from(format!("{}.{i:05}.wav", GENRES[g])), genre: g, index: i };
-        let mini: Vec<Clip> = (0..10).flat_map(|g| (0..10).map(move |i| mk(g, i))).collect();
+        let mk = |g: usize, i: u32| Clip {
+            path: PathBuf::from(format!("{}.{i:05}.wav", GENRES[g])),
+            genre: g,
+            index: i,
+        };
+        let mini: Vec<Clip> = (0..10)
+            .flat_map(|g| (0..10).map(move |i| mk(g, i)))
+            .collect();
         let (kind, s) = split(&mini, None).unwrap();
         assert_eq!(kind, SplitKind::ByIndex);
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (70, 30, 0));
-        let full: Vec<Clip> = (0..10).flat_map(|g| (0..100).map(move |i| mk(g, i))).collect();
+        let full: Vec<Clip> = (0..10)
+            .flat_map(|g| (0..100).map(move |i| mk(g, i)))
+            .collect();
         let (kind, s) = split(&full, None).unwrap();
         assert_eq!(kind, SplitKind::Filtered);
-        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (443, 197, 290));
+        assert_eq!(
+            (s.train.len(), s.valid.len(), s.test.len()),
+            (443, 197, 290)
+        );
     }
 }

@@ -46,14 +46,21 @@ impl FeatureCache {
         names.sort();
         let mut h = Sha256::new();
         for name in names {
-            let t = tensors[name].to_dtype(DType::F32)?.to_device(&Device::Cpu)?;
+            let t = tensors[name]
+                .to_dtype(DType::F32)?
+                .to_device(&Device::Cpu)?;
             h.update(name.as_bytes());
             h.update(format!("{:?}", t.dims()).as_bytes());
             for v in t.flatten_all()?.to_vec1::<f32>()? {
                 h.update(v.to_le_bytes());
             }
         }
-        Ok(Self { dir: dir.into(), backbone: h.finalize().into(), hits: AtomicUsize::new(0), misses: AtomicUsize::new(0) })
+        Ok(Self {
+            dir: dir.into(),
+            backbone: h.finalize().into(),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -91,9 +98,18 @@ impl FeatureCache {
     /// The cached `[rows, dim]` features at `path`, or `None` when there is no entry. An
     /// entry that cannot be read or has the wrong shape is an error the caller reports
     /// before recomputing. Both count as misses.
-    pub fn load(&self, path: &Path, rows: usize, dim: usize) -> std::result::Result<Option<Vec<f32>>, String> {
+    pub fn load(
+        &self,
+        path: &Path,
+        rows: usize,
+        dim: usize,
+    ) -> std::result::Result<Option<Vec<f32>>, String> {
         let found = Self::read(path, rows, dim);
-        let counter = if matches!(found, Ok(Some(_))) { &self.hits } else { &self.misses };
+        let counter = if matches!(found, Ok(Some(_))) {
+            &self.hits
+        } else {
+            &self.misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         found
     }
@@ -104,12 +120,24 @@ impl FeatureCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        let t = st.tensor("features").map_err(|e| format!("{}: {e}", path.display()))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let t = st
+            .tensor("features")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if t.dtype() != safetensors::Dtype::F32 || t.shape() != [rows, dim] {
-            return Err(format!("{}: {:?} {:?}, expected F32 [{rows}, {dim}]", path.display(), t.dtype(), t.shape()));
+            return Err(format!(
+                "{}: {:?} {:?}, expected F32 [{rows}, {dim}]",
+                path.display(),
+                t.dtype(),
+                t.shape()
+            ));
         }
-        let x: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let x: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         if x.iter().any(|v| !v.is_finite()) {
             return Err(format!("{}: non-finite features", path.display()));
         }
@@ -121,10 +149,16 @@ impl FeatureCache {
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir)?;
         let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![rows, dim], &bytes)
+        let view =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![rows, dim], &bytes)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let data = safetensors::serialize([("features", view)], None)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let data = safetensors::serialize([("features", view)], None).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+            std::process::id()
+        ));
         std::fs::write(&tmp, data)?;
         std::fs::rename(&tmp, path)
     }

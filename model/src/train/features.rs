@@ -14,7 +14,12 @@ pub struct ClipFeatures {
 
 /// Decodes, resamples and analyses `clips`. A clip that cannot be read, is silent, or is
 /// shorter than one window is skipped with a warning naming it; the rest go on.
-pub fn load_features(clips: &[Clip], cfg: &MelConfig, window_frames: usize, obs: &mut dyn Observer) -> Result<Vec<ClipFeatures>> {
+pub fn load_features(
+    clips: &[Clip],
+    cfg: &MelConfig,
+    window_frames: usize,
+    obs: &mut dyn Observer,
+) -> Result<Vec<ClipFeatures>> {
     obs.stage("decoding + mel", clips.len());
     let mut out = Vec::with_capacity(clips.len());
     for clip in clips {
@@ -26,10 +31,14 @@ pub fn load_features(clips: &[Clip], cfg: &MelConfig, window_frames: usize, obs:
                 mel.frames(),
                 window_frames
             )),
-            Ok(mel) if mel.energy.iter().all(|&e| e == 0.0) => {
-                obs.warn(&format!("skipping {}: digital silence", clip.path.display()))
-            }
-            Ok(mel) => out.push(ClipFeatures { clip: clip.clone(), mel }),
+            Ok(mel) if mel.energy.iter().all(|&e| e == 0.0) => obs.warn(&format!(
+                "skipping {}: digital silence",
+                clip.path.display()
+            )),
+            Ok(mel) => out.push(ClipFeatures {
+                clip: clip.clone(),
+                mel,
+            }),
             Err(e) => obs.warn(&format!("skipping {}: {e}", clip.path.display())),
         }
     }

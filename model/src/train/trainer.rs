@@ -91,7 +91,12 @@ struct EvalSet {
 fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
-    let mut s = EvalSet { x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
+    let mut s = EvalSet {
+        x: Vec::new(),
+        labels: Vec::new(),
+        clip_of: Vec::new(),
+        clip_labels: Vec::new(),
+    };
     let mut w = Vec::new();
     for (ci, f) in feats.iter().enumerate() {
         s.clip_labels.push(f.clip.genre);
@@ -108,18 +113,37 @@ fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
     s
 }
 
-fn run_eval(net: &dyn GenreNet, card: &ModelCard, set: &EvalSet, device: &Device) -> Result<EvalReport> {
+fn run_eval(
+    net: &dyn GenreNet,
+    card: &ModelCard,
+    set: &EvalSet,
+    device: &Device,
+) -> Result<EvalReport> {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let per = n_mels * wf;
     let n = set.labels.len();
     let mut logp = Vec::with_capacity(n);
     for start in (0..n).step_by(64) {
         let end = (start + 64).min(n);
-        let x = Tensor::from_slice(&set.x[start * per..end * per], (end - start, n_mels, wf), device)?;
+        let x = Tensor::from_slice(
+            &set.x[start * per..end * per],
+            (end - start, n_mels, wf),
+            device,
+        )?;
         let logits = net.forward_t(&x, false)?;
-        logp.extend(candle_nn::ops::log_softmax(&logits, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
+        logp.extend(
+            candle_nn::ops::log_softmax(&logits, 1)?
+                .to_device(&Device::Cpu)?
+                .to_vec2::<f32>()?,
+        );
     }
-    Ok(report_from_log_probs(&logp, &set.labels, &set.clip_of, &set.clip_labels, &card.labels))
+    Ok(report_from_log_probs(
+        &logp,
+        &set.labels,
+        &set.clip_of,
+        &set.clip_labels,
+        &card.labels,
+    ))
 }
 
 /// Window and clip figures from every window's log-probabilities: a window's prediction
@@ -150,17 +174,29 @@ pub(super) fn report_from_log_probs(
             clip.add(y, argmax(&p32));
         }
     }
-    EvalReport { window: window.summary(), clip: clip.summary(), window_loss: loss_sum / logp.len().max(1) as f64 }
+    EvalReport {
+        window: window.summary(),
+        clip: clip.summary(),
+        window_loss: loss_sum / logp.len().max(1) as f64,
+    }
 }
 
 /// Evaluates a network on cached features (the trainer's validation path).
-pub fn evaluate(net: &dyn GenreNet, card: &ModelCard, feats: &[ClipFeatures], hop_s: f32, device: &Device) -> Result<EvalReport> {
+pub fn evaluate(
+    net: &dyn GenreNet,
+    card: &ModelCard,
+    feats: &[ClipFeatures],
+    hop_s: f32,
+    device: &Device,
+) -> Result<EvalReport> {
     run_eval(net, card, &eval_set(card, feats, hop_s), device)
 }
 
 fn snapshot(varmap: &VarMap) -> Result<Vec<(String, Tensor)>> {
     let data = varmap.data().lock().expect("varmap poisoned");
-    data.iter().map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?))).collect()
+    data.iter()
+        .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+        .collect()
 }
 
 fn restore(varmap: &VarMap, snap: &[(String, Tensor)]) -> Result<()> {
@@ -180,10 +216,16 @@ pub fn train(
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
     if train_set.is_empty() || valid_set.is_empty() {
-        return Err(Error::Data(format!("{} training and {} validation clips: need both", train_set.len(), valid_set.len())));
+        return Err(Error::Data(format!(
+            "{} training and {} validation clips: need both",
+            train_set.len(),
+            valid_set.len()
+        )));
     }
     if cfg.batch_size < 2 || cfg.crops_per_clip == 0 || cfg.epochs == 0 {
-        return Err(Error::Config("epochs, crops per clip must be >= 1 and batch size >= 2".into()));
+        return Err(Error::Config(
+            "epochs, crops per clip must be >= 1 and batch size >= 2".into(),
+        ));
     }
     let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
     let per = n_mels * wf;
@@ -191,11 +233,21 @@ pub fn train(
     // Batch-norm running statistics are variables too, but not parameters to optimise.
     let params: Vec<Var> = {
         let data = varmap.data().lock().expect("varmap poisoned");
-        let mut named: Vec<(&String, &Var)> = data.iter().filter(|(k, _)| !k.contains("running_")).collect();
+        let mut named: Vec<(&String, &Var)> = data
+            .iter()
+            .filter(|(k, _)| !k.contains("running_"))
+            .collect();
         named.sort_by(|a, b| a.0.cmp(b.0));
         named.into_iter().map(|(_, v)| v.clone()).collect()
     };
-    let mut opt = AdamW::new(params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let mut opt = AdamW::new(
+        params,
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
+    )?;
     let valid = eval_set(card, valid_set, cfg.eval_hop_s);
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA1);
     // Class-balanced sampling: every genre gets the same number of crops per epoch
@@ -233,7 +285,14 @@ pub fn train(
                 y[i * n_lab + f.clip.genre] += 1.0 - cfg.label_smoothing;
             }
             if cfg.augment.mixup_alpha > 0.0 {
-                mixup(&mut x, &mut y, per, n_lab, cfg.augment.mixup_alpha, &mut rng);
+                mixup(
+                    &mut x,
+                    &mut y,
+                    per,
+                    n_lab,
+                    cfg.augment.mixup_alpha,
+                    &mut rng,
+                );
             }
             let xt = Tensor::from_vec(x, (b, n_mels, wf), device)?;
             let yt = Tensor::from_vec(y.clone(), (b, n_lab), device)?;
@@ -243,7 +302,9 @@ pub fn train(
             opt.backward_step(&loss)?;
             let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !l.is_finite() {
-                return Err(Error::Data(format!("training diverged at epoch {epoch} (loss {l}); lower the learning rate")));
+                return Err(Error::Data(format!(
+                    "training diverged at epoch {epoch} (loss {l}); lower the learning rate"
+                )));
             }
             loss_sum += l * b as f64;
             let preds = logits.argmax(1)?.to_vec1::<u32>()?;
@@ -288,18 +349,33 @@ pub fn train(
             }
         }
         if since_best >= cfg.early_stop {
-            obs.tick(&format!("early stop: no better validation accuracy for {} epochs", cfg.early_stop));
+            obs.tick(&format!(
+                "early stop: no better validation accuracy for {} epochs",
+                cfg.early_stop
+            ));
             break;
         }
     }
     let (_, _, best_epoch, weights) = best.expect("at least one epoch ran");
     restore(&varmap, &weights)?;
     let valid = run_eval(net.as_ref(), card, &valid, device)?;
-    Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
+    Ok(TrainOutcome {
+        varmap,
+        net,
+        history,
+        best_epoch,
+        valid,
+    })
 }
 
 /// `per_genre` random (clip, first frame) crops for every genre present, shuffled.
-fn balanced_crops(set: &[ClipFeatures], by_genre: &[Vec<usize>], per_genre: usize, wf: usize, rng: &mut rand::rngs::StdRng) -> Vec<(usize, usize)> {
+fn balanced_crops(
+    set: &[ClipFeatures],
+    by_genre: &[Vec<usize>],
+    per_genre: usize,
+    wf: usize,
+    rng: &mut rand::rngs::StdRng,
+) -> Vec<(usize, usize)> {
     let mut items = Vec::new();
     for clips in by_genre.iter().filter(|c| !c.is_empty()) {
         // Whole shuffled passes over the genre's clips, so each is used evenly.
@@ -318,7 +394,14 @@ fn balanced_crops(set: &[ClipFeatures], by_genre: &[Vec<usize>], per_genre: usiz
 }
 
 /// Mixes each example with a random partner: `x = λ·a + (1−λ)·b`, same for the targets.
-fn mixup(x: &mut [f32], y: &mut [f32], per: usize, n_lab: usize, alpha: f64, rng: &mut rand::rngs::StdRng) {
+fn mixup(
+    x: &mut [f32],
+    y: &mut [f32],
+    per: usize,
+    n_lab: usize,
+    alpha: f64,
+    rng: &mut rand::rngs::StdRng,
+) {
     let b = y.len() / n_lab;
     let mut partner: Vec<usize> = (0..b).collect();
     partner.shuffle(rng);

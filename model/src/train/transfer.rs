@@ -54,7 +54,11 @@ impl TransferConfig {
     /// Which backbone output the training features must be: what the head reads, or,
     /// when the dense layer fine-tunes, that layer's input (the pooled features).
     pub fn cached_input(&self, head: HeadInput) -> HeadInput {
-        if self.fine_tune_dense { HeadInput::Pooled } else { head }
+        if self.fine_tune_dense {
+            HeadInput::Pooled
+        } else {
+            head
+        }
     }
 }
 
@@ -117,8 +121,19 @@ pub fn backbone_features(
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
     let dim = input.dim();
-    let mut out = WindowFeatures { dim, x: Vec::new(), labels: Vec::new(), clip_of: Vec::new(), clip_labels: Vec::new() };
-    let recipe = FeatureRecipe { card, input, hop_frames: hop, levels_db };
+    let mut out = WindowFeatures {
+        dim,
+        x: Vec::new(),
+        labels: Vec::new(),
+        clip_of: Vec::new(),
+        clip_labels: Vec::new(),
+    };
+    let recipe = FeatureRecipe {
+        card,
+        input,
+        hop_frames: hop,
+        levels_db,
+    };
     obs.stage("musicnn features", clips.len());
     let (mut w, mut batch) = (Vec::new(), Vec::new());
     for (ci, f) in clips.iter().enumerate() {
@@ -135,11 +150,16 @@ pub fn backbone_features(
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => obs.warn(&format!("feature cache entry for {} is unusable, recomputing: {e}", f.clip.path.display())),
+                Err(e) => obs.warn(&format!(
+                    "feature cache entry for {} is unusable, recomputing: {e}",
+                    f.clip.path.display()
+                )),
             }
         }
         let first_row = out.len();
-        let starts: Vec<usize> = (0..window_count(f.mel.frames(), wf, hop)).map(|i| i * hop).collect();
+        let starts: Vec<usize> = (0..window_count(f.mel.frames(), wf, hop))
+            .map(|i| i * hop)
+            .collect();
         // (start, gain): the gain that brings the window to each target level.
         let jobs: Vec<(usize, f32)> = if levels_db.is_empty() {
             starts.iter().map(|&s| (s, 0.0)).collect()
@@ -151,7 +171,11 @@ pub fn backbone_features(
                     let e = &f.mel.energy[s..s + wf];
                     let mean = e.iter().map(|&v| v as f64).sum::<f64>() / wf as f64;
                     // A silent window has no level to move: leave it as it is.
-                    let gain = if mean > 1e-12 { target - 10.0 * mean.log10() as f32 } else { 0.0 };
+                    let gain = if mean > 1e-12 {
+                        target - 10.0 * mean.log10() as f32
+                    } else {
+                        0.0
+                    };
                     (s, gain)
                 })
                 .collect()
@@ -167,16 +191,24 @@ pub fn backbone_features(
                 batch.extend_from_slice(&w);
             }
             let x = Tensor::from_slice(&batch, (chunk.len(), n_mels, wf), device)?;
-            let feats = input.select(&backbone.forward(&x)?).to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+            let feats = input
+                .select(&backbone.forward(&x)?)
+                .to_device(&Device::Cpu)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
             out.x.extend_from_slice(&feats);
-            out.labels.extend(std::iter::repeat_n(f.clip.genre, chunk.len()));
+            out.labels
+                .extend(std::iter::repeat_n(f.clip.genre, chunk.len()));
             out.clip_of.extend(std::iter::repeat_n(ci, chunk.len()));
         }
         debug_assert_eq!(out.len() - first_row, rows);
         if let (Some(c), Some(path)) = (cache, &entry) {
             // A cache that cannot be written costs the next run time, not this one its result.
             if let Err(e) = c.store(path, &out.x[first_row * dim..], rows, dim) {
-                obs.warn(&format!("could not write the feature cache entry {}: {e}", path.display()));
+                obs.warn(&format!(
+                    "could not write the feature cache entry {}: {e}",
+                    path.display()
+                ));
             }
         }
     }
@@ -186,7 +218,11 @@ pub fn backbone_features(
 
 /// Windows of `wf` frames every `hop` frames that fit in `frames`.
 fn window_count(frames: usize, wf: usize, hop: usize) -> usize {
-    if frames < wf { 0 } else { (frames - wf) / hop + 1 }
+    if frames < wf {
+        0
+    } else {
+        (frames - wf) / hop + 1
+    }
 }
 
 /// Trains the head of `card` (a musicnn card) on cached features. `backbone` holds the
@@ -201,10 +237,16 @@ pub fn train_head(
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
     let Arch::Musicnn(mcfg) = &card.arch else {
-        return Err(Error::Config("train_head needs a musicnn model card".into()));
+        return Err(Error::Config(
+            "train_head needs a musicnn model card".into(),
+        ));
     };
     if train_set.is_empty() || valid_set.is_empty() {
-        return Err(Error::Data(format!("{} training and {} validation windows: need both", train_set.len(), valid_set.len())));
+        return Err(Error::Data(format!(
+            "{} training and {} validation windows: need both",
+            train_set.len(),
+            valid_set.len()
+        )));
     }
     let n_lab = card.labels.len();
     let d = train_set.dim;
@@ -212,10 +254,17 @@ pub fn train_head(
     // first step, and the run would end "successfully" with a useless head.
     for (name, set) in [("training", train_set), ("validation", valid_set)] {
         if let Some(i) = set.x.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Data(format!("{name} feature {} of window {} is not finite", i % d, i / d)));
+            return Err(Error::Data(format!(
+                "{name} feature {} of window {} is not finite",
+                i % d,
+                i / d
+            )));
         }
     }
-    if cfg.fine_tune_dense && (mcfg.head.input != HeadInput::Penultimate || d != cfg.cached_input(mcfg.head.input).dim()) {
+    if cfg.fine_tune_dense
+        && (mcfg.head.input != HeadInput::Penultimate
+            || d != cfg.cached_input(mcfg.head.input).dim())
+    {
         return Err(Error::Config(format!(
             "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {d}-d features",
             mcfg.head.input
@@ -225,14 +274,23 @@ pub fn train_head(
     {
         let vars = varmap.data().lock().expect("varmap poisoned");
         for (name, t) in backbone {
-            let var = vars.get(name).ok_or_else(|| Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network")))?;
+            let var = vars.get(name).ok_or_else(|| {
+                Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network"))
+            })?;
             var.set(&t.to_device(device)?)?;
         }
     }
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     // The same variables as the network's head (and dense layer), seen on their own.
     let net_view = Trainee {
-        embedding: if cfg.fine_tune_dense { Some((Embedding::new(&vb.pp("backbone"))?, SeededDropout::new(0.5, cfg.seed ^ 0xF1E))) } else { None },
+        embedding: if cfg.fine_tune_dense {
+            Some((
+                Embedding::new(&vb.pp("backbone"))?,
+                SeededDropout::new(0.5, cfg.seed ^ 0xF1E),
+            ))
+        } else {
+            None
+        },
         head: Head::new(&mcfg.head, n_lab, vb.pp("head"), cfg.seed)?,
     };
     let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
@@ -243,7 +301,11 @@ pub fn train_head(
         let (mean, std) = match &net_view.embedding {
             None => feature_stats(&train_set.x, d),
             Some(_) => {
-                let head_in = net_view.head_input(&x_train, false)?.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                let head_in = net_view
+                    .head_input(&x_train, false)?
+                    .to_device(&Device::Cpu)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
                 feature_stats(&head_in, mcfg.head.input.dim())
             }
         };
@@ -256,15 +318,33 @@ pub fn train_head(
         let pick = |names: &[&str]| names.iter().map(|n| vars[*n].clone()).collect::<Vec<_>>();
         (
             pick(&["head.linear.weight", "head.linear.bias"]),
-            if cfg.fine_tune_dense { pick(&["backbone.dense.weight", "backbone.dense.bias"]) } else { Vec::new() },
+            if cfg.fine_tune_dense {
+                pick(&["backbone.dense.weight", "backbone.dense.bias"])
+            } else {
+                Vec::new()
+            },
         )
     };
     let params: Vec<Var> = head_params.iter().chain(&dense_params).cloned().collect();
-    let mut opt = AdamW::new(head_params, ParamsAdamW { lr: cfg.lr, weight_decay: cfg.weight_decay, ..Default::default() })?;
+    let mut opt = AdamW::new(
+        head_params,
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
+    )?;
     let mut dense_opt = if dense_params.is_empty() {
         None
     } else {
-        Some(AdamW::new(dense_params, ParamsAdamW { lr: cfg.lr / 10.0, weight_decay: 0.0, ..Default::default() })?)
+        Some(AdamW::new(
+            dense_params,
+            ParamsAdamW {
+                lr: cfg.lr / 10.0,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )?)
     };
 
     // Class weights: each genre contributes equally to the loss however many windows it has.
@@ -273,8 +353,16 @@ pub fn train_head(
         counts[y] += 1;
     }
     let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-    let class_w: Vec<f32> =
-        counts.iter().map(|&c| if c == 0 { 0.0 } else { train_set.len() as f32 / (present * c) as f32 }).collect();
+    let class_w: Vec<f32> = counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                train_set.len() as f32 / (present * c) as f32
+            }
+        })
+        .collect();
 
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA2);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
@@ -286,7 +374,11 @@ pub fn train_head(
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         for chunk in order.chunks(cfg.batch_size) {
-            let idx = Tensor::from_vec(chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(), chunk.len(), device)?;
+            let idx = Tensor::from_vec(
+                chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),
+                chunk.len(),
+                device,
+            )?;
             let x = x_train.index_select(&idx, 0)?;
             let labels: Vec<usize> = chunk.iter().map(|&i| train_set.labels[i]).collect();
             let logits = net_view.logits(&x, true)?;
@@ -298,11 +390,17 @@ pub fn train_head(
             }
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
-                return Err(Error::Data(format!("head training diverged at epoch {epoch} (loss {l}); lower the learning rate")));
+                return Err(Error::Data(format!(
+                    "head training diverged at epoch {epoch} (loss {l}); lower the learning rate"
+                )));
             }
             loss_sum += l * chunk.len() as f64;
             let preds = logits.argmax(1)?.to_vec1::<u32>()?;
-            correct += preds.iter().zip(&labels).filter(|(p, y)| **p as usize == **y).count();
+            correct += preds
+                .iter()
+                .zip(&labels)
+                .filter(|(p, y)| **p as usize == **y)
+                .count();
             seen += chunk.len();
         }
         let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
@@ -317,12 +415,22 @@ pub fn train_head(
             seconds: t0.elapsed().as_secs_f64(),
         };
         obs.epoch_done(&rec);
-        obs.tick(&format!("epoch {epoch}: valid loss {:.3}, clip acc {:.3}", rec.valid_loss, rec.valid_clip_acc));
+        obs.tick(&format!(
+            "epoch {epoch}: valid loss {:.3}, clip acc {:.3}",
+            rec.valid_loss, rec.valid_clip_acc
+        ));
         history.push(rec);
         // Best by validation loss: with a few dozen validation clips, accuracy moves in
         // steps of 3 % and picks lucky epochs; the loss is smoother.
         if best.as_ref().is_none_or(|b| valid.window_loss < b.0) {
-            best = Some((valid.window_loss, epoch, params.iter().map(|p| p.as_tensor().copy()).collect::<candle_core::Result<_>>()?));
+            best = Some((
+                valid.window_loss,
+                epoch,
+                params
+                    .iter()
+                    .map(|p| p.as_tensor().copy())
+                    .collect::<candle_core::Result<_>>()?,
+            ));
         } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.early_stop {
             break;
         }
@@ -333,11 +441,22 @@ pub fn train_head(
         p.set(w)?;
     }
     let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
-    Ok(TrainOutcome { varmap, net, history, best_epoch, valid })
+    Ok(TrainOutcome {
+        varmap,
+        net,
+        history,
+        best_epoch,
+        valid,
+    })
 }
 
 /// Mean over the batch of class-weighted cross-entropy against label-smoothed targets.
-fn weighted_smoothed_ce(logits: &Tensor, labels: &[usize], class_w: &[f32], smoothing: f32) -> Result<Tensor> {
+fn weighted_smoothed_ce(
+    logits: &Tensor,
+    labels: &[usize],
+    class_w: &[f32],
+    smoothing: f32,
+) -> Result<Tensor> {
     let (n, k) = logits.dims2()?;
     let mut target = vec![smoothing / k as f32; n * k];
     let mut w = vec![0f32; n];
@@ -348,7 +467,9 @@ fn weighted_smoothed_ce(logits: &Tensor, labels: &[usize], class_w: &[f32], smoo
     let dev = logits.device();
     let target = Tensor::from_vec(target, (n, k), dev)?;
     let w = Tensor::from_vec(w, n, dev)?;
-    let ce = (candle_nn::ops::log_softmax(logits, 1)? * target)?.sum(1)?.neg()?;
+    let ce = (candle_nn::ops::log_softmax(logits, 1)? * target)?
+        .sum(1)?
+        .neg()?;
     Ok(((ce * &w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?)
 }
 
@@ -389,11 +510,29 @@ fn feature_stats(x: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
             *s += (v as f64 - m).powi(2) / n;
         }
     }
-    (mean.iter().map(|&m| m as f32).collect(), var.iter().map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 }).collect())
+    (
+        mean.iter().map(|&m| m as f32).collect(),
+        var.iter()
+            .map(|&v| if v > 1e-12 { v.sqrt() as f32 } else { 1.0 })
+            .collect(),
+    )
 }
 
 /// Window and clip figures on cached validation features.
-fn eval_features(net: &Trainee, x: &Tensor, set: &WindowFeatures, labels: &[String]) -> Result<EvalReport> {
-    let logp = candle_nn::ops::log_softmax(&net.logits(x, false)?, 1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
-    Ok(report_from_log_probs(&logp, &set.labels, &set.clip_of, &set.clip_labels, labels))
+fn eval_features(
+    net: &Trainee,
+    x: &Tensor,
+    set: &WindowFeatures,
+    labels: &[String],
+) -> Result<EvalReport> {
+    let logp = candle_nn::ops::log_softmax(&net.logits(x, false)?, 1)?
+        .to_device(&Device::Cpu)?
+        .to_vec2::<f32>()?;
+    Ok(report_from_log_probs(
+        &logp,
+        &set.labels,
+        &set.clip_of,
+        &set.clip_labels,
+        labels,
+    ))
 }

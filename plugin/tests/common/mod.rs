@@ -13,7 +13,12 @@ pub fn untrained_model() -> Arc<LoadedModel> {
     let card = ModelCard::seed_cnn_default();
     let device = candle_core::Device::Cpu;
     let (_vars, net) = build_trainable(&card, &device, 7).expect("build seed CNN");
-    Arc::new(LoadedModel { card, net, device, source: "untrained seed CNN (test)".into() })
+    Arc::new(LoadedModel {
+        card,
+        net,
+        device,
+        source: "untrained seed CNN (test)".into(),
+    })
 }
 
 /// Wraps a network; `hook` runs before every forward (to panic or stall on purpose).
@@ -24,7 +29,11 @@ pub struct HookedNet<F: Fn(usize) + Send + Sync> {
 }
 
 impl<F: Fn(usize) + Send + Sync> GenreNet for HookedNet<F> {
-    fn forward_t(&self, x: &candle_core::Tensor, train: bool) -> candle_core::Result<candle_core::Tensor> {
+    fn forward_t(
+        &self,
+        x: &candle_core::Tensor,
+        train: bool,
+    ) -> candle_core::Result<candle_core::Tensor> {
         let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (self.hook)(n);
         self.inner.forward_t(x, train)
@@ -35,14 +44,27 @@ pub fn hooked_model(hook: impl Fn(usize) + Send + Sync + 'static) -> Arc<LoadedM
     let card = ModelCard::seed_cnn_default();
     let device = candle_core::Device::Cpu;
     let (_vars, net) = build_trainable(&card, &device, 7).expect("build seed CNN");
-    let net = Box::new(HookedNet { inner: net, calls: Default::default(), hook });
-    Arc::new(LoadedModel { card, net, device, source: "hooked seed CNN (test)".into() })
+    let net = Box::new(HookedNet {
+        inner: net,
+        calls: Default::default(),
+        hook,
+    });
+    Arc::new(LoadedModel {
+        card,
+        net,
+        device,
+        source: "hooked seed CNN (test)".into(),
+    })
 }
 
 pub fn engine(source: ModelSource) -> (Engine, Arc<Shared>, Arc<TaggerParams>) {
     let shared = Arc::new(Shared::default());
     let params = Arc::new(TaggerParams::new(shared.clone()));
-    (Engine::new(shared.clone(), params.clone(), source), shared, params)
+    (
+        Engine::new(shared.clone(), params.clone(), source),
+        shared,
+        params,
+    )
 }
 
 /// A deterministic test signal: a few partials with a slow tremolo, stereo-decorrelated.
@@ -52,7 +74,9 @@ pub fn music_like(rate: u32, frames: usize, channel: usize, offset: usize) -> Ve
             let t = (i + offset) as f32 / rate as f32;
             let f = 220.0 * (1.0 + channel as f32 * 0.01);
             let env = 0.5 + 0.5 * (2.0 * std::f32::consts::PI * 2.0 * t).sin();
-            0.2 * env * ((2.0 * std::f32::consts::PI * f * t).sin() + 0.5 * (2.0 * std::f32::consts::PI * 3.0 * f * t).sin())
+            0.2 * env
+                * ((2.0 * std::f32::consts::PI * f * t).sin()
+                    + 0.5 * (2.0 * std::f32::consts::PI * 3.0 * f * t).sin())
         })
         .collect()
 }

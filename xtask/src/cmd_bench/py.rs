@@ -16,7 +16,10 @@ pub struct Python {
 
 /// How to get the references, for when they are missing.
 pub fn install_hint(root: &Path, python: &Path) -> String {
-    let venv = python.parent().and_then(Path::parent).unwrap_or(Path::new("target/bench-venv"));
+    let venv = python
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("target/bench-venv"));
     let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
     format!(
         "To add librosa and PyTorch references (optional; about 6 GB on disk: PyPI has no CPU-only torch wheel\n\
@@ -36,7 +39,8 @@ impl Python {
             bail!("{} does not exist", python.display());
         }
         let t = threads.to_string();
-        let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut child = Command::new(python)
             .arg(script)
             .env("BENCH_THREADS", &t)
@@ -54,7 +58,12 @@ impl Python {
             .with_context(|| format!("starting {}", python.display()))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut py = Self { child, stdin, stdout, log: log.to_path_buf() };
+        let mut py = Self {
+            child,
+            stdin,
+            stdout,
+            log: log.to_path_buf(),
+        };
         let hello = py.read()?;
         if let Some(e) = hello.get("error") {
             bail!("{}", e.as_str().unwrap_or("unknown error"));
@@ -66,7 +75,10 @@ impl Python {
         let mut line = String::new();
         let n = self.stdout.read_line(&mut line)?;
         if n == 0 {
-            bail!("the Python reference process exited (its messages: {})", self.log.display());
+            bail!(
+                "the Python reference process exited (its messages: {})",
+                self.log.display()
+            );
         }
         serde_json::from_str(&line).with_context(|| format!("bad reply from Python: {line}"))
     }
@@ -86,7 +98,9 @@ impl Python {
     pub fn sample(&mut self, mut cmd: Value, iters: usize) -> Result<f64> {
         cmd["iters"] = iters.into();
         let r = self.call(cmd)?;
-        r["seconds"].as_f64().ok_or_else(|| anyhow!("Python reply without seconds: {r}"))
+        r["seconds"]
+            .as_f64()
+            .ok_or_else(|| anyhow!("Python reply without seconds: {r}"))
     }
 }
 

@@ -21,13 +21,27 @@ impl Stat {
         let mut s = samples.clone();
         s.sort_by(f64::total_cmp);
         let n = s.len();
-        let median_s = if n % 2 == 1 { s[n / 2] } else { 0.5 * (s[n / 2 - 1] + s[n / 2]) };
-        Some(Self { median_s, min_s: s[0], max_s: s[n - 1], samples_s: samples })
+        let median_s = if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            0.5 * (s[n / 2 - 1] + s[n / 2])
+        };
+        Some(Self {
+            median_s,
+            min_s: s[0],
+            max_s: s[n - 1],
+            samples_s: samples,
+        })
     }
 
     /// A published figure: one value, not measured here.
     pub fn fixed(seconds: f64) -> Self {
-        Self { median_s: seconds, min_s: seconds, max_s: seconds, samples_s: Vec::new() }
+        Self {
+            median_s: seconds,
+            min_s: seconds,
+            max_s: seconds,
+            samples_s: Vec::new(),
+        }
     }
 }
 
@@ -93,7 +107,10 @@ impl Row {
 
     /// reference / ours: above 1 means ours is faster.
     pub fn ratio(&self) -> Option<f64> {
-        ratio(self.ours.as_ref()?.median_s, self.reference.as_ref()?.median_s)
+        ratio(
+            self.ours.as_ref()?.median_s,
+            self.reference.as_ref()?.median_s,
+        )
     }
 
     pub fn goal_met(&self) -> Option<bool> {
@@ -181,13 +198,20 @@ pub fn markdown(rows: &[Row]) -> String {
         "| measurement | ours | reference | reference / ours | × real time (ours · reference) | goal |\n|---|---|---|---|---|---|\n",
     );
     for r in rows {
-        let ours = r.ours.as_ref().map(|s| format!("{} /{}", fmt_duration(s.median_s), r.unit)).unwrap_or_else(|| "–".into());
+        let ours = r
+            .ours
+            .as_ref()
+            .map(|s| format!("{} /{}", fmt_duration(s.median_s), r.unit))
+            .unwrap_or_else(|| "–".into());
         let reference = match (&r.reference, r.reference_name.is_empty()) {
             (Some(s), _) => format!("{}: {}", r.reference_name, fmt_duration(s.median_s)),
             (None, false) => format!("{}: –", r.reference_name),
             (None, true) => "–".into(),
         };
-        let ratio = r.ratio().map(|v| format!("**{}×**", fmt_num(v))).unwrap_or_else(|| "–".into());
+        let ratio = r
+            .ratio()
+            .map(|v| format!("**{}×**", fmt_num(v)))
+            .unwrap_or_else(|| "–".into());
         let rt = match (r.ours_x_realtime(), r.reference_x_realtime()) {
             (Some(a), Some(b)) => format!("{}× · {}×", fmt_num(a), fmt_num(b)),
             (Some(a), None) => format!("{}×", fmt_num(a)),
@@ -203,7 +227,9 @@ pub fn markdown(rows: &[Row]) -> String {
             Some(n) => format!("{} ({n})", r.what),
             None => r.what.clone(),
         };
-        out.push_str(&format!("| {what} | {ours} | {reference} | {ratio} | {rt} | {goal} |\n"));
+        out.push_str(&format!(
+            "| {what} | {ours} | {reference} | {ratio} | {rt} | {goal} |\n"
+        ));
     }
     out
 }
@@ -214,11 +240,23 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_sample_counts() {
-        assert_eq!(Stat::from_samples(vec![3.0, 1.0, 2.0]).unwrap().median_s, 2.0);
-        assert_eq!(Stat::from_samples(vec![4.0, 1.0, 3.0, 2.0]).unwrap().median_s, 2.5);
+        assert_eq!(
+            Stat::from_samples(vec![3.0, 1.0, 2.0]).unwrap().median_s,
+            2.0
+        );
+        assert_eq!(
+            Stat::from_samples(vec![4.0, 1.0, 3.0, 2.0])
+                .unwrap()
+                .median_s,
+            2.5
+        );
         let s = Stat::from_samples(vec![5.0, 1.0, 9.0]).unwrap();
         assert_eq!((s.min_s, s.max_s), (1.0, 9.0));
-        assert_eq!(s.samples_s, vec![5.0, 1.0, 9.0], "samples keep their (interleaved) order");
+        assert_eq!(
+            s.samples_s,
+            vec![5.0, 1.0, 9.0],
+            "samples keep their (interleaved) order"
+        );
         assert!(Stat::from_samples(vec![]).is_none());
     }
 
@@ -247,7 +285,11 @@ mod tests {
         assert!((r.ours_x_realtime().unwrap() - 200.0).abs() < 1e-9);
         assert!((r.reference_x_realtime().unwrap() - 10.0).abs() < 1e-9);
         r.reference_same_audio = false;
-        assert_eq!(r.reference_x_realtime(), None, "a published figure on other audio");
+        assert_eq!(
+            r.reference_x_realtime(),
+            None,
+            "a published figure on other audio"
+        );
         assert!(r.ratio().is_some());
     }
 
@@ -282,9 +324,25 @@ mod tests {
         let t = markdown(&[a, b]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4, "{t}");
-        assert!(lines[2].contains("4.00 ms /clip") && lines[2].contains("librosa: 100 ms"), "{}", lines[2]);
-        assert!(lines[2].contains("**25×**") && lines[2].contains("7\u{202f}500× · 300×") && lines[2].contains("≥ 20× faster ✓"), "{}", lines[2]);
-        assert!(lines[3].contains("PyTorch: –") && lines[3].contains("≤ 1.0× its time") && lines[3].contains("(reference not run)"), "{}", lines[3]);
+        assert!(
+            lines[2].contains("4.00 ms /clip") && lines[2].contains("librosa: 100 ms"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[2].contains("**25×**")
+                && lines[2].contains("7\u{202f}500× · 300×")
+                && lines[2].contains("≥ 20× faster ✓"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].contains("PyTorch: –")
+                && lines[3].contains("≤ 1.0× its time")
+                && lines[3].contains("(reference not run)"),
+            "{}",
+            lines[3]
+        );
         assert!(!lines[3].contains('✓') && !lines[3].contains('✗'));
     }
 }

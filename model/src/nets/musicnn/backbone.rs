@@ -68,7 +68,10 @@ struct ConvBn {
 
 impl ConvBn {
     fn new(conv: BandConv, filters: usize, vb: &VarBuilder) -> Result<Self> {
-        Ok(Self { conv, bn: TfBatchNorm::new(filters, vb.pp("bn"))? })
+        Ok(Self {
+            conv,
+            bn: TfBatchNorm::new(filters, vb.pp("bn"))?,
+        })
     }
 
     /// Front-end block: `[b, T, 96]` → frequency-max-pooled `[b, T, filters]`.
@@ -106,7 +109,10 @@ pub struct Embedding {
 impl Embedding {
     /// `vb`: the backbone's prefix.
     pub fn new(vb: &VarBuilder) -> Result<Self> {
-        Ok(Self { dense: linear(POOLED_DIM, PENULTIMATE_DIM, vb.pp("dense"))?, dense_bn: TfBatchNorm::new(PENULTIMATE_DIM, vb.pp("dense_bn"))? })
+        Ok(Self {
+            dense: linear(POOLED_DIM, PENULTIMATE_DIM, vb.pp("dense"))?,
+            dense_bn: TfBatchNorm::new(PENULTIMATE_DIM, vb.pp("dense_bn"))?,
+        })
     }
 
     /// `[batch, 1 506]` pooled → `[batch, 200]` penultimate.
@@ -127,14 +133,22 @@ pub struct Backbone {
 
 impl Backbone {
     pub fn new(vb: VarBuilder) -> Result<Self> {
-        let conv = |name: &str, filters: usize, kt: usize, kf: usize, same: bool| -> Result<ConvBn> {
-            let vb = vb.pp(name);
-            let conv = if same { BandConv::same(filters, kt, kf, vb.pp("conv"))? } else { BandConv::new(filters, kt, kf, 3, 3, vb.pp("conv"))? };
-            ConvBn::new(conv, filters, &vb)
-        };
+        let conv =
+            |name: &str, filters: usize, kt: usize, kf: usize, same: bool| -> Result<ConvBn> {
+                let vb = vb.pp(name);
+                let conv = if same {
+                    BandConv::same(filters, kt, kf, vb.pp("conv"))?
+                } else {
+                    BandConv::new(filters, kt, kf, 3, 3, vb.pp("conv"))?
+                };
+                ConvBn::new(conv, filters, &vb)
+            };
         Ok(Self {
             input_bn: TfBatchNorm::new(1, vb.pp("input_bn"))?,
-            timbral: [conv("timbral_38", TIMBRAL_FILTERS, 7, 38, false)?, conv("timbral_67", TIMBRAL_FILTERS, 7, 67, false)?],
+            timbral: [
+                conv("timbral_38", TIMBRAL_FILTERS, 7, 38, false)?,
+                conv("timbral_67", TIMBRAL_FILTERS, 7, 67, false)?,
+            ],
             temporal: [
                 conv("temporal_128", TEMPORAL_FILTERS, 128, 1, true)?,
                 conv("temporal_64", TEMPORAL_FILTERS, 64, 1, true)?,
@@ -157,7 +171,11 @@ impl Backbone {
         let pooled = self.pooled(x)?;
         let penultimate = self.embedding.forward(&pooled)?;
         let tags = self.tags.forward(&penultimate)?;
-        Ok(BackboneOutputs { pooled, penultimate, tags })
+        Ok(BackboneOutputs {
+            pooled,
+            penultimate,
+            tags,
+        })
     }
 
     /// The normalised 1 506-d pooled features (the dense layer's input).
@@ -170,12 +188,19 @@ impl Backbone {
         // a batch of 8 (the candle ops between the convolutions — concatenations, the
         // filter reordering, the time pooling — scale worse than linearly with the batch).
         if b > 1 {
-            let each = (0..b).map(|i| self.pooled(&x.narrow(0, i, 1)?)).collect::<Result<Vec<_>>>()?;
+            let each = (0..b)
+                .map(|i| self.pooled(&x.narrow(0, i, 1)?))
+                .collect::<Result<Vec<_>>>()?;
             return Tensor::cat(&each, 0);
         }
         // [b, T, 96]: time-major like TF's NHWC.
         let x = self.input_bn.forward(&x.transpose(1, 2)?.contiguous()?)?;
-        let front = self.timbral.iter().chain(&self.temporal).map(|b| b.forward_pooled(&x)).collect::<Result<Vec<_>>>()?;
+        let front = self
+            .timbral
+            .iter()
+            .chain(&self.temporal)
+            .map(|b| b.forward_pooled(&x))
+            .collect::<Result<Vec<_>>>()?;
         let front = Tensor::cat(&front, 2)?;
         let c1 = self.mid[0].forward_full_width(&front)?;
         let r2 = (self.mid[1].forward_full_width(&c1)? + &c1)?;
@@ -189,17 +214,107 @@ impl Backbone {
 }
 
 pub const MSD_TAGS: [&str; N_TAGS] = [
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock", "jazz",
-    "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s",
-    "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
-    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy",
-    "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy",
+    "rock",
+    "pop",
+    "alternative",
+    "indie",
+    "electronic",
+    "female vocalists",
+    "dance",
+    "00s",
+    "alternative rock",
+    "jazz",
+    "beautiful",
+    "metal",
+    "chillout",
+    "male vocalists",
+    "classic rock",
+    "soul",
+    "indie rock",
+    "Mellow",
+    "electronica",
+    "80s",
+    "folk",
+    "90s",
+    "chill",
+    "instrumental",
+    "punk",
+    "oldies",
+    "blues",
+    "hard rock",
+    "ambient",
+    "acoustic",
+    "experimental",
+    "female vocalist",
+    "guitar",
+    "Hip-Hop",
+    "70s",
+    "party",
+    "country",
+    "easy listening",
+    "sexy",
+    "catchy",
+    "funk",
+    "electro",
+    "heavy metal",
+    "Progressive rock",
+    "60s",
+    "rnb",
+    "indie pop",
+    "sad",
+    "House",
+    "happy",
 ];
 
 pub const MTT_TAGS: [&str; N_TAGS] = [
-    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
-    "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing",
-    "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop",
-    "soft", "sitar", "solo", "man", "classic", "choir", "voice", "new age", "dance", "male voice",
-    "female vocal", "beats", "harp", "cello", "no voice", "weird", "country", "metal", "female voice", "choral",
+    "guitar",
+    "classical",
+    "slow",
+    "techno",
+    "strings",
+    "drums",
+    "electronic",
+    "rock",
+    "fast",
+    "piano",
+    "ambient",
+    "beat",
+    "violin",
+    "vocal",
+    "synth",
+    "female",
+    "indian",
+    "opera",
+    "male",
+    "singing",
+    "vocals",
+    "no vocals",
+    "harpsichord",
+    "loud",
+    "quiet",
+    "flute",
+    "woman",
+    "male vocal",
+    "no vocal",
+    "pop",
+    "soft",
+    "sitar",
+    "solo",
+    "man",
+    "classic",
+    "choir",
+    "voice",
+    "new age",
+    "dance",
+    "male voice",
+    "female vocal",
+    "beats",
+    "harp",
+    "cello",
+    "no voice",
+    "weird",
+    "country",
+    "metal",
+    "female voice",
+    "choral",
 ];

@@ -59,10 +59,25 @@ struct Plan {
 }
 
 impl BandConv {
-    pub fn new(filters: usize, kt: usize, kf: usize, pad_before: usize, pad_after: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        filters: usize,
+        kt: usize,
+        kf: usize,
+        pad_before: usize,
+        pad_after: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let weight = vb.get_with_hints((filters, kt * kf), "weight", Init::Const(0.0))?;
         let bias = vb.get_with_hints(filters, "bias", Init::Const(0.0))?;
-        Ok(Self { weight, bias, kt, kf, pad_before, pad_after, plan: OnceLock::new() })
+        Ok(Self {
+            weight,
+            bias,
+            kt,
+            kf,
+            pad_before,
+            pad_after,
+            plan: OnceLock::new(),
+        })
     }
 
     /// TF's "same" padding for a kernel of `k` frames: `(k−1)/2` before, the rest after.
@@ -76,8 +91,9 @@ impl BandConv {
         }
         let w: Vec<Vec<f32>> = self.weight.to_vec2()?;
         let bias: Vec<f32> = self.bias.to_vec1()?;
-        let live: Vec<usize> =
-            (0..w.len()).filter(|&i| w[i].iter().map(|v| v * v).sum::<f32>().sqrt() > DEAD_FILTER_NORM).collect();
+        let live: Vec<usize> = (0..w.len())
+            .filter(|&i| w[i].iter().map(|v| v * v).sum::<f32>().sqrt() > DEAD_FILTER_NORM)
+            .collect();
         let k = self.kt * self.kf;
         let mut w_kc = vec![0f32; k * live.len()];
         for (j, &i) in live.iter().enumerate() {
@@ -102,13 +118,24 @@ impl BandConv {
     }
 
     fn op<'a>(&self, plan: &'a Plan, extrema: bool) -> FusedBandConv<'a> {
-        FusedBandConv { plan, kt: self.kt, kf: self.kf, pad_before: self.pad_before, pad_after: self.pad_after, extrema }
+        FusedBandConv {
+            plan,
+            kt: self.kt,
+            kf: self.kf,
+            pad_before: self.pad_before,
+            pad_after: self.pad_after,
+            extrema,
+        }
     }
 
     /// Live outputs `[batch, T', live]` and the constant filters, back in filter order.
     fn with_dead(&self, live: Tensor, plan: &Plan) -> Result<Tensor> {
         let (b, t, _) = live.dims3()?;
-        let constant = plan.constant.reshape((1, 1, ()))?.broadcast_as((b, t, plan.constant.dim(0)?))?.contiguous()?;
+        let constant = plan
+            .constant
+            .reshape((1, 1, ()))?
+            .broadcast_as((b, t, plan.constant.dim(0)?))?
+            .contiguous()?;
         Tensor::cat(&[&live, &constant], 2)?.index_select(&plan.order, 2)
     }
 
@@ -119,7 +146,10 @@ impl BandConv {
         let plan = self.plan()?;
         let both = x.contiguous()?.apply_op1_no_bwd(&self.op(plan, true))?;
         let n = plan.n_live;
-        let (hi, lo) = (both.narrow(2, 0, n)?.contiguous()?, both.narrow(2, n, n)?.contiguous()?);
+        let (hi, lo) = (
+            both.narrow(2, 0, n)?.contiguous()?,
+            both.narrow(2, n, n)?.contiguous()?,
+        );
         Ok((self.with_dead(hi, plan)?, self.with_dead(lo, plan)?))
     }
 
@@ -152,7 +182,11 @@ impl FusedBandConv<'_> {
     fn out_dims(&self, t: usize, f: usize) -> Result<(usize, usize)> {
         let t_pad = t + self.pad_before + self.pad_after;
         if t_pad < self.kt || f < self.kf {
-            bail!("band conv: kernel [{} x {}] larger than padded input [{t_pad} x {f}]", self.kt, self.kf);
+            bail!(
+                "band conv: kernel [{} x {}] larger than padded input [{t_pad} x {f}]",
+                self.kt,
+                self.kf
+            );
         }
         Ok((t_pad - self.kt + 1, f - self.kf + 1))
     }
@@ -160,12 +194,23 @@ impl FusedBandConv<'_> {
     /// Fills `cols` with the receptive fields of output frames `t0..t0 + frames`: row
     /// `(frame, f)` holds taps `(i, j)` at `i·kf + j`, zeros where a tap reaches into the
     /// time padding.
-    fn im2col(&self, img: &[f32], t: usize, f: usize, f_out: usize, t0: usize, frames: usize, cols: &mut [f32]) {
+    fn im2col(
+        &self,
+        img: &[f32],
+        t: usize,
+        f: usize,
+        f_out: usize,
+        t0: usize,
+        frames: usize,
+        cols: &mut [f32],
+    ) {
         let (kt, kf, k) = (self.kt, self.kf, self.kt * self.kf);
         for dt in 0..frames {
             let rows = &mut cols[dt * f_out * k..(dt + 1) * f_out * k];
             for i in 0..kt {
-                let src_t = (t0 + dt + i).checked_sub(self.pad_before).filter(|&s| s < t);
+                let src_t = (t0 + dt + i)
+                    .checked_sub(self.pad_before)
+                    .filter(|&s| s < t);
                 for fo in 0..f_out {
                     let dst = &mut rows[fo * k + i * kf..fo * k + (i + 1) * kf];
                     match src_t {
@@ -185,12 +230,19 @@ impl CustomOp1 for FusedBandConv<'_> {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (b, t, f) = l.shape().dims3()?;
-        let CpuStorage::F32(v) = s else { bail!("musicnn_band_conv: only f32 is supported") };
-        let Some((o0, o1)) = l.contiguous_offsets() else { bail!("musicnn_band_conv: input must be contiguous") };
+        let CpuStorage::F32(v) = s else {
+            bail!("musicnn_band_conv: only f32 is supported")
+        };
+        let Some((o0, o1)) = l.contiguous_offsets() else {
+            bail!("musicnn_band_conv: input must be contiguous")
+        };
         let x = &v[o0..o1];
         let (t_out, f_out) = self.out_dims(t, f)?;
         if !self.extrema && f_out != 1 {
-            bail!("musicnn_band_conv: a full-width conv needs kf == F, got {} and {f}", self.kf);
+            bail!(
+                "musicnn_band_conv: a full-width conv needs kf == F, got {} and {f}",
+                self.kf
+            );
         }
         let (c, k) = (self.plan.n_live, self.kt * self.kf);
         let per_frame = if self.extrema { 2 * c } else { c };
@@ -200,7 +252,12 @@ impl CustomOp1 for FusedBandConv<'_> {
         let chunks: Vec<(usize, usize, &mut [f32])> = out
             .chunks_mut(t_out * per_frame)
             .enumerate()
-            .flat_map(|(bi, patch)| patch.chunks_mut(BLOCK_FRAMES * per_frame).enumerate().map(move |(j, o)| (bi, j, o)))
+            .flat_map(|(bi, patch)| {
+                patch
+                    .chunks_mut(BLOCK_FRAMES * per_frame)
+                    .enumerate()
+                    .map(move |(j, o)| (bi, j, o))
+            })
             .collect();
         debug_assert_eq!(chunks.len(), b * blocks_per_patch);
         chunks.into_par_iter().for_each(|(bi, j, o)| {
@@ -216,11 +273,24 @@ impl CustomOp1 for FusedBandConv<'_> {
                     // exactly that long; no aliasing.
                     unsafe {
                         gemm::gemm(
-                            m, c, k,
-                            y.as_mut_ptr(), 1, c as isize, false,
-                            cols.as_ptr(), 1, k as isize,
-                            self.plan.w_kc.as_ptr(), 1, c as isize,
-                            0.0, 1.0, false, false, false,
+                            m,
+                            c,
+                            k,
+                            y.as_mut_ptr(),
+                            1,
+                            c as isize,
+                            false,
+                            cols.as_ptr(),
+                            1,
+                            k as isize,
+                            self.plan.w_kc.as_ptr(),
+                            1,
+                            c as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
                             gemm::Parallelism::None,
                         );
                     }

@@ -47,7 +47,10 @@ pub struct HeadConfig {
 
 impl Default for HeadConfig {
     fn default() -> Self {
-        Self { input: HeadInput::Pooled, dropout: 0.5 }
+        Self {
+            input: HeadInput::Pooled,
+            dropout: 0.5,
+        }
     }
 }
 
@@ -74,7 +77,9 @@ impl Head {
 
     /// `features`: `[batch, dim]` of [`HeadConfig::input`] → genre logits.
     pub fn forward_t(&self, features: &Tensor, train: bool) -> Result<Tensor> {
-        let z = features.broadcast_sub(&self.feature_mean)?.broadcast_div(&self.feature_std)?;
+        let z = features
+            .broadcast_sub(&self.feature_mean)?
+            .broadcast_div(&self.feature_std)?;
         self.linear.forward(&self.dropout.forward_t(&z, train)?)
     }
 }

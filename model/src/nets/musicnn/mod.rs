@@ -8,7 +8,10 @@ mod bn;
 mod head;
 mod tf_import;
 
-pub use backbone::{Backbone, BackboneOutputs, Embedding, Variant, MSD_TAGS, MTT_TAGS, N_MELS, N_TAGS, PATCH_FRAMES, PENULTIMATE_DIM, POOLED_DIM};
+pub use backbone::{
+    Backbone, BackboneOutputs, Embedding, Variant, MSD_TAGS, MTT_TAGS, N_MELS, N_TAGS,
+    PATCH_FRAMES, PENULTIMATE_DIM, POOLED_DIM,
+};
 pub use head::{Head, HeadConfig, HeadInput};
 pub use tf_import::{import_tf, read_tf_file};
 
@@ -43,6 +46,7 @@ impl GenreNet for Musicnn {
     /// The backbone is frozen: `train` only switches the head's dropout.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let out = self.backbone.forward(x)?;
-        self.head.forward_t(&self.input.select(&out).detach(), train)
+        self.head
+            .forward_t(&self.input.select(&out).detach(), train)
     }
 }
