@@ -2,7 +2,8 @@
 //!
 //! Audio goes `audio` (decode, downmix, resample) → `mel` (log-mel frames, batch or
 //! streaming, bit-identical) → `window` (3-s windows, per-window standardisation) →
-//! `nets` (candle networks) → `tagger` (rolling windows, smoothing). `weights` stores a
+//! `nets` (candle networks) → `tagger` (rolling windows, smoothing) → `tag_report` (the
+//! `tag --json` document). `weights` stores a
 //! network with a card that describes how it must be fed; `train` and `metrics` build and
 //! judge networks.
 
@@ -13,6 +14,7 @@ pub mod mel;
 pub mod metrics;
 pub mod nets;
 pub mod rng;
+pub mod tag_report;
 pub mod tagger;
 pub mod train;
 pub mod weights;

@@ -1,5 +1,5 @@
-//! The Tagger: audio of any rate and chunking in, per-window genre distributions and a
-//! smoothed distribution out. The plugin's analysis worker and `cargo xtask tag`/`eval`
+//! The Tagger: audio of any rate and chunking in, per-window genre distributions (and
+//! style probabilities, for models with styles) and a smoothed distribution out. The plugin's analysis worker and `cargo xtask tag`/`eval`
 //! all go through this one type, so what the plugin shows is what the CLI measures.
 
 use crate::audio::{sanitize, Audio, StreamResampler};
@@ -61,6 +61,9 @@ pub struct WindowResult {
     pub start_s: f64,
     /// Softmax over the model's labels (all zeros for a silent window).
     pub probs: Vec<f32>,
+    /// Sigmoid probability of each of the card's styles (independent: they need not sum
+    /// to 1); all zeros for a silent window, empty when the model has no styles.
+    pub styles: Vec<f32>,
     pub silent: bool,
     /// RMS level of the window, dBFS.
     pub level_db: f32,
@@ -83,6 +86,7 @@ pub struct Tagger {
     window_buf: Vec<f32>,
     batch: Vec<(f64, f32, Vec<f32>)>,
     smoothed: Option<Vec<f32>>,
+    smoothed_styles: Option<Vec<f32>>,
     non_finite: u64,
 }
 
@@ -111,6 +115,7 @@ impl Tagger {
             window_buf: Vec::new(),
             batch: Vec::new(),
             smoothed: None,
+            smoothed_styles: None,
             non_finite: 0,
         })
     }
@@ -137,6 +142,11 @@ impl Tagger {
     pub fn smoothed(&self) -> Option<&[f32]> {
         self.smoothed.as_deref()
     }
+    /// The style probabilities smoothed like the distribution; `None` until a non-silent
+    /// window has been seen, and always for a model without styles.
+    pub fn smoothed_styles(&self) -> Option<&[f32]> {
+        self.smoothed_styles.as_deref()
+    }
 
     /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
     pub fn set_options(&mut self, opts: TaggerOptions) -> Result<()> {
@@ -153,6 +163,7 @@ impl Tagger {
         self.batch.clear();
         self.clear_frames();
         self.smoothed = None;
+        self.smoothed_styles = None;
     }
 
     /// Forgets the analysed frames and window positions (the stream starts over).
@@ -266,18 +277,19 @@ impl Tagger {
             .filter(|&i| self.batch[i].1 >= self.opts.silence_db)
             .collect();
         let mut probs = vec![vec![0.0f32; card.labels.len()]; self.batch.len()];
+        let mut styles = vec![vec![0.0f32; card.styles.len()]; self.batch.len()];
         if !loud.is_empty() {
             let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
             for &i in &loud {
                 flat.extend_from_slice(&self.batch[i].2);
             }
             let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &self.model.device)?;
-            let logits = self.model.net.forward_t(&x, false)?;
-            let p = candle_nn::ops::softmax_last_dim(&logits)?
-                .to_device(&candle_core::Device::Cpu)?
-                .to_vec2::<f32>()?;
+            let (p, s) = self.infer(&x)?;
             for (&i, row) in loud.iter().zip(p) {
                 probs[i] = row;
+            }
+            for (&i, row) in loud.iter().zip(s) {
+                styles[i] = row;
             }
         }
         let alpha = if self.opts.smoothing_s > 0.0 {
@@ -285,27 +297,66 @@ impl Tagger {
         } else {
             1.0
         };
-        for ((start_s, level_db, w), p) in self.batch.drain(..).zip(probs) {
+        for (((start_s, level_db, w), p), s) in self.batch.drain(..).zip(probs).zip(styles) {
             let silent = level_db < self.opts.silence_db;
             if !silent {
-                match self.smoothed.as_mut() {
-                    None => self.smoothed = Some(p.clone()),
-                    Some(s) => s
-                        .iter_mut()
-                        .zip(&p)
-                        .for_each(|(s, &x)| *s += alpha * (x - *s)),
+                smooth(&mut self.smoothed, &p, alpha);
+                if !s.is_empty() {
+                    smooth(&mut self.smoothed_styles, &s, alpha);
                 }
             }
             self.window_buf = w; // reuse the allocation for the next window
             out.push(WindowResult {
                 start_s,
                 probs: p,
+                styles: s,
                 silent,
                 level_db,
             });
             self.windows_done += 1;
         }
         Ok(())
+    }
+
+    /// One forward pass: the genre softmax and, for a model with styles, the style
+    /// sigmoids, one row per window. A network whose style outputs disagree with its card
+    /// is refused rather than shown under the wrong names.
+    fn infer(&self, x: &Tensor) -> Result<(Rows, Rows)> {
+        let out = self.model.net.infer(x)?;
+        let cpu = &candle_core::Device::Cpu;
+        let probs = candle_nn::ops::softmax_last_dim(&out.genre_logits)?
+            .to_device(cpu)?
+            .to_vec2::<f32>()?;
+        let names = &self.model.card.styles;
+        let styles = match out.style_logits {
+            None if names.is_empty() => Vec::new(),
+            Some(s) if s.dims().last() == Some(&names.len()) => candle_nn::ops::sigmoid(&s)?
+                .to_device(cpu)?
+                .to_vec2::<f32>()?,
+            other => {
+                return Err(Error::WeightsMismatch(format!(
+                    "{}: the network gives {} style outputs but its card names {}",
+                    self.model.source,
+                    other.map_or(0, |s| s.dims().last().copied().unwrap_or(0)),
+                    names.len()
+                )))
+            }
+        };
+        Ok((probs, styles))
+    }
+}
+
+/// One vector per window of a batch.
+type Rows = Vec<Vec<f32>>;
+
+/// One step of the exponential smoothing; the first value starts it.
+fn smooth(state: &mut Option<Vec<f32>>, x: &[f32], alpha: f32) {
+    match state.as_mut() {
+        None => *state = Some(x.to_vec()),
+        Some(s) => s
+            .iter_mut()
+            .zip(x)
+            .for_each(|(s, &x)| *s += alpha * (x - *s)),
     }
 }
 
@@ -315,6 +366,8 @@ pub struct FileTags {
     pub windows: Vec<WindowResult>,
     /// Mean of the non-silent windows' distributions.
     pub distribution: Vec<f32>,
+    /// Mean of the non-silent windows' style probabilities (empty without styles).
+    pub styles: Vec<f32>,
     pub top: usize,
     pub non_finite: u64,
 }
@@ -335,19 +388,26 @@ pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) ->
             threshold_db: opts.silence_db,
         });
     }
-    let n = t.model().card.labels.len();
-    let mut distribution = vec![0.0f32; n];
-    for w in &loud {
-        distribution
-            .iter_mut()
-            .zip(&w.probs)
-            .for_each(|(d, p)| *d += p / loud.len() as f32);
-    }
+    let card = &t.model().card;
+    let distribution = mean_of(&loud, card.labels.len(), |w| &w.probs);
+    let styles = mean_of(&loud, card.styles.len(), |w| &w.styles);
     let top = crate::metrics::argmax(&distribution);
     Ok(FileTags {
         windows,
         distribution,
+        styles,
         top,
         non_finite: audio.non_finite as u64 + t.non_finite_samples(),
     })
+}
+
+/// Element-wise mean of one per-window vector over `windows`.
+fn mean_of(windows: &[&WindowResult], n: usize, field: fn(&WindowResult) -> &Vec<f32>) -> Vec<f32> {
+    let mut mean = vec![0.0f32; n];
+    for w in windows {
+        mean.iter_mut()
+            .zip(field(w))
+            .for_each(|(m, v)| *m += v / windows.len() as f32);
+    }
+    mean
 }

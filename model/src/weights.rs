@@ -23,6 +23,11 @@ pub struct ModelCard {
     pub format_version: u32,
     pub arch: Arch,
     pub labels: Vec<String>,
+    /// Names of the network's style outputs (multi-label, e.g. AudioSet's music-genre
+    /// classes in ontology spelling), in the order of `NetOutput::style_logits`; empty for
+    /// a model without styles.
+    #[serde(default)]
+    pub styles: Vec<String>,
     pub mel: MelConfig,
     /// Frames per analysis window (3 s).
     pub window_frames: usize,
@@ -42,6 +47,7 @@ impl ModelCard {
             format_version: FORMAT_VERSION,
             arch: Arch::SeedCnn(Default::default()),
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            styles: Vec::new(),
             window_frames: mel.frames_for(3.0),
             mel,
             norm: WindowNorm::Standardize,
@@ -61,6 +67,7 @@ impl ModelCard {
             format_version: FORMAT_VERSION,
             arch: Arch::Musicnn(crate::nets::musicnn::MusicnnConfig { variant, head }),
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            styles: Vec::new(),
             mel: MelConfig::musicnn(),
             window_frames: crate::nets::musicnn::PATCH_FRAMES,
             norm: WindowNorm::None,
@@ -84,6 +91,16 @@ impl ModelCard {
             return Err(Error::Config(format!(
                 "a model needs at least 2 labels, card has {}",
                 self.labels.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(bad) = self
+            .styles
+            .iter()
+            .find(|s| s.trim().is_empty() || !seen.insert(s.as_str()))
+        {
+            return Err(Error::Config(format!(
+                "style name '{bad}' is empty or listed twice"
             )));
         }
         if self.window_frames < 8 {

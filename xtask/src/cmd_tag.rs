@@ -1,8 +1,9 @@
 //! `cargo xtask tag FILE…`: what the plugin would show, for files.
 
 use anyhow::Result;
+use model::tag_report::{self, top_styles, TOP_STYLES};
 use model::tagger::{tag_audio, FileTags, TaggerOptions};
-use serde_json::{json, Map, Value};
+use model::weights::ModelCard;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,7 +39,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.model.as_deref(),
         &device,
     )?);
-    let labels = m.card.labels.clone();
     let opts = TaggerOptions {
         hop_s: args.hop,
         ..Default::default()
@@ -62,9 +62,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     );
                 }
                 if args.json {
-                    files.push(file_json(path, &tags, &labels));
+                    files.push(tag_report::file_entry(
+                        &path.display().to_string(),
+                        &tags,
+                        &m.card,
+                    ));
                 } else {
-                    print_text(path, &tags, &labels);
+                    print_text(path, &tags, &m.card);
                 }
             }
             Err(e) => {
@@ -74,7 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     if args.json {
-        let doc = json!({ "model": m.source, "files": files });
+        let doc = tag_report::document(&m.source, files);
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(if failed == 0 {
@@ -84,35 +88,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-fn dist(p: &[f32], labels: &[String]) -> Value {
-    let mut m = Map::new();
-    for (l, v) in labels.iter().zip(p) {
-        m.insert(l.clone(), json!((*v as f64 * 1e4).round() / 1e4));
-    }
-    Value::Object(m)
-}
-
-fn file_json(path: &std::path::Path, t: &FileTags, labels: &[String]) -> Value {
-    let timeline: Vec<Value> = t
-        .windows
+/// Styles in a text line: "Jazz 42% | Swing music 30% | …".
+fn styles_line(probs: &[f32], names: &[String], k: usize) -> String {
+    top_styles(probs, k)
         .iter()
-        .map(|w| {
-            let mut v = json!({ "start_s": (w.start_s * 1000.0).round() / 1000.0, "distribution": dist(&w.probs, labels) });
-            if w.silent {
-                v["silent"] = json!(true);
-            }
-            v
-        })
-        .collect();
-    json!({
-        "path": path.display().to_string(),
-        "genre": labels[t.top],
-        "distribution": dist(&t.distribution, labels),
-        "timeline": timeline,
-    })
+        .map(|&(i, p)| format!("{} {:.0}%", names[i], p * 100.0))
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
-fn print_text(path: &std::path::Path, t: &FileTags, labels: &[String]) {
+fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
+    let labels = &card.labels;
     println!(
         "{}: {} ({:.0}%)",
         path.display(),
@@ -130,7 +116,20 @@ fn print_text(path: &std::path::Path, t: &FileTags, labels: &[String]) {
             "#".repeat((p * 40.0).round() as usize)
         );
     }
-    println!("  timeline (window start: top genres):");
+    if !card.styles.is_empty() {
+        println!(
+            "  styles: {}",
+            styles_line(&t.styles, &card.styles, TOP_STYLES)
+        );
+    }
+    println!(
+        "  timeline (window start: top genres{}):",
+        if card.styles.is_empty() {
+            ""
+        } else {
+            " · top styles"
+        }
+    );
     for w in &t.windows {
         if w.silent {
             println!("  {:>7.1}s  (silence, {:.0} dBFS)", w.start_s, w.level_db);
@@ -143,6 +142,16 @@ fn print_text(path: &std::path::Path, t: &FileTags, labels: &[String]) {
             .take(3)
             .map(|&i| format!("{} {:.0}%", labels[i], w.probs[i] * 100.0))
             .collect();
-        println!("  {:>7.1}s  {}", w.start_s, top.join(" | "));
+        if card.styles.is_empty() {
+            println!("  {:>7.1}s  {}", w.start_s, top.join(" | "));
+        } else {
+            // Three styles, like the three genres, keep a timeline line readable.
+            println!(
+                "  {:>7.1}s  {}  ·  {}",
+                w.start_s,
+                top.join(" | "),
+                styles_line(&w.styles, &card.styles, 3)
+            );
+        }
     }
 }

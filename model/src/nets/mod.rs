@@ -1,5 +1,6 @@
 //! The networks. Every one maps a batch of normalised log-mel windows
-//! `[batch, n_mels, frames]` to genre logits `[batch, labels]`.
+//! `[batch, n_mels, frames]` to genre logits `[batch, labels]`; some also give logits of a
+//! wider, multi-label style vocabulary (the card's `styles`).
 
 mod conv3x3;
 mod dropout;
@@ -15,11 +16,31 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
+/// One inference pass: what the tagger reads.
+#[derive(Debug, Clone)]
+pub struct NetOutput {
+    /// `[batch, labels]`: softmaxed into the genre distribution (one genre per window).
+    pub genre_logits: Tensor,
+    /// `[batch, card.styles.len()]` for a model with a style vocabulary, else `None`.
+    /// Styles are multi-label (a window can be both "Funk" and "Soul music"), so each is
+    /// read through its own sigmoid, not a softmax.
+    pub style_logits: Option<Tensor>,
+}
+
 /// What the tagger and the trainer need from a network.
 pub trait GenreNet: Send + Sync {
     /// `x`: `[batch, n_mels, frames]`; returns logits `[batch, labels]`. `train` turns on
     /// dropout and batch statistics.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// Inference: the genre logits and, for a network with a style vocabulary, its style
+    /// logits from the same pass. Networks without styles keep this default.
+    fn infer(&self, x: &Tensor) -> Result<NetOutput> {
+        Ok(NetOutput {
+            genre_logits: self.forward_t(x, false)?,
+            style_logits: None,
+        })
+    }
 }
 
 /// The architecture named in a model's card, with its hyper-parameters.
