@@ -1,33 +1,29 @@
 use super::{filters, LogScale, Mel, MelConfig};
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
 /// Streaming log-mel: takes chunks of any size (one sample to minutes) and appends each
 /// frame as soon as its last sample has arrived.
 ///
-/// Everything is allocated in [`MelStream::new`] (FFT plan, window, filterbank, scratch);
-/// `push` only grows `out` and its own sample buffer up to `n_fft + chunk`.
+/// Everything is allocated in [`MelStream::new`] (FFT plan, window, filterbank, the FFT's
+/// input, output and scratch); `push` only grows `out` and its own sample buffer up to
+/// `n_fft + chunk`.
 pub struct MelStream {
     cfg: MelConfig,
-    /// A complex FFT of half the frame length: the windowed real frame is packed into it
-    /// (even samples as real parts, odd ones as imaginary) and the power spectrum is
-    /// unpacked from its output — the usual real-input FFT, fused with `|X|²`.
-    fft: Arc<dyn Fft<f32>>,
-    /// `e^{−2πik/n_fft}` for `k ≤ n_fft/4`, the unpacking's twiddles.
-    twiddles: Vec<Complex<f32>>,
+    fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
     /// Sparse filterbank: band `m` covers bins `starts[m]..starts[m] + weights[m].len()`.
     starts: Vec<usize>,
     weights: Vec<Vec<f32>>,
-    packed: Vec<Complex<f32>>,
-    /// Scratch for [`power_from_packed`].
-    mirror: Vec<Complex<f32>>,
-    hi: Vec<f32>,
+    /// The windowed frame (`n_fft` samples); the FFT also uses it as scratch.
+    frame: Vec<f32>,
+    /// Its spectrum, bins `0..=n_fft/2`.
+    spectrum: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
     power: Vec<f32>,
     /// One frame's mel bands before they are appended to the output.
     bands: Vec<f32>,
-    scratch: Vec<Complex<f32>>,
     buf: Vec<f32>,
     started: bool,
 }
@@ -35,14 +31,7 @@ pub struct MelStream {
 impl MelStream {
     pub fn new(cfg: MelConfig) -> crate::Result<Self> {
         cfg.validate()?;
-        let half = cfg.n_fft / 2;
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(half);
-        let twiddles = (0..=half / 2)
-            .map(|k| {
-                let a = -2.0 * std::f64::consts::PI * k as f64 / cfg.n_fft as f64;
-                Complex::new(a.cos() as f32, a.sin() as f32)
-            })
-            .collect();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
         let dense = filters::mel_filterbank(&cfg);
         let n_bins = cfg.n_fft / 2 + 1;
         let (mut starts, mut weights) = (Vec::new(), Vec::new());
@@ -54,11 +43,9 @@ impl MelStream {
         }
         Ok(Self {
             window: filters::hann_periodic(cfg.n_fft),
-            packed: vec![Complex::new(0.0, 0.0); half],
-            mirror: Vec::with_capacity(half / 2),
-            hi: Vec::with_capacity(half / 2),
-            scratch: vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()],
-            twiddles,
+            frame: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
             power: vec![0.0; n_bins],
             bands: vec![0.0; cfg.n_mels],
             buf: Vec::with_capacity(cfg.n_fft * 4),
@@ -114,7 +101,8 @@ impl MelStream {
         self.drain_frames_portable(out)
     }
 
-    /// The same code with 256-bit vectors. Same operations in the same order, so the
+    /// The same code with 256-bit vectors (windowing, power, filterbank, log; the FFT
+    /// picks its own kernels at run time). Same operations in the same order, so the
     /// frames are bit-identical to the portable path's (no FMA: it would round differently).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
@@ -129,23 +117,15 @@ impl MelStream {
         while self.buf.len() - pos >= n_fft {
             let raw = &self.buf[pos..pos + n_fft];
             out.energy.push(dot(raw, raw) / n_fft as f32);
-            for ((z, x), w) in self
-                .packed
-                .iter_mut()
-                .zip(raw.chunks_exact(2))
-                .zip(self.window.chunks_exact(2))
-            {
-                *z = Complex::new(x[0] * w[0], x[1] * w[1]);
+            for ((f, x), w) in self.frame.iter_mut().zip(raw).zip(&self.window) {
+                *f = x * w;
             }
             self.fft
-                .process_with_scratch(&mut self.packed, &mut self.scratch);
-            power_from_packed(
-                &self.packed,
-                &self.twiddles,
-                &mut self.mirror,
-                &mut self.hi,
-                &mut self.power,
-            );
+                .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
+                .expect("the FFT's buffers come from its own plan");
+            for (p, z) in self.power.iter_mut().zip(&self.spectrum) {
+                *p = z.re * z.re + z.im * z.im;
+            }
             for ((m, start), w) in self.bands.iter_mut().zip(&self.starts).zip(&self.weights) {
                 *m = dot(&self.power[*start..*start + w.len()], w);
             }
@@ -154,51 +134,6 @@ impl MelStream {
             pos += hop;
         }
         self.buf.drain(..pos.min(self.buf.len()));
-    }
-}
-
-/// The power spectrum `|X[k]|²`, `k = 0..=M` (`N = 2M`), of a real frame from the
-/// `M`-point complex FFT `Z` of its packed samples. With `E = (Z[k] + conj Z[M−k]) / 2`
-/// (the even samples' spectrum), `O = −i·(Z[k] − conj Z[M−k]) / 2` (the odd ones') and
-/// `T = e^{−2πik/N}·O`: `X[k] = E + T` and `X[M−k] = conj(E − T)`.
-///
-/// Written as forward loops over contiguous arrays (the mirrored half is reversed into
-/// `mirror` first and its powers reversed back after), so that the compiler vectorises it.
-#[inline(always)]
-fn power_from_packed(
-    z: &[Complex<f32>],
-    twiddles: &[Complex<f32>],
-    mirror: &mut Vec<Complex<f32>>,
-    hi: &mut Vec<f32>,
-    power: &mut [f32],
-) {
-    let m = z.len();
-    let h = m / 2;
-    let sq = |re: f32, im: f32| re * re + im * im;
-    power[0] = sq(z[0].re + z[0].im, 0.0);
-    power[m] = sq(z[0].re - z[0].im, 0.0);
-    mirror.clear();
-    mirror.extend(z[m - h..].iter().rev()); // mirror[k − 1] = z[m − k]
-    hi.clear();
-    hi.resize(h, 0.0);
-    for ((((a, b), w), lo), hi) in z[1..=h]
-        .iter()
-        .zip(mirror.iter())
-        .zip(&twiddles[1..=h])
-        .zip(power[1..=h].iter_mut())
-        .zip(hi.iter_mut())
-    {
-        let (e_re, e_im) = (0.5 * (a.re + b.re), 0.5 * (a.im - b.im));
-        let (o_re, o_im) = (0.5 * (a.im + b.im), -0.5 * (a.re - b.re));
-        let (t_re, t_im) = (w.re * o_re - w.im * o_im, w.re * o_im + w.im * o_re);
-        *lo = sq(e_re + t_re, e_im + t_im);
-        *hi = sq(e_re - t_re, e_im - t_im);
-    }
-    // X[m − k] for k = 1..=h; when m is even, k = h is the middle bin, already X[h].
-    let mid_shared = m % 2 == 0;
-    let n_hi = if mid_shared { h - 1 } else { h };
-    for (dst, src) in power[m - n_hi..m].iter_mut().zip(hi[..n_hi].iter().rev()) {
-        *dst = *src;
     }
 }
 
@@ -348,43 +283,6 @@ mod fast_math_tests {
         assert!((v[4] - (1e-42f32).log10()).abs() < 1e-5);
         assert_eq!(v[5], 0.0);
         assert!((v[6] - 3.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn packed_real_fft_gives_the_power_spectrum_of_a_plain_dft() {
-        for n in [16usize, 18, 32, 2048] {
-            let x: Vec<f32> = (0..n)
-                .map(|i| ((i * i) as f32 * 0.013).sin() + 0.3 * (i as f32 * 0.7).cos())
-                .collect();
-            let half = n / 2;
-            let fft = FftPlanner::<f32>::new().plan_fft_forward(half);
-            let mut z: Vec<Complex<f32>> = x
-                .chunks_exact(2)
-                .map(|p| Complex::new(p[0], p[1]))
-                .collect();
-            fft.process(&mut z);
-            let tw: Vec<Complex<f32>> = (0..=half / 2)
-                .map(|k| {
-                    let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
-                    Complex::new(a.cos() as f32, a.sin() as f32)
-                })
-                .collect();
-            let mut p = vec![0.0f32; half + 1];
-            power_from_packed(&z, &tw, &mut Vec::new(), &mut Vec::new(), &mut p);
-            for (k, got) in p.iter().enumerate() {
-                let (mut re, mut im) = (0.0f64, 0.0f64);
-                for (i, &v) in x.iter().enumerate() {
-                    let a = -2.0 * std::f64::consts::PI * (k * i) as f64 / n as f64;
-                    re += v as f64 * a.cos();
-                    im += v as f64 * a.sin();
-                }
-                let want = re * re + im * im;
-                assert!(
-                    (*got as f64 - want).abs() <= 1e-4 * (1.0 + want),
-                    "n {n}, bin {k}: {got} vs {want}"
-                );
-            }
-        }
     }
 
     #[cfg(target_arch = "x86_64")]

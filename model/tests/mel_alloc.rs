@@ -1,0 +1,74 @@
+//! `MelStream::push` allocates nothing per frame: the FFT's plan, input, output and scratch
+//! are made in `MelStream::new`, so once its sample buffer and the output have room, a
+//! stream of chunks costs no allocation (the Tagger calls it for every block the worker
+//! takes from the ring).
+
+use model::mel::{Mel, MelConfig, MelStream};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts this thread's allocations (the test harness's other threads do not count).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn pushing_chunks_allocates_nothing_once_warm() {
+    for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
+        let x: Vec<f32> = (0..cfg.sample_rate as usize * 4)
+            .map(|i| (i as f32 * 0.013).sin() * 0.3)
+            .collect();
+        let mut stream = MelStream::new(cfg.clone()).unwrap();
+        let mut out = Mel {
+            n_mels: cfg.n_mels,
+            ..Default::default()
+        };
+        // Room for every frame of the four seconds, as a caller that reuses its output has.
+        out.data.reserve(cfg.frames_for(4.0) * cfg.n_mels);
+        out.energy.reserve(cfg.frames_for(4.0));
+        let (warm, rest) = x.split_at(cfg.sample_rate as usize);
+        stream.push(warm, &mut out);
+        let frames_before = out.frames();
+        let before = allocations();
+        for chunk in rest.chunks(cfg.hop * 3 + 17) {
+            stream.push(chunk, &mut out);
+        }
+        let during = allocations() - before;
+        assert!(
+            out.frames() > frames_before + 100,
+            "{:?}: no frames",
+            cfg.scale
+        );
+        assert_eq!(
+            during, 0,
+            "{:?}: {during} allocations while pushing",
+            cfg.scale
+        );
+    }
+}
