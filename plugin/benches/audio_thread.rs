@@ -3,7 +3,7 @@
 //! (The worker's cost is the model crate's `tag_end_to_end` bench.)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use genre_tagger::shared::Shared;
+use genre_tagger::meters::Meters;
 use genre_tagger::tap::Tap;
 use ringbuf::traits::{Consumer, Split};
 use ringbuf::HeapRb;
@@ -14,7 +14,7 @@ fn tap(c: &mut Criterion) {
     let mut g = c.benchmark_group("tap_process");
     for (channels, block) in [(1usize, 64usize), (2, 64), (2, 512), (2, 4096), (8, 512)] {
         let (prod, mut cons) = HeapRb::<f32>::new(1 << 20).split();
-        let mut t = Tap::new(prod, Arc::new(Shared::default()));
+        let mut t = Tap::new(prod, Arc::new(Meters::default()));
         let buffers: Vec<Vec<f32>> = (0..channels)
             .map(|c| (0..block).map(|i| ((i + c) as f32 * 0.01).sin()).collect())
             .collect();

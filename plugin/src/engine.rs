@@ -1,28 +1,35 @@
-//! Activation lifecycle: the ring, the audio-thread [`Tap`] and the analysis worker.
+//! Activation lifecycle and the audio thread's work: the ring, the [`Tap`], the MIDI queue,
+//! the analysis worker and the log keeper.
+//!
+//! Data flows one way. The audio thread writes [`Meters`]; the worker reads the ring and
+//! the [`Controls`], and writes the [`Analysis`](crate::analysis::Analysis) snapshot, the
+//! MIDI queue and the log channel; the editor reads the snapshot, the meters and the log,
+//! and writes the controls and parameters. [`Monitor`] bundles the read side.
 //!
 //! Everything that allocates is made in [`Engine::activate`]. Hosts may call it
 //! repeatedly (pedalboard calls it before every `process`), so it is a no-op when the sample
 //! rate is unchanged and the worker is alive. [`Engine::deactivate`] (and drop) stops the
-//! worker and joins it; the worker checks its stop flag at least every 100 ms of audio
-//! plus one model call.
+//! worker and joins it.
 
+use crate::analysis::{analysis_channel, AnalysisReader, AnalysisWriter};
+use crate::controls::Controls;
+use crate::flush::flush_subnormals;
+use crate::log::csv::CsvAppender;
+use crate::meters::Meters;
+use crate::midi::{MidiEvent, MidiMessage, MidiOut, QUEUE_CAPACITY};
 use crate::params::TaggerParams;
-use crate::shared::{device_index, HistoryPoint, Shared};
+use crate::recorder::{LogReader, Recorder};
 use crate::tap::Tap;
-use model::tagger::{Tagger, TaggerOptions};
+use crate::worker::{Worker, WorkerLinks};
 use model::weights::LoadedModel;
-use ringbuf::traits::{Consumer, Split};
-use ringbuf::{HeapCons, HeapRb};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use nice_plug_egui::RepaintNotifier;
+use ringbuf::traits::Split;
+use ringbuf::HeapRb;
+use std::panic::catch_unwind;
 use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 /// Seconds of mono audio the ring holds: how long the worker may stall before samples drop.
 pub const RING_SECONDS: usize = 8;
-/// How long the worker sleeps when the ring is empty.
-const IDLE_POLL: Duration = Duration::from_millis(10);
 
 /// Where the worker gets its network.
 #[derive(Clone)]
@@ -62,29 +69,69 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The read side of the plugin's state: what the editor, the standalone's console and tests
+/// get. Cloning it is cheap (shared handles).
+#[derive(Clone)]
+pub struct Monitor {
+    pub meters: Arc<Meters>,
+    pub analysis: AnalysisReader,
+    pub log: LogReader,
+    pub controls: Arc<Controls>,
+    /// The editor puts its notifier here so the worker can wake it.
+    pub repaint: Arc<OnceLock<RepaintNotifier>>,
+}
+
 pub struct Engine {
-    shared: Arc<Shared>,
+    monitor: Monitor,
     params: Arc<TaggerParams>,
     source: ModelSource,
     rate: u32,
     tap: Option<Tap>,
+    midi: Option<MidiOut>,
     worker: Option<Worker>,
+    /// The snapshot's writing end while no worker holds it.
+    writer: Option<AnalysisWriter>,
+    recorder: Option<Recorder>,
+    /// The standalone's `--log` file, until the recorder takes it.
+    log_file: Option<CsvAppender>,
+    /// Session seconds analysed by the workers before the current one.
+    session_s: f64,
 }
 
 impl Engine {
-    pub fn new(shared: Arc<Shared>, params: Arc<TaggerParams>, source: ModelSource) -> Self {
+    pub fn new(params: Arc<TaggerParams>, controls: Arc<Controls>, source: ModelSource) -> Self {
+        let repaint = Arc::new(OnceLock::new());
+        let (writer, analysis) = analysis_channel(repaint.clone());
         Self {
-            shared,
+            monitor: Monitor {
+                meters: Arc::default(),
+                analysis,
+                log: LogReader::default(),
+                controls,
+                repaint,
+            },
             params,
             source,
             rate: 0,
             tap: None,
+            midi: None,
             worker: None,
+            writer: Some(writer),
+            recorder: None,
+            log_file: None,
+            session_s: 0.0,
         }
     }
 
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// Appends every hop to `file` as well (the standalone's `--log`). Takes effect at the
+    /// first activation.
+    pub fn with_log_file(mut self, file: CsvAppender) -> Self {
+        self.log_file = Some(file);
+        self
+    }
+
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
     }
 
     /// Prepares for `sample_rate`. Cheap and idempotent when nothing changed. Always
@@ -98,48 +145,79 @@ impl Engine {
         };
         if rate == self.rate
             && self.tap.is_some()
-            && self
-                .worker
-                .as_ref()
-                .is_some_and(|w| !w.handle.is_finished())
+            && self.worker.as_ref().is_some_and(Worker::alive)
         {
             return true;
         }
         self.deactivate();
+        let recorder = self
+            .recorder
+            .get_or_insert_with(|| Recorder::spawn(&self.monitor.log, self.log_file.take()));
         let capacity = (rate.max(1) as usize * RING_SECONDS).max(1 << 16);
         let (prod, cons) = HeapRb::<f32>::new(capacity).split();
-        self.tap = Some(Tap::new(prod, self.shared.clone()));
-        self.worker = Some(Worker::spawn(
-            cons,
+        let (midi_prod, midi_cons) = HeapRb::<MidiEvent>::new(QUEUE_CAPACITY).split();
+        self.tap = Some(Tap::new(prod, self.monitor.meters.clone()));
+        self.midi = Some(MidiOut::new(midi_cons));
+        let writer = self
+            .writer
+            .take()
+            .expect("the snapshot writer is home when no worker runs");
+        self.worker = Some(Worker::spawn(WorkerLinks {
+            ring: cons,
+            midi: midi_prod,
             rate,
-            self.source.clone(),
-            self.shared.clone(),
-            self.params.clone(),
-        ));
+            source: self.source.clone(),
+            writer,
+            log: recorder.sender(),
+            controls: self.monitor.controls.clone(),
+            params: self.params.clone(),
+            session_s: self.session_s,
+        }));
         self.rate = rate;
-        self.shared.sample_rate.store(rate, Ordering::Release);
         true
     }
 
-    /// Stops and joins the worker and frees the ring.
+    /// Stops and joins the worker and frees the ring and the MIDI queue (the log stays).
     pub fn deactivate(&mut self) {
         if let Some(w) = self.worker.take() {
-            w.stop();
+            let (mut writer, mut last) = w.stop();
+            self.session_s = last.session_s;
+            last.running = false;
+            last.sample_rate = 0;
+            writer.publish(&last, true);
+            self.writer = Some(writer);
         }
         self.tap = None;
+        self.midi = None;
         self.rate = 0;
-        self.shared.sample_rate.store(0, Ordering::Release);
     }
 
     pub fn is_active(&self) -> bool {
         self.tap.is_some()
     }
 
-    /// The audio-thread work for one block: queue the downmix, touch nothing else.
+    /// The audio-thread work for one block: flush subnormals on the way out, queue the
+    /// downmix, send the MIDI events due in this block through `send(offset, message)`
+    /// (which says whether the host took the event).
+    /// Nothing else is touched.
     #[inline]
-    pub fn process<S: AsRef<[f32]>>(&mut self, channels: &[S]) {
-        if let Some(tap) = self.tap.as_mut() {
-            tap.process(channels);
+    pub fn process<S: AsMut<[f32]> + AsRef<[f32]>>(
+        &mut self,
+        channels: &mut [S],
+        send: impl FnMut(u32, MidiMessage) -> bool,
+    ) {
+        let flushed = flush_subnormals(channels);
+        if flushed > 0 {
+            self.monitor.meters.add_flushed(flushed);
+        }
+        let Some(tap) = self.tap.as_mut() else {
+            return;
+        };
+        let start = tap.position();
+        tap.process(channels);
+        let len = channels.iter().map(|c| c.as_ref().len()).min().unwrap_or(0);
+        if let Some(midi) = self.midi.as_mut() {
+            midi.emit(start, len, &self.monitor.meters, send);
         }
     }
 }
@@ -147,180 +225,7 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.deactivate();
-    }
-}
-
-struct Worker {
-    stop: Arc<AtomicBool>,
-    handle: JoinHandle<()>,
-}
-
-impl Worker {
-    fn spawn(
-        ring: HeapCons<f32>,
-        rate: u32,
-        source: ModelSource,
-        shared: Arc<Shared>,
-        params: Arc<TaggerParams>,
-    ) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        shared.worker_running.store(true, Ordering::Release);
-        let handle = std::thread::Builder::new()
-            .name("genre-tagger analysis".into())
-            .spawn(move || {
-                let s = shared.clone();
-                // One analysis window a second needs no second core: with rayon's default
-                // (every core) candle split each small GEMM and spun, costing 5.7x the CPU
-                // for the same work (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). A
-                // one-thread pool keeps the plugin's footprint to one core, shared politely.
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .thread_name(|_| "genre-tagger analysis pool".into())
-                    .build();
-                // A panic outside the guarded model call (a bug here) must not leave the flag set.
-                let r = catch_unwind(AssertUnwindSafe(|| match &pool {
-                    Ok(pool) => pool.install(|| run(ring, rate, source, &shared, &params, &flag)),
-                    Err(_) => run(ring, rate, source, &shared, &params, &flag),
-                }));
-                if let Err(p) = r {
-                    s.set_error(format!("analysis worker stopped: {}", panic_message(&*p)));
-                }
-                s.worker_running.store(false, Ordering::Release);
-            })
-            .expect("spawning the analysis thread");
-        Self { stop, handle }
-    }
-
-    fn stop(self) {
-        self.stop.store(true, Ordering::Release);
-        // The loop runs on the one-thread pool, not on this handle's thread, so unparking
-        // would not reach it: it notices `stop` within one idle poll (10 ms).
-        let _ = self.handle.join();
-    }
-}
-
-fn make_tagger(
-    model: &Arc<LoadedModel>,
-    rate: u32,
-    opts: TaggerOptions,
-    shared: &Shared,
-) -> Option<Tagger> {
-    match Tagger::new(model.clone(), rate, opts) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            shared.set_error(format!("analysis cannot run at {rate} Hz: {e}"));
-            None
-        }
-    }
-}
-
-fn run(
-    mut ring: HeapCons<f32>,
-    rate: u32,
-    source: ModelSource,
-    shared: &Shared,
-    params: &TaggerParams,
-    stop: &AtomicBool,
-) {
-    let model = match source {
-        ModelSource::Given(m) => Ok(m),
-        ModelSource::Embedded => embedded_model(),
-    };
-    let model = match model {
-        Ok(m) => {
-            shared.update_status(|s| {
-                s.model = m.source.clone();
-                s.labels = m.card.labels.clone();
-            });
-            shared.device.store(
-                device_index(model::device::name(&m.device)),
-                Ordering::Release,
-            );
-            Some(m)
-        }
-        Err(e) => {
-            shared.set_error(e);
-            None
-        }
-    };
-    let mut opts = params.tagger_options();
-    let mut tagger = model
-        .as_ref()
-        .and_then(|m| make_tagger(m, rate, opts, shared));
-    // 100 ms of audio per push keeps the stop flag responsive.
-    let mut buf = vec![0.0f32; (rate as usize / 10).max(256)];
-    let mut seen_resets = shared.reset_requests.load(Ordering::Acquire);
-    let mut consumed: u64 = 0;
-    shared.request_repaint();
-
-    while !stop.load(Ordering::Acquire) {
-        let resets = shared.reset_requests.load(Ordering::Acquire);
-        if resets != seen_resets {
-            seen_resets = resets;
-            if let Some(t) = tagger.as_mut() {
-                t.reset();
-            }
-            shared.clear_distribution();
-            shared.request_repaint();
-        }
-        let n = ring.pop_slice(&mut buf);
-        if n == 0 {
-            std::thread::park_timeout(IDLE_POLL);
-            continue;
-        }
-        consumed += n as u64;
-        let (Some(m), Some(t)) = (model.as_ref(), tagger.as_mut()) else {
-            // Nothing to analyse with: keep draining so the ring never reports drops.
-            shared.consumed.fetch_add(n as u64, Ordering::Release);
-            continue;
-        };
-        let wanted = params.tagger_options();
-        if wanted != opts && t.set_options(wanted).is_ok() {
-            opts = wanted;
-        }
-        let t0 = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| t.push(&buf[..n]))) {
-            Ok(Ok(windows)) if windows.is_empty() => {}
-            Ok(Ok(windows)) => {
-                let ms = t0.elapsed().as_secs_f32() * 1000.0 / windows.len() as f32;
-                shared.last_inference_ms.store(ms, Ordering::Relaxed);
-                shared
-                    .windows
-                    .fetch_add(windows.len() as u64, Ordering::Relaxed);
-                shared.error_active.store(false, Ordering::Release);
-                let frozen = params.freeze.value();
-                if !frozen {
-                    if let Some(s) = t.smoothed() {
-                        shared.publish(s);
-                    }
-                }
-                for w in &windows {
-                    shared.silent.store(w.silent, Ordering::Relaxed);
-                    shared.level_db.store(w.level_db, Ordering::Relaxed);
-                    if !frozen {
-                        shared.push_history(HistoryPoint {
-                            start_s: consumed as f64 / rate as f64,
-                            top: shared.top.load(Ordering::Acquire),
-                            confidence: shared.confidence.load(Ordering::Relaxed),
-                            silent: w.silent,
-                        });
-                    }
-                }
-                shared.request_repaint();
-            }
-            Ok(Err(e)) => shared.set_error(format!("analysis failed: {e}")),
-            Err(p) => {
-                shared.panics.fetch_add(1, Ordering::AcqRel);
-                shared.set_error(format!(
-                    "the model panicked ({}); analysis restarted",
-                    panic_message(&*p)
-                ));
-                // The tagger may be half-updated: start a fresh stream and carry on.
-                tagger = make_tagger(m, rate, opts, shared);
-                shared.request_repaint();
-            }
-        }
-        shared.consumed.fetch_add(n as u64, Ordering::Release);
+        // The recorder's thread ends once the last worker's sender is gone (just now).
+        self.recorder = None;
     }
 }

@@ -1,37 +1,50 @@
 //! Genre Tagger: a CLAP/VST3 plugin (and standalone live monitor) that passes audio through
-//! untouched and shows which of ten genres the music is, live.
+//! and shows which genre the music is, live; logs the session and sends MIDI so lights and
+//! visuals can follow.
 //!
-//! - [`tap`]: the audio thread's only work — mono downmix into a lock-free ring.
-//! - [`engine`]: activation lifecycle and the analysis worker (the model crate's `Tagger`).
-//! - [`shared`]: atomics and the history channel the worker publishes to.
-//! - [`params`]: hop, smoothing, freeze, reset and the persisted editor size.
+//! - [`tap`]: the audio thread's analysis feed — mono downmix into a lock-free ring.
+//! - [`flush`]: how audio leaves the plugin (bit-exact, subnormals flushed to zero).
+//! - [`midi`]: the MIDI map and the audio thread's sample-accurate MIDI out.
+//! - [`engine`]: activation lifecycle and the audio thread's work; [`engine::Monitor`] is
+//!   the read side.
+//! - [`worker`]: the analysis worker (the model crate's `Tagger`).
+//! - [`meters`], [`analysis`], [`recorder`], [`controls`]: the one-way links — audio-thread
+//!   meters, the worker → editor snapshot, the worker → log keeper channel, editor → worker
+//!   requests.
+//! - [`log`]: the bounded session log and its CSV/JSON formats.
+//! - [`params`]: hop, smoothing, freeze, reset, MIDI channel, the persisted editor size.
 //! - [`editor`]: the egui editor.
+//! - [`standalone`], [`file_input`]: the standalone's options and file playback.
 
+pub mod analysis;
+pub mod controls;
 pub mod editor;
 pub mod engine;
+pub mod file_input;
+pub mod flush;
+pub mod log;
+pub mod meters;
+pub mod midi;
 pub mod params;
-pub mod shared;
+pub mod recorder;
+pub mod standalone;
 pub mod tap;
+pub mod worker;
 
+use controls::Controls;
 use engine::{Engine, ModelSource};
+use file_input::FilePlayer;
+use midi::MidiMessage;
 use nice_plug::prelude::*;
 use params::TaggerParams;
-use shared::Shared;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-
-/// Set by the standalone before it starts when there is no display (or `--headless`): the
-/// plugin then offers no editor, so the wrapper runs until SIGINT and returns success
-/// instead of failing on the editor window.
-pub static HEADLESS: AtomicBool = AtomicBool::new(false);
-/// The first instance's shared state, for the headless standalone's console read-out (only
-/// set when [`HEADLESS`] is).
-pub static FIRST_INSTANCE: OnceLock<Arc<Shared>> = OnceLock::new();
+use std::sync::Arc;
 
 pub struct GenreTagger {
     params: Arc<TaggerParams>,
-    shared: Arc<Shared>,
     engine: Engine,
+    /// The standalone's `--input` playback (never in a plugin host).
+    player: Option<FilePlayer>,
+    player_rate: f32,
 }
 
 impl Default for GenreTagger {
@@ -42,17 +55,42 @@ impl Default for GenreTagger {
 
 impl GenreTagger {
     pub fn with_model(source: ModelSource) -> Self {
-        let shared = Arc::new(Shared::default());
-        let params = Arc::new(TaggerParams::new(shared.clone()));
-        let engine = Engine::new(shared.clone(), params.clone(), source);
-        if HEADLESS.load(Ordering::Acquire) {
-            let _ = FIRST_INSTANCE.set(shared.clone());
+        let controls = Arc::new(Controls::default());
+        let params = Arc::new(TaggerParams::new(controls.clone()));
+        let mut engine = Engine::new(params.clone(), controls, source);
+        if let Some(cfg) = standalone::config() {
+            let file = cfg
+                .log_file
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(f) = file {
+                engine = engine.with_log_file(f);
+            }
+            let _ = cfg.monitor.set(engine.monitor().clone());
         }
         Self {
             params,
-            shared,
             engine,
+            player: None,
+            player_rate: 0.0,
         }
+    }
+}
+
+fn note_event(timing: u32, channel: u8, m: MidiMessage) -> NoteEvent<()> {
+    match m {
+        MidiMessage::Program(program) => NoteEvent::MidiProgramChange {
+            timing,
+            channel,
+            program,
+        },
+        MidiMessage::Cc { cc, value } => NoteEvent::MidiCC {
+            timing,
+            channel,
+            cc,
+            value: value as f32 / 127.0,
+        },
     }
 }
 
@@ -76,6 +114,9 @@ impl Plugin for GenreTagger {
         },
     ];
 
+    // Program changes and CCs out (CLAP note port, VST3 event bus); nothing comes in.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
+
     type SysExMessage = ();
     type BackgroundTask = ();
     type Editor = editor::TaggerEditor;
@@ -85,12 +126,12 @@ impl Plugin for GenreTagger {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        if HEADLESS.load(Ordering::Acquire) {
+        if standalone::config().is_some_and(|c| c.headless) {
             return None;
         }
         Some(editor::TaggerEditor::new(
             self.params.clone(),
-            self.shared.clone(),
+            self.engine.monitor().clone(),
         ))
     }
 
@@ -100,23 +141,46 @@ impl Plugin for GenreTagger {
         buffer_config: &BufferConfig,
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        // Latency stays 0: the plugin never delays or changes the audio.
-        self.engine.activate(buffer_config.sample_rate)
+        let rate = buffer_config.sample_rate;
+        if let Some(cfg) = standalone::config() {
+            if let Some(list) = cfg.playlist.as_ref() {
+                if self.player.is_none() || self.player_rate != rate {
+                    self.player = Some(FilePlayer::start(
+                        list.clone(),
+                        rate.round() as u32,
+                        cfg.player.clone(),
+                    ));
+                    self.player_rate = rate;
+                }
+            }
+        }
+        // Latency stays 0: the plugin never delays the audio.
+        self.engine.activate(rate)
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         // Output buffers already hold the input (nice-plug copies it when not in place).
-        self.engine.process(buffer.as_slice_immutable());
+        let channels = buffer.as_slice();
+        if let Some(p) = self.player.as_mut() {
+            p.fill(channels);
+        }
+        let channel = self.params.midi_channel_index();
+        self.engine.process(channels, |timing, m| {
+            context
+                .try_send_event(note_event(timing, channel, m))
+                .is_ok()
+        });
         ProcessStatus::Normal
     }
 
     fn deactivate(&mut self) {
         self.engine.deactivate();
+        self.player = None;
     }
 }
 

@@ -1,8 +1,7 @@
 //! The plugin's parameters and persisted editor state.
 
-use crate::shared::Shared;
+use crate::controls::Controls;
 use nice_plug::prelude::*;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 /// Default editor size, logical pixels.
@@ -29,10 +28,14 @@ pub struct TaggerParams {
     /// Trigger: every change to "on" forgets the analysed stream and the smoothed state.
     #[id = "reset"]
     pub reset: BoolParam,
+
+    /// MIDI channel (1–16) of the program changes and CCs (see [`crate::midi`]).
+    #[id = "midi-channel"]
+    pub midi_channel: IntParam,
 }
 
 impl TaggerParams {
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(controls: Arc<Controls>) -> Self {
         Self {
             editor_size: Arc::new(RwLock::new(EDITOR_SIZE)),
             hop_s: FloatParam::new(
@@ -63,10 +66,16 @@ impl TaggerParams {
             reset: BoolParam::new("Reset", false).with_callback(Arc::new(move |on| {
                 // Runs on whichever thread set the value (possibly the audio thread): atomics only.
                 if on {
-                    shared.reset_requests.fetch_add(1, Ordering::AcqRel);
+                    controls.request_reset();
                 }
             })),
+            midi_channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
         }
+    }
+
+    /// The MIDI channel as the wire counts it (0–15).
+    pub fn midi_channel_index(&self) -> u8 {
+        (self.midi_channel.value().clamp(1, 16) - 1) as u8
     }
 
     pub fn tagger_options(&self) -> model::tagger::TaggerOptions {

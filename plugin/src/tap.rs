@@ -1,14 +1,12 @@
 //! The audio-thread side: downmix to mono and queue for the analysis worker.
 //!
-//! [`Tap::process`] is all the audio thread does. It reads the host's buffers (never writes
-//! them: audio passes through bit-exact), averages the channels into a small stack buffer and
-//! pushes that into a preallocated lock-free SPSC ring. When the ring is full the samples are
-//! dropped and counted. No allocation, no lock, no syscall, no blocking.
+//! [`Tap::process`] reads the host's buffers, averages the channels into a small stack
+//! buffer and pushes that into a preallocated lock-free SPSC ring. When the ring is full the
+//! samples are dropped and counted. No allocation, no lock, no syscall, no blocking.
 
-use crate::shared::Shared;
+use crate::meters::Meters;
 use ringbuf::traits::Producer;
 use ringbuf::HeapProd;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Stack chunk for the downmix (samples per ring push).
@@ -16,12 +14,24 @@ const CHUNK: usize = 256;
 
 pub struct Tap {
     ring: HeapProd<f32>,
-    shared: Arc<Shared>,
+    meters: Arc<Meters>,
+    /// Frames queued into this ring so far: the analysis stream's clock, which the worker
+    /// counts the same way as it pops (MIDI events are placed on it).
+    position: u64,
 }
 
 impl Tap {
-    pub fn new(ring: HeapProd<f32>, shared: Arc<Shared>) -> Self {
-        Self { ring, shared }
+    pub fn new(ring: HeapProd<f32>, meters: Arc<Meters>) -> Self {
+        Self {
+            ring,
+            meters,
+            position: 0,
+        }
+    }
+
+    /// The analysis-stream frame the next queued sample will be.
+    pub fn position(&self) -> u64 {
+        self.position
     }
 
     /// Queues the mono downmix of `channels` (any count, equal lengths; a shorter channel
@@ -62,15 +72,13 @@ impl Tap {
             dropped += (len - pushed) as u64;
             start += len;
         }
-        let shared = &*self.shared;
-        shared
-            .queued
-            .fetch_add(n as u64 - dropped, Ordering::Relaxed);
+        self.position += n as u64 - dropped;
+        self.meters.add_queued(n as u64 - dropped);
         if dropped > 0 {
-            shared.dropped.fetch_add(dropped, Ordering::Relaxed);
+            self.meters.add_dropped(dropped);
         }
         if bad > 0 {
-            shared.non_finite.fetch_add(bad, Ordering::Relaxed);
+            self.meters.add_non_finite(bad);
         }
     }
 }

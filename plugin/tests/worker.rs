@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use genre_tagger::engine::ModelSource;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offset: &mut usize) {
@@ -16,7 +15,7 @@ fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offs
         let block = [64usize, 512, 1000, 333, 4096][k % 5].min(frames - done);
         let l = music_like(rate, block, 0, *offset);
         let r = music_like(rate, block, 1, *offset);
-        engine.process(&[&l[..], &r[..]]);
+        process(engine, &[&l, &r]);
         *offset += block;
         done += block;
         k += 1;
@@ -25,14 +24,14 @@ fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offs
 
 #[test]
 fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
-    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
-    assert!(!shared.worker_running.load(Ordering::Acquire));
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(!m.analysis.read().running);
     assert!(engine.activate(44_100.0));
-    assert!(shared.worker_running.load(Ordering::Acquire));
+    assert!(wait_for(5.0, || m.analysis.read().running));
     let mut off = 0;
     feed(&mut engine, 44_100, 4.0, &mut off);
     assert!(
-        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0),
+        wait_for(30.0, || m.analysis.read().windows > 0),
         "no window analysed"
     );
 
@@ -41,19 +40,19 @@ fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
     let took = t.elapsed();
     // deactivate() returns only after join(): the flag is cleared by the thread itself on exit.
     assert!(
-        !shared.worker_running.load(Ordering::Acquire),
+        !m.analysis.read().running,
         "worker still running after deactivate"
     );
     assert!(took < Duration::from_secs(2), "deactivate took {took:?}");
 
     // Reactivate at a new rate, then drop without deactivating.
     assert!(engine.activate(48_000.0));
-    assert_eq!(shared.sample_rate.load(Ordering::Relaxed), 48_000);
-    assert!(shared.worker_running.load(Ordering::Acquire));
+    assert!(wait_for(5.0, || m.analysis.read().sample_rate == 48_000));
+    assert!(wait_for(5.0, || m.analysis.read().running));
     let t = Instant::now();
     drop(engine);
     assert!(
-        !shared.worker_running.load(Ordering::Acquire),
+        !m.analysis.read().running,
         "worker still running after drop"
     );
     assert!(t.elapsed() < Duration::from_secs(2));
@@ -61,12 +60,12 @@ fn worker_starts_on_activate_and_is_joined_on_deactivate_and_drop() {
 
 #[test]
 fn repeated_activation_is_cheap_and_keeps_the_worker() {
-    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
     assert!(engine.activate(48_000.0));
     let mut off = 0;
     feed(&mut engine, 48_000, 3.5, &mut off);
-    assert!(wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0));
-    let windows = shared.windows.load(Ordering::Relaxed);
+    assert!(wait_for(30.0, || m.analysis.read().windows > 0));
+    let windows = m.analysis.read().windows;
     let t = Instant::now();
     for _ in 0..10_000 {
         assert!(engine.activate(48_000.0));
@@ -79,7 +78,7 @@ fn repeated_activation_is_cheap_and_keeps_the_worker() {
     // The analysis stream carried on (a restart would need another 3 s before a window).
     feed(&mut engine, 48_000, 1.5, &mut off);
     assert!(
-        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > windows),
+        wait_for(30.0, || m.analysis.read().windows > windows),
         "stream was restarted by activate()"
     );
 }
@@ -91,32 +90,34 @@ fn a_panicking_model_is_caught_reported_and_analysis_resumes() {
             panic!("injected model failure");
         }
     });
-    let (mut engine, shared, _) = engine(ModelSource::Given(model));
+    let (mut engine, m, _) = engine(ModelSource::Given(model));
     assert!(engine.activate(22_050.0));
     let mut off = 0;
     feed(&mut engine, 22_050, 3.5, &mut off);
     assert!(
-        wait_for(30.0, || shared.panics.load(Ordering::Relaxed) == 1),
+        wait_for(30.0, || m.analysis.read().panics == 1),
         "panic not reported"
     );
-    let err = shared.error().expect("error flagged");
+    let err = m
+        .analysis
+        .read()
+        .error()
+        .expect("error flagged")
+        .to_string();
     assert!(err.contains("injected model failure"), "{err}");
-    assert!(
-        shared.worker_running.load(Ordering::Acquire),
-        "worker died with the model"
-    );
+    assert!(m.analysis.read().running, "worker died with the model");
     // The tagger restarted: after another full window it analyses again and clears the error.
     feed(&mut engine, 22_050, 4.0, &mut off);
     assert!(
-        wait_for(30.0, || shared.windows.load(Ordering::Relaxed) > 0),
+        wait_for(30.0, || m.analysis.read().windows > 0),
         "analysis did not resume"
     );
     assert!(
-        wait_for(5.0, || shared.error().is_none()),
+        wait_for(5.0, || m.analysis.read().error().is_none()),
         "error not cleared after recovery"
     );
     assert!(
-        shared.status().error.contains("injected"),
+        m.analysis.read().error.contains("injected"),
         "the message stays readable"
     );
 }
@@ -124,17 +125,18 @@ fn a_panicking_model_is_caught_reported_and_analysis_resumes() {
 #[test]
 fn a_stalled_model_never_stalls_the_audio_thread() {
     let model = hooked_model(|_| std::thread::sleep(Duration::from_millis(1500)));
-    let (mut engine, shared, _) = engine(ModelSource::Given(model));
+    let (mut engine, m, _) = engine(ModelSource::Given(model));
     assert!(engine.activate(16_000.0));
     let mut off = 0;
     let mut worst = Duration::ZERO;
     let block = 256;
     // 12 s of audio while every model call sleeps 1.5 s: the ring (8 s) overflows.
     for _ in 0..(16_000 * 12 / block) {
-        let l = music_like(16_000, block, 0, off);
+        let mut l = music_like(16_000, block, 0, off);
         off += block;
         let t = Instant::now();
-        engine.process(&[&l[..]]);
+        let mut block = [&mut l[..]];
+        engine.process(&mut block, no_midi);
         worst = worst.max(t.elapsed());
     }
     assert!(
@@ -142,7 +144,7 @@ fn a_stalled_model_never_stalls_the_audio_thread() {
         "a process() call took {worst:?}"
     );
     assert!(
-        shared.dropped.load(Ordering::Relaxed) > 0,
+        m.meters.dropped() > 0,
         "expected drops while the worker stalls"
     );
     let t = Instant::now();
@@ -153,75 +155,68 @@ fn a_stalled_model_never_stalls_the_audio_thread() {
         "join took {:?}",
         t.elapsed()
     );
-    assert!(!shared.worker_running.load(Ordering::Acquire));
+    assert!(!m.analysis.read().running);
 }
 
 #[test]
 fn silence_holds_the_distribution_and_says_so() {
-    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
     assert!(engine.activate(22_050.0));
     let mut off = 0;
     feed(&mut engine, 22_050, 5.0, &mut off);
-    assert!(wait_for(30.0, || shared.top().is_some()
-        && shared.windows.load(Ordering::Relaxed) >= 2));
-    assert!(!shared.silent.load(Ordering::Relaxed));
+    assert!(wait_for(30.0, || {
+        let a = m.analysis.read();
+        a.top.is_some() && a.windows >= 2
+    }));
+    assert!(!m.analysis.read().silent);
     let zeros = vec![0.0f32; 1024];
     let silence = |engine: &mut genre_tagger::engine::Engine, seconds: usize| {
         for _ in 0..(22_050 * seconds / 1024) {
-            engine.process(&[&zeros[..]]);
+            process(engine, &[&zeros]);
         }
-        let queued = shared.queued.load(Ordering::Relaxed);
-        assert!(wait_for(30.0, || shared.consumed.load(Ordering::Acquire) >= queued));
+        let queued = m.meters.queued();
+        assert!(wait_for(30.0, || m.analysis.read().consumed >= queued));
     };
     // Once the windows are all silence the distribution is held and the flag says so.
     silence(&mut engine, 5);
-    assert!(
-        shared.silent.load(Ordering::Relaxed),
-        "silence not reported"
-    );
-    let held = shared.distribution();
-    let windows = shared.windows.load(Ordering::Relaxed);
+    assert!(m.analysis.read().silent, "silence not reported");
+    let held = m.analysis.read().distribution;
+    let windows = m.analysis.read().windows;
     silence(&mut engine, 5);
     assert!(
-        shared.windows.load(Ordering::Relaxed) > windows,
+        m.analysis.read().windows > windows,
         "silent windows are still analysed"
     );
-    assert!(shared.silent.load(Ordering::Relaxed));
-    assert_eq!(
-        shared.distribution(),
-        held,
-        "distribution moved during silence"
-    );
-    assert!(shared.top().is_some());
+    let a = m.analysis.read();
+    assert!(a.silent);
+    assert_eq!(a.distribution, held, "distribution moved during silence");
+    assert!(a.top.is_some());
 }
 
 #[test]
 fn reset_forgets_the_distribution() {
-    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
     assert!(engine.activate(22_050.0));
     let mut off = 0;
     feed(&mut engine, 22_050, 3.5, &mut off);
-    assert!(wait_for(30.0, || shared.top().is_some()));
-    shared.reset_requests.fetch_add(1, Ordering::AcqRel);
-    engine.process(&[&[0.0f32; 16][..]]); // wake the loop with a little data
+    assert!(wait_for(30.0, || m.analysis.read().top.is_some()));
+    m.controls.request_reset();
+    process(&mut engine, &[&[0.0f32; 16]]); // wake the loop with a little data
     assert!(
-        wait_for(5.0, || shared.top().is_none()),
+        wait_for(5.0, || m.analysis.read().top.is_none()),
         "reset did not clear the distribution"
     );
 }
 
 #[test]
 fn unsupported_rate_passes_audio_and_reports() {
-    let (mut engine, shared, _) = engine(ModelSource::Given(untrained_model()));
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
     assert!(
         engine.activate(4_000.0),
         "activation must not fail: the audio still passes"
     );
-    engine.process(&[&[0.1f32; 512][..]]);
-    assert!(wait_for(5.0, || shared.error().is_some()));
-    assert!(
-        shared.error().unwrap().contains("4000"),
-        "{:?}",
-        shared.error()
-    );
+    process(&mut engine, &[&[0.1f32; 512]]);
+    assert!(wait_for(5.0, || m.analysis.read().error().is_some()));
+    let a = m.analysis.read();
+    assert!(a.error().unwrap().contains("4000"), "{:?}", a.error());
 }

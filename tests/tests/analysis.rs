@@ -6,10 +6,9 @@
 //! While `model/weights/default.safetensors` is still the empty placeholder these tests
 //! report that and pass vacuously; with any real model they must get the genres right.
 
+use genre_tagger::controls::Controls;
 use genre_tagger::engine::{embedded_model, Engine, ModelSource};
 use genre_tagger::params::TaggerParams;
-use genre_tagger::shared::Shared;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use workspace_tests::fixture;
@@ -32,9 +31,10 @@ fn placeholder_model() -> bool {
 fn top_genre_after(name: &str, seconds: f32) -> (String, f32, Vec<f32>) {
     let model = embedded_model().unwrap_or_else(|e| panic!("{e}"));
     let audio = model::audio::decode_file(fixture(name)).expect("decode fixture");
-    let shared = Arc::new(Shared::default());
-    let params = Arc::new(TaggerParams::new(shared.clone()));
-    let mut engine = Engine::new(shared.clone(), params, ModelSource::Given(model.clone()));
+    let controls = Arc::new(Controls::default());
+    let params = Arc::new(TaggerParams::new(controls.clone()));
+    let mut engine = Engine::new(params, controls, ModelSource::Given(model.clone()));
+    let m = engine.monitor().clone();
     assert!(engine.activate(audio.sample_rate as f32));
     let total = ((audio.sample_rate as f32 * seconds) as usize).min(audio.samples.len());
     let blocks = [512usize, 64, 1024, 441, 4096, 128];
@@ -43,34 +43,23 @@ fn top_genre_after(name: &str, seconds: f32) -> (String, f32, Vec<f32>) {
         let n = blocks[k % blocks.len()].min(total - pos);
         k += 1;
         let l = &audio.samples[pos..pos + n];
-        engine.process(&[l, l]);
+        engine.process(&mut [l.to_vec(), l.to_vec()], |_, _| true);
         pos += n;
         if pos % (audio.sample_rate as usize) < n || pos == total {
             // Let the worker catch up with what was queued.
-            let queued = shared.queued.load(Ordering::Relaxed);
+            let queued = m.meters.queued();
             let deadline = Instant::now() + Duration::from_secs(120);
-            while shared.consumed.load(Ordering::Acquire) < queued && Instant::now() < deadline {
+            while m.analysis.read().consumed < queued && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
     }
-    assert_eq!(
-        shared.dropped.load(Ordering::Relaxed),
-        0,
-        "samples were dropped"
-    );
-    assert!(
-        shared.error().is_none(),
-        "analysis error: {:?}",
-        shared.error()
-    );
-    let top = shared.top().expect("no genre after the fixture");
+    assert_eq!(m.meters.dropped(), 0, "samples were dropped");
+    let a = m.analysis.read();
+    assert!(a.error().is_none(), "analysis error: {:?}", a.error());
+    let top = a.top.expect("no genre after the fixture");
     let labels = &model.card.labels;
-    (
-        labels[top].clone(),
-        shared.confidence.load(Ordering::Relaxed),
-        shared.distribution(),
-    )
+    (labels[top].clone(), a.confidence, a.distribution)
 }
 
 fn check(name: &str, want: &str) {

@@ -1,12 +1,14 @@
 //! The built `.clap` in a real CLAP host (`clack-host`): activation at 44.1 and 48 kHz,
 //! several seconds of a committed music fixture in blocks of varying size, bit-exact
-//! pass-through (including NaN/inf/denormal samples), zero latency, deactivate/reactivate
-//! and state save/restore. In debug builds the plugin aborts on any allocation inside
+//! pass-through (NaN/inf included; subnormals leave as zeros of their sign), zero latency,
+//! deactivate/reactivate, state save/restore, and MIDI out at the sample offsets the
+//! analysis stamped on it. In debug builds the plugin aborts on any allocation inside
 //! `process()` (nice-plug's `assert_process_allocs`), so this also runs the real wrapper's
 //! process path under the allocation check.
 
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
+use clack_host::events::spaces::CoreEventSpace;
 use clack_host::prelude::*;
 use std::ffi::CString;
 use workspace_tests::{clap_library, fixture};
@@ -91,12 +93,40 @@ fn stereo_fixture(seconds: f32) -> (Vec<f32>, Vec<f32>, u32) {
     (left, right, audio.sample_rate)
 }
 
+/// A MIDI message the plugin sent, at its absolute frame in the stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Midi {
+    frame: u64,
+    offset: u32,
+    block: usize,
+    data: [u8; 3],
+}
+
+struct Output {
+    left: Vec<f32>,
+    right: Vec<f32>,
+    midi: Vec<Midi>,
+}
+
 /// Processes `left`/`right` in blocks of varying size; returns what came out.
 fn run(
     processor: StoppedPluginAudioProcessor<TestHost>,
     left: &[f32],
     right: &[f32],
 ) -> (StoppedPluginAudioProcessor<TestHost>, Vec<f32>, Vec<f32>) {
+    let (p, out) = run_paced(processor, left, right, &BLOCKS, None);
+    (p, out.left, out.right)
+}
+
+/// Like [`run`] with the given block sizes; with `rate`, waits between blocks so the
+/// stream runs in real time (as a live host would), and collects the MIDI it sends.
+fn run_paced(
+    processor: StoppedPluginAudioProcessor<TestHost>,
+    left: &[f32],
+    right: &[f32],
+    blocks: &[usize],
+    rate: Option<f64>,
+) -> (StoppedPluginAudioProcessor<TestHost>, Output) {
     let mut started = processor.start_processing().expect("start processing");
     let mut in_ports = AudioPorts::with_capacity(2, 1);
     let mut out_ports = AudioPorts::with_capacity(2, 1);
@@ -110,10 +140,18 @@ fn run(
     );
     let events_in = EventBuffer::new();
     let mut events_out = EventBuffer::new();
+    let mut midi = Vec::new();
+    let t0 = std::time::Instant::now();
     let mut pos = 0;
     let mut k = 0;
     while pos < left.len() {
-        let n = BLOCKS[k % BLOCKS.len()].min(left.len() - pos);
+        if let Some(rate) = rate {
+            let due = std::time::Duration::from_secs_f64(pos as f64 / rate);
+            if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let n = blocks[k % blocks.len()].min(left.len() - pos);
         k += 1;
         in_l[..n].copy_from_slice(&left[pos..pos + n]);
         in_r[..n].copy_from_slice(&right[pos..pos + n]);
@@ -146,20 +184,53 @@ fn run(
         }
         got_l.extend_from_slice(&out_l[..n]);
         got_r.extend_from_slice(&out_r[..n]);
+        for e in events_out.iter() {
+            if let Some(CoreEventSpace::Midi(m)) = e.as_core_event() {
+                let offset = m.header().time();
+                midi.push(Midi {
+                    frame: pos as u64 + offset as u64,
+                    offset,
+                    block: n,
+                    data: m.data(),
+                });
+            }
+        }
+        events_out.clear();
         pos += n;
     }
-    (started.stop_processing(), got_l, got_r)
+    let out = Output {
+        left: got_l,
+        right: got_r,
+        midi,
+    };
+    (started.stop_processing(), out)
 }
 
-fn assert_bit_exact(label: &str, want: &[f32], got: &[f32]) {
-    assert_eq!(want.len(), got.len(), "{label}: length");
-    if let Some(i) = want
+/// The output must be the input bit for bit, except subnormals, which leave as zeros of
+/// their sign.
+fn assert_bit_exact(label: &str, input: &[f32], got: &[f32]) {
+    assert_eq!(input.len(), got.len(), "{label}: length");
+    let want = |s: f32| {
+        if s.is_subnormal() {
+            s.to_bits() & 0x8000_0000
+        } else {
+            s.to_bits()
+        }
+    };
+    if let Some(i) = input
         .iter()
         .zip(got)
-        .position(|(a, b)| a.to_bits() != b.to_bits())
+        .position(|(&a, b)| want(a) != b.to_bits())
     {
-        panic!("{label}: sample {i} changed: {:?} -> {:?}", want[i], got[i]);
+        panic!(
+            "{label}: sample {i} changed: {:?} -> {:?}",
+            input[i], got[i]
+        );
     }
+    assert!(
+        got.iter().all(|s| !s.is_subnormal()),
+        "{label}: a subnormal left"
+    );
 }
 
 fn config(rate: f64) -> PluginAudioConfiguration {
@@ -291,4 +362,75 @@ fn state_saves_and_restores_parameters_and_editor_size() {
     // A round trip of the original state gives the original state back.
     load_state(&mut b, &state_b, &saved);
     assert_eq!(save(&mut b, &state_b), saved);
+}
+
+/// What the analysis stamps on a hop's events: the end of its window plus the MIDI delay.
+/// The embedded model's window is its card's `window_frames` mel frames.
+#[test]
+fn midi_out_program_change_and_one_cc_per_genre_at_the_stamped_offsets() {
+    let _main = main_thread();
+    let rate = 48_000.0;
+    let model = genre_tagger::engine::embedded_model().expect("embedded model");
+    let card = &model.card;
+    let n_labels = card.labels.len();
+    let mel_hop_s = card.mel.hop as f64 / card.mel.sample_rate as f64;
+    let window_s = card.window_frames as f64 * mel_hop_s;
+    // The hop parameter's default (1 s), rounded to whole mel frames as the Tagger does.
+    let hop_s = (1.0 / mel_hop_s).round() * mel_hop_s;
+    let delay = genre_tagger::midi::DELAY_S;
+
+    let (left, right, _) = stereo_fixture(7.0);
+    let (entry, info) = load();
+    let mut plugin = instance(&entry, &info);
+    let processor = plugin.activate(|_, _| (), config(rate)).expect("activate");
+    // Real time, in blocks that do not divide a second, so offsets land all over a block.
+    let (processor, out) = run_paced(processor, &left, &right, &[1000, 333, 4096, 64], Some(rate));
+    plugin.deactivate(processor);
+    assert_bit_exact("left", &left, &out.left);
+
+    let midi = &out.midi;
+    assert!(!midi.is_empty(), "no MIDI out");
+    for m in midi {
+        assert!((m.offset as usize) < m.block, "{m:?} outside its block");
+        assert_eq!(m.data[0] & 0x0f, 0, "channel 1 by default: {m:?}");
+    }
+    // Group by frame: each hop is one program change (on a change) and one CC per genre.
+    let mut hops: Vec<Vec<Midi>> = Vec::new();
+    for m in midi {
+        match hops.last_mut() {
+            Some(h) if h[0].frame == m.frame => h.push(*m),
+            _ => hops.push(vec![*m]),
+        }
+    }
+    assert!(hops.len() >= 3, "{} hops in 7 s: {midi:?}", hops.len());
+    for (k, h) in hops.iter().enumerate() {
+        let ccs: Vec<_> = h.iter().filter(|m| m.data[0] & 0xf0 == 0xb0).collect();
+        let pcs: Vec<_> = h.iter().filter(|m| m.data[0] & 0xf0 == 0xc0).collect();
+        assert_eq!(ccs.len(), n_labels, "hop {k}: {h:?}");
+        assert!(pcs.len() <= 1, "hop {k}: {h:?}");
+        if k == 0 {
+            assert_eq!(pcs.len(), 1, "the first genre is announced: {h:?}");
+        }
+        if let Some(pc) = pcs.first() {
+            assert_eq!(h[0], **pc, "the program change leads its hop");
+            assert!((pc.data[1] as usize) < n_labels);
+        }
+        for (i, cc) in ccs.iter().enumerate() {
+            assert_eq!(cc.data[1] as usize, 20 + i, "CC 20 + genre index");
+            assert!(cc.data[2] <= 127);
+        }
+        // The CC values are a distribution: their sum is 127 up to rounding.
+        let sum: i32 = ccs.iter().map(|m| m.data[2] as i32).sum();
+        assert!(
+            (sum - 127).abs() <= n_labels as i32,
+            "hop {k}: CC values sum to {sum}"
+        );
+        // Stamped where the analysis put it: window end + delay, hop after hop.
+        let want = ((window_s + k as f64 * hop_s) * rate).round() + (delay * rate).round();
+        let got = h[0].frame as f64;
+        assert!(
+            (got - want).abs() <= 2.0,
+            "hop {k} at frame {got}, expected {want} (window {window_s:.3} s, hop {hop_s:.4} s)"
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! Helpers shared by the plugin crate's tests (included with `mod common;`).
 #![allow(dead_code)]
 
-use genre_tagger::engine::{Engine, ModelSource};
+use genre_tagger::controls::Controls;
+use genre_tagger::engine::{Engine, ModelSource, Monitor};
+use genre_tagger::midi::MidiMessage;
 use genre_tagger::params::TaggerParams;
-use genre_tagger::shared::Shared;
 use model::nets::GenreNet;
 use model::weights::{build_trainable, LoadedModel, ModelCard};
 use std::sync::Arc;
@@ -57,14 +58,23 @@ pub fn hooked_model(hook: impl Fn(usize) + Send + Sync + 'static) -> Arc<LoadedM
     })
 }
 
-pub fn engine(source: ModelSource) -> (Engine, Arc<Shared>, Arc<TaggerParams>) {
-    let shared = Arc::new(Shared::default());
-    let params = Arc::new(TaggerParams::new(shared.clone()));
-    (
-        Engine::new(shared.clone(), params.clone(), source),
-        shared,
-        params,
-    )
+pub fn engine(source: ModelSource) -> (Engine, Monitor, Arc<TaggerParams>) {
+    let controls = Arc::new(Controls::default());
+    let params = Arc::new(TaggerParams::new(controls.clone()));
+    let engine = Engine::new(params.clone(), controls, source);
+    let monitor = engine.monitor().clone();
+    (engine, monitor, params)
+}
+
+/// A MIDI sink for `Engine::process` that takes everything and keeps nothing.
+pub fn no_midi(_offset: u32, _m: MidiMessage) -> bool {
+    true
+}
+
+/// Processes read-only test buffers: copies them (the engine writes the output in place).
+pub fn process(engine: &mut Engine, channels: &[&[f32]]) {
+    let mut bufs: Vec<Vec<f32>> = channels.iter().map(|c| c.to_vec()).collect();
+    engine.process(&mut bufs, no_midi);
 }
 
 /// A deterministic test signal: a few partials with a slow tremolo, stereo-decorrelated.

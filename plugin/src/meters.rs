@@ -1,0 +1,72 @@
+//! Audio-thread meters: counters that only the audio thread writes (relaxed atomic adds,
+//! real-time safe) and the editor, the console and tests read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Meters {
+    queued: AtomicU64,
+    dropped: AtomicU64,
+    non_finite: AtomicU64,
+    flushed: AtomicU64,
+    midi_sent: AtomicU64,
+    midi_late: AtomicU64,
+    midi_refused: AtomicU64,
+}
+
+impl Meters {
+    /// Mono frames queued for analysis.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Acquire)
+    }
+    /// Mono frames the audio thread could not queue because the ring was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+    /// NaN/inf input samples seen (analysed as 0; they pass to the output untouched).
+    pub fn non_finite(&self) -> u64 {
+        self.non_finite.load(Ordering::Relaxed)
+    }
+    /// Subnormal samples flushed to zero on their way out.
+    pub fn flushed(&self) -> u64 {
+        self.flushed.load(Ordering::Relaxed)
+    }
+    /// MIDI events handed to the host.
+    pub fn midi_sent(&self) -> u64 {
+        self.midi_sent.load(Ordering::Relaxed)
+    }
+    /// MIDI events that reached the audio thread after their sample position had passed
+    /// (sent at the start of the block instead).
+    pub fn midi_late(&self) -> u64 {
+        self.midi_late.load(Ordering::Relaxed)
+    }
+
+    /// MIDI events the host's output queue refused.
+    pub fn midi_refused(&self) -> u64 {
+        self.midi_refused.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_queued(&self, n: u64) {
+        self.queued.fetch_add(n, Ordering::Release);
+    }
+    pub(crate) fn add_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_non_finite(&self, n: u64) {
+        self.non_finite.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_flushed(&self, n: u64) {
+        self.flushed.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_midi(&self, sent: u64, late: u64, refused: u64) {
+        for (counter, n) in [
+            (&self.midi_sent, sent),
+            (&self.midi_late, late),
+            (&self.midi_refused, refused),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+}

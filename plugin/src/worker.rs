@@ -1,0 +1,307 @@
+//! The analysis worker: takes the downmix from the ring, runs the model crate's `Tagger`,
+//! and publishes — the snapshot for the editor, MIDI events for the audio thread, hops for
+//! the log keeper. It never reads back what it published: its own state lives here.
+//!
+//! It checks its stop flag at least every 100 ms of audio plus one model call.
+
+use crate::analysis::{Analysis, AnalysisWriter, Device};
+use crate::controls::Controls;
+use crate::engine::{embedded_model, panic_message, ModelSource};
+use crate::log::{now_unix_ms, top_changed, Hop, LogHeader};
+use crate::midi::{hop_messages, MidiEvent, DELAY_S};
+use crate::params::TaggerParams;
+use crate::recorder::LogMessage;
+use crossbeam_channel::Sender;
+use model::tagger::{Tagger, TaggerOptions, WindowResult};
+use model::weights::{LoadedModel, ModelCard};
+use ringbuf::traits::{Consumer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the worker sleeps when the ring is empty.
+const IDLE_POLL: Duration = Duration::from_millis(10);
+
+/// The style labels of a model (empty when it has none).
+fn style_names(_card: &ModelCard) -> Vec<String> {
+    Vec::new()
+}
+
+/// A window's style probabilities, aligned with [`style_names`].
+fn window_styles(_w: &WindowResult) -> &[f32] {
+    &[]
+}
+
+/// The log's header for a model (the standalone checks a `--log` file against it).
+pub fn log_header(model: &LoadedModel) -> LogHeader {
+    LogHeader {
+        model: model.source.clone(),
+        labels: model.card.labels.clone(),
+        styles: style_names(&model.card),
+    }
+}
+
+/// What a worker is given.
+pub struct WorkerLinks {
+    pub ring: HeapCons<f32>,
+    pub midi: HeapProd<MidiEvent>,
+    pub rate: u32,
+    pub source: ModelSource,
+    pub writer: AnalysisWriter,
+    pub log: Sender<LogMessage>,
+    pub controls: Arc<Controls>,
+    pub params: Arc<TaggerParams>,
+    /// Session seconds analysed before this worker (the log's clock goes on from there).
+    pub session_s: f64,
+}
+
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<(AnalysisWriter, Analysis)>,
+}
+
+impl Worker {
+    pub fn spawn(links: WorkerLinks) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("genre-tagger analysis".into())
+            .spawn(move || {
+                let mut state = State::new(links);
+                state.a.running = true;
+                state.publish(true);
+                // One analysis window a second needs no second core: with rayon's default
+                // (every core) candle split each small GEMM and spun, costing 5.7x the CPU
+                // for the same work (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). A
+                // one-thread pool keeps the plugin's footprint to one core, shared politely.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(|_| "genre-tagger analysis pool".into())
+                    .build();
+                // A panic outside the guarded model call (a bug here) must still hand the
+                // writer back and say why analysis stopped.
+                let r = catch_unwind(AssertUnwindSafe(|| match &pool {
+                    Ok(pool) => pool.install(|| state.run(&flag)),
+                    Err(_) => state.run(&flag),
+                }));
+                if let Err(p) = r {
+                    state.set_error(format!("analysis worker stopped: {}", panic_message(&*p)));
+                }
+                state.a.running = false;
+                state.publish(true);
+                (state.links.writer, state.a)
+            })
+            .expect("spawning the analysis thread");
+        Self { stop, handle }
+    }
+
+    pub fn alive(&self) -> bool {
+        !self.handle.is_finished()
+    }
+
+    /// Stops and joins the worker; returns the snapshot writer and the last snapshot.
+    pub fn stop(self) -> (AnalysisWriter, Analysis) {
+        self.stop.store(true, Ordering::Release);
+        // The loop runs on the one-thread pool, not on this handle's thread, so unparking
+        // would not reach it: it notices `stop` within one idle poll (10 ms).
+        self.handle.join().expect("the worker catches its panics")
+    }
+}
+
+struct State {
+    links: WorkerLinks,
+    a: Analysis,
+    /// Frames popped from the ring (the analysis stream's clock, as the tap counts it).
+    consumed: u64,
+    /// `consumed` when the current tagger stream began (activation, reset, restart).
+    origin: u64,
+    /// The top genre MIDI last announced.
+    midi_top: Option<usize>,
+    midi_position: u64,
+}
+
+impl State {
+    fn new(links: WorkerLinks) -> Self {
+        let a = Analysis {
+            sample_rate: links.rate,
+            session_s: links.session_s,
+            ..Default::default()
+        };
+        Self {
+            links,
+            a,
+            consumed: 0,
+            origin: 0,
+            midi_top: None,
+            midi_position: 0,
+        }
+    }
+
+    fn publish(&mut self, repaint: bool) {
+        self.links.writer.publish(&self.a, repaint);
+    }
+
+    fn set_error(&mut self, msg: String) {
+        self.a.error = msg;
+        self.a.error_active = true;
+        self.publish(true);
+    }
+
+    fn make_tagger(&mut self, model: &Arc<LoadedModel>, opts: TaggerOptions) -> Option<Tagger> {
+        self.origin = self.consumed;
+        match Tagger::new(model.clone(), self.links.rate, opts) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let rate = self.links.rate;
+                self.set_error(format!("analysis cannot run at {rate} Hz: {e}"));
+                None
+            }
+        }
+    }
+
+    fn load_model(&mut self) -> Option<Arc<LoadedModel>> {
+        let model = match &self.links.source {
+            ModelSource::Given(m) => Ok(m.clone()),
+            ModelSource::Embedded => embedded_model(),
+        };
+        match model {
+            Ok(m) => {
+                self.a.model = m.source.clone();
+                self.a.labels = m.card.labels.clone();
+                self.a.style_names = style_names(&m.card);
+                self.a.device = Device::of(&m.device);
+                let _ = self.links.log.try_send(LogMessage::Start(log_header(&m)));
+                Some(m)
+            }
+            Err(e) => {
+                self.set_error(e);
+                None
+            }
+        }
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        let model = self.load_model();
+        let mut opts = self.links.params.tagger_options();
+        let mut tagger = model.as_ref().and_then(|m| self.make_tagger(m, opts));
+        // 100 ms of audio per push keeps the stop flag responsive, and below the shortest
+        // hop (0.25 s) one push completes at most one window, so every hop is seen with
+        // the smoothed distribution it produced.
+        let rate = self.links.rate;
+        let mut buf = vec![0.0f32; (rate as usize / 10).max(256)];
+        let mut seen_resets = self.links.controls.resets();
+        self.publish(true);
+
+        while !stop.load(Ordering::Acquire) {
+            let resets = self.links.controls.resets();
+            if resets != seen_resets {
+                seen_resets = resets;
+                if let Some(t) = tagger.as_mut() {
+                    t.reset();
+                }
+                self.origin = self.consumed;
+                self.a.distribution.clear();
+                self.a.top = None;
+                self.a.confidence = 0.0;
+                self.a.silent = false;
+                self.publish(true);
+            }
+            let n = self.links.ring.pop_slice(&mut buf);
+            if n == 0 {
+                std::thread::park_timeout(IDLE_POLL);
+                continue;
+            }
+            self.consumed += n as u64;
+            if let (Some(m), Some(t)) = (model.as_ref(), tagger.as_mut()) {
+                let wanted = self.links.params.tagger_options();
+                if wanted != opts && t.set_options(wanted).is_ok() {
+                    opts = wanted;
+                }
+                let t0 = Instant::now();
+                match catch_unwind(AssertUnwindSafe(|| t.push(&buf[..n]))) {
+                    Ok(Ok(windows)) => {
+                        if !windows.is_empty() {
+                            let ms = t0.elapsed().as_secs_f32() * 1000.0 / windows.len() as f32;
+                            let smoothed = t.smoothed().map(<[f32]>::to_vec);
+                            self.a.inference_ms = ms;
+                            self.a.error_active = false;
+                            for w in &windows {
+                                self.hop(m, w, smoothed.as_deref());
+                            }
+                        }
+                    }
+                    Ok(Err(e)) => self.set_error(format!("analysis failed: {e}")),
+                    Err(p) => {
+                        self.a.panics += 1;
+                        self.set_error(format!(
+                            "the model panicked ({}); analysis restarted",
+                            panic_message(&*p)
+                        ));
+                        // The tagger may be half-updated: start a fresh stream and carry on.
+                        tagger = self.make_tagger(m, opts);
+                    }
+                }
+            }
+            self.a.consumed = self.consumed;
+            self.a.session_s = self.links.session_s + self.consumed as f64 / rate.max(1) as f64;
+            self.publish(false);
+        }
+    }
+
+    /// One analysed window: the snapshot, the MIDI events, the log.
+    fn hop(&mut self, model: &LoadedModel, w: &WindowResult, smoothed: Option<&[f32]>) {
+        let rate = self.links.rate.max(1) as f64;
+        let card = &model.card;
+        let window_s =
+            card.window_frames as f64 * card.mel.hop as f64 / card.mel.sample_rate as f64;
+        let end = (self.origin + ((w.start_s + window_s) * rate).round() as u64).min(self.consumed);
+        let n_labels = card.labels.len();
+        let distribution = smoothed.map_or_else(|| vec![0.0; n_labels], <[f32]>::to_vec);
+        let top = smoothed
+            .filter(|s| !s.is_empty())
+            .map(model::metrics::argmax);
+        let confidence = top.map_or(0.0, |t| distribution[t]);
+        let frozen = self.links.params.freeze.value();
+
+        self.a.windows += 1;
+        self.a.silent = w.silent;
+        self.a.level_db = w.level_db;
+        if !frozen {
+            self.a.distribution.clone_from(&distribution);
+            self.a.top = top;
+            self.a.confidence = confidence;
+            self.a.styles.clear();
+            self.a.styles.extend_from_slice(window_styles(w));
+
+            let changed = top_changed(self.midi_top, top);
+            if top.is_some() {
+                self.midi_top = top;
+            }
+            let position = (end + (DELAY_S * rate).round() as u64).max(self.midi_position);
+            self.midi_position = position;
+            let (queue, dropped) = (&mut self.links.midi, &mut self.a.midi_dropped);
+            hop_messages(changed, &distribution, |message| {
+                if queue.try_push(MidiEvent { position, message }).is_err() {
+                    *dropped += 1;
+                }
+            });
+        }
+        let hop = Hop {
+            time_s: self.links.session_s + end as f64 / rate,
+            unix_ms: now_unix_ms(),
+            top,
+            confidence,
+            silent: w.silent,
+            level_db: w.level_db,
+            distribution,
+            styles: window_styles(w).to_vec(),
+        };
+        if self.links.log.try_send(LogMessage::Hop(hop)).is_err() {
+            self.a.log_dropped += 1;
+        }
+        self.publish(true);
+    }
+}

@@ -1,0 +1,247 @@
+//! The session log: exact recent hops, change events, bounded memory with summaries of the
+//! oldest (nothing silently lost: summarised rows still count their hops), and the CSV/JSON
+//! formats, including the standalone's append-and-flush `--log` file.
+
+use genre_tagger::log::csv::{columns, write_log as write_csv, CsvAppender, LogFileError};
+use genre_tagger::log::json::write_log as write_json;
+use genre_tagger::log::{describe_change, GenreLog, Hop, LogHeader, LogLimits};
+
+fn header(n_labels: usize, n_styles: usize) -> LogHeader {
+    LogHeader {
+        model: "test model".into(),
+        labels: (0..n_labels).map(|i| format!("genre{i}")).collect(),
+        styles: (0..n_styles).map(|i| format!("style, {i}")).collect(),
+    }
+}
+
+/// A hop whose top genre is `top`, at `time_s`.
+fn hop(time_s: f64, top: usize, n_labels: usize, n_styles: usize) -> Hop {
+    let mut distribution = vec![0.5 / (n_labels - 1) as f32; n_labels];
+    distribution[top] = 0.5;
+    Hop {
+        time_s,
+        unix_ms: 1_790_000_000_000 + (time_s * 1000.0) as u64,
+        top: Some(top),
+        confidence: 0.5,
+        silent: false,
+        level_db: -20.0,
+        distribution,
+        styles: (0..n_styles).map(|i| i as f32 / n_styles as f32).collect(),
+    }
+}
+
+#[test]
+fn recent_hops_are_kept_exactly_and_changes_are_events() {
+    let h = LogHeader {
+        model: "m".into(),
+        labels: ["blues", "hiphop", "reggae"].map(String::from).to_vec(),
+        styles: vec![],
+    };
+    let mut log = GenreLog::new(h.clone());
+    let tops = [1, 1, 1, 2, 2, 0];
+    for (i, &t) in tops.iter().enumerate() {
+        log.push(&hop(749.0 + i as f64, t, 3, 0));
+    }
+    assert_eq!(log.hops(), 6);
+    let rows: Vec<_> = log.rows().collect();
+    assert_eq!(rows.len(), 6);
+    for (r, &t) in rows.iter().zip(&tops) {
+        assert_eq!(r.top, Some(t));
+        assert_eq!(r.hops, 1);
+        assert!((r.distribution[t] - 0.5).abs() < 1.0 / 65535.0);
+    }
+    let changes: Vec<_> = log.changes().copied().collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert_eq!((changes[0].from, changes[0].to), (None, 1));
+    assert_eq!((changes[1].from, changes[1].to), (Some(1), 2));
+    assert_eq!(
+        describe_change(&changes[1], &h.labels),
+        "hiphop → reggae at 00:12:32"
+    );
+    assert_eq!(
+        describe_change(&changes[0], &h.labels),
+        "hiphop at 00:12:29"
+    );
+}
+
+#[test]
+fn silence_before_the_first_genre_is_logged_without_a_top() {
+    let mut log = GenreLog::new(header(4, 0));
+    log.push(&Hop {
+        time_s: 3.0,
+        unix_ms: 0,
+        top: None,
+        confidence: 0.0,
+        silent: true,
+        level_db: -90.0,
+        distribution: vec![0.0; 4],
+        styles: vec![],
+    });
+    log.push(&hop(4.0, 2, 4, 0));
+    let rows: Vec<_> = log.rows().collect();
+    assert_eq!((rows[0].top, rows[0].silent_hops), (None, 1));
+    assert_eq!(rows[1].top, Some(2));
+    assert_eq!(log.changes().len(), 1);
+}
+
+#[test]
+fn beyond_the_bound_the_oldest_are_summarised_and_memory_stays_bounded() {
+    let h = header(10, 5);
+    let limits = LogLimits {
+        recent: 100,
+        fold: 10,
+        summaries: 16,
+        changes: 20,
+    };
+    let mut log = GenreLog::with_limits(h.clone(), limits);
+    let total = 100_000u64;
+    let mut peak = 0;
+    for i in 0..total {
+        // The top genre changes every 50 hops.
+        log.push(&hop(i as f64, (i / 50 % 10) as usize, 10, 5));
+        peak = peak.max(log.bytes());
+    }
+    assert_eq!(log.hops(), total);
+    assert!(
+        log.len() <= limits.recent + limits.summaries,
+        "{} rows",
+        log.len()
+    );
+    assert!(
+        peak <= GenreLog::max_bytes(&h, limits),
+        "{peak} B > bound {}",
+        GenreLog::max_bytes(&h, limits)
+    );
+    let rows: Vec<_> = log.rows().collect();
+    // Nothing vanished: summary rows count the hops they stand for.
+    assert_eq!(rows.iter().map(|r| r.hops as u64).sum::<u64>(), total);
+    // Oldest first, summaries cover their span, the newest 100 are exact.
+    assert!(rows.windows(2).all(|w| w[0].time_s < w[1].time_s));
+    assert!(rows[0].hops > 1 && rows[0].span_s > 0.0);
+    let exact = &rows[rows.len() - 100..];
+    assert!(exact.iter().all(|r| r.hops == 1 && r.span_s == 0.0));
+    assert_eq!(exact.last().unwrap().time_s, (total - 1) as f64);
+    // A summary's distribution is the mean of its hops': it sums to 1 like theirs.
+    for r in &rows {
+        let s: f32 = r.distribution.iter().sum();
+        assert!(
+            (s - 1.0).abs() < 1e-3,
+            "row at {} sums to {s}: {r:?}",
+            r.time_s
+        );
+    }
+    // Changes are bounded too, and the forgotten ones are counted.
+    assert_eq!(log.changes().len(), 20);
+    assert_eq!(log.forgotten_changes() + 20, total / 50);
+}
+
+#[test]
+fn hours_at_a_one_second_hop_fit_in_a_few_megabytes() {
+    // Ten genres and fifty styles, six hours at 1 s: past the exact four hours.
+    let h = header(10, 50);
+    let mut log = GenreLog::new(h.clone());
+    for i in 0..6 * 3600 {
+        log.push(&hop(i as f64, i / 600 % 10, 10, 50));
+    }
+    let mb = log.bytes() as f64 / 1e6;
+    assert!(mb < 5.0, "{mb:.2} MB for 6 h");
+    assert!(GenreLog::max_bytes(&h, LogLimits::default()) < 12_000_000);
+    assert_eq!(log.rows().map(|r| r.hops as u64).sum::<u64>(), 6 * 3600);
+}
+
+#[test]
+fn csv_export_has_the_documented_columns_and_one_line_per_row() {
+    let h = header(3, 2);
+    let mut log = GenreLog::new(h.clone());
+    for i in 0..5 {
+        log.push(&hop(i as f64, i % 3, 3, 2));
+    }
+    let mut out = Vec::new();
+    write_csv(&log, &mut out).unwrap();
+    let mut r = csv::Reader::from_reader(&out[..]);
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(head, columns(&h));
+    assert_eq!(
+        &head[..10],
+        [
+            "time_s",
+            "utc",
+            "hops",
+            "span_s",
+            "top",
+            "confidence",
+            "silent_hops",
+            "level_db",
+            "genre0",
+            "genre1"
+        ]
+    );
+    assert_eq!(
+        head[11], "style:style, 0",
+        "style names keep their commas, quoted"
+    );
+    let records: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 5);
+    assert_eq!(&records[2][4], "genre2");
+    assert_eq!(&records[2][1], "2026-09-21T14:13:22.000Z");
+    assert_eq!(records[2][10].parse::<f32>().unwrap(), 0.5);
+}
+
+#[test]
+fn json_export_is_one_document_with_rows_and_changes() {
+    let h = header(3, 0);
+    let mut log = GenreLog::new(h);
+    for i in 0..4 {
+        log.push(&hop(60.0 * i as f64, i % 2, 3, 0));
+    }
+    let mut out = Vec::new();
+    write_json(&log, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["format"], "genre-tagger log");
+    assert_eq!(v["labels"].as_array().unwrap().len(), 3);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(v["rows"][1]["top"], "genre1");
+    assert_eq!(v["rows"][1]["distribution"].as_array().unwrap().len(), 3);
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4);
+    assert_eq!(changes[2]["from"], "genre1");
+    assert_eq!(changes[2]["clock"], "00:02:00");
+}
+
+#[test]
+fn the_log_file_gets_a_line_per_hop_as_it_comes_and_refuses_other_columns() {
+    let dir = std::env::temp_dir().join(format!("genre-tagger-log-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("set.csv");
+    let _ = std::fs::remove_file(&path);
+    let h = header(3, 0);
+    let mut f = CsvAppender::open(&path, &h).unwrap();
+    for i in 0..3 {
+        f.append(&hop(i as f64, i, 3, 0)).unwrap();
+        // Readable at once, without closing or dropping the writer.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2 + i, "{text}");
+        assert!(text.ends_with('\n'));
+    }
+    drop(f);
+    // The same columns: appended after what is there, no second header.
+    let mut f = CsvAppender::open(&path, &h).unwrap();
+    f.append(&hop(3.0, 0, 3, 0)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 5);
+    assert_eq!(text.matches("time_s").count(), 1);
+    // Other labels: refused, naming the file, and the file is left alone.
+    let err = CsvAppender::open(&path, &header(4, 0))
+        .err()
+        .expect("other columns refused");
+    assert!(matches!(err, LogFileError::OtherColumns { .. }), "{err}");
+    assert!(err.to_string().contains("set.csv"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // A folder is not a file.
+    let err = CsvAppender::open(&dir, &h).err().expect("a folder refused");
+    assert!(
+        err.to_string().contains("cannot open the log file"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
