@@ -53,7 +53,7 @@ pub struct Analysis {
     pub distribution: Vec<f32>,
     pub top: Option<usize>,
     pub confidence: f32,
-    /// The last window's style probabilities (aligned with `style_names`).
+    /// The smoothed style probabilities (aligned with `style_names`; empty without styles).
     pub styles: Vec<f32>,
     /// The last window was below the silence threshold: the distribution shown is held.
     pub silent: bool,

@@ -13,7 +13,7 @@ use crate::params::TaggerParams;
 use crate::recorder::LogMessage;
 use crossbeam_channel::Sender;
 use model::tagger::{Tagger, TaggerOptions, WindowResult};
-use model::weights::{LoadedModel, ModelCard};
+use model::weights::LoadedModel;
 use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,22 +25,12 @@ use std::time::{Duration, Instant};
 /// How long the worker sleeps when the ring is empty.
 const IDLE_POLL: Duration = Duration::from_millis(10);
 
-/// The style labels of a model (empty when it has none).
-fn style_names(_card: &ModelCard) -> Vec<String> {
-    Vec::new()
-}
-
-/// A window's style probabilities, aligned with [`style_names`].
-fn window_styles(_w: &WindowResult) -> &[f32] {
-    &[]
-}
-
 /// The log's header for a model (the standalone checks a `--log` file against it).
 pub fn log_header(model: &LoadedModel) -> LogHeader {
     LogHeader {
         model: model.source.clone(),
         labels: model.card.labels.clone(),
-        styles: style_names(&model.card),
+        styles: model.card.styles.clone(),
     }
 }
 
@@ -171,7 +161,7 @@ impl State {
             Ok(m) => {
                 self.a.model = m.source.clone();
                 self.a.labels = m.card.labels.clone();
-                self.a.style_names = style_names(&m.card);
+                self.a.style_names = m.card.styles.clone();
                 self.a.device = Device::of(&m.device);
                 let _ = self.links.log.try_send(LogMessage::Start(log_header(&m)));
                 Some(m)
@@ -226,10 +216,11 @@ impl State {
                         if !windows.is_empty() {
                             let ms = t0.elapsed().as_secs_f32() * 1000.0 / windows.len() as f32;
                             let smoothed = t.smoothed().map(<[f32]>::to_vec);
+                            let styles = t.smoothed_styles().map(<[f32]>::to_vec);
                             self.a.inference_ms = ms;
                             self.a.error_active = false;
                             for w in &windows {
-                                self.hop(m, w, smoothed.as_deref());
+                                self.hop(m, w, smoothed.as_deref(), styles.as_deref());
                             }
                         }
                     }
@@ -251,8 +242,16 @@ impl State {
         }
     }
 
-    /// One analysed window: the snapshot, the MIDI events, the log.
-    fn hop(&mut self, model: &LoadedModel, w: &WindowResult, smoothed: Option<&[f32]>) {
+    /// One analysed window: the snapshot, the MIDI events, the log. `smoothed` and
+    /// `styles` are the Tagger's smoothed genre and style distributions after it (what the
+    /// editor shows and the log records).
+    fn hop(
+        &mut self,
+        model: &LoadedModel,
+        w: &WindowResult,
+        smoothed: Option<&[f32]>,
+        styles: Option<&[f32]>,
+    ) {
         let rate = self.links.rate.max(1) as f64;
         let card = &model.card;
         let window_s =
@@ -274,7 +273,7 @@ impl State {
             self.a.top = top;
             self.a.confidence = confidence;
             self.a.styles.clear();
-            self.a.styles.extend_from_slice(window_styles(w));
+            self.a.styles.extend_from_slice(styles.unwrap_or(&w.styles));
 
             let changed = top_changed(self.midi_top, top);
             if top.is_some() {
@@ -297,7 +296,7 @@ impl State {
             silent: w.silent,
             level_db: w.level_db,
             distribution,
-            styles: window_styles(w).to_vec(),
+            styles: styles.unwrap_or(&w.styles).to_vec(),
         };
         if self.links.log.try_send(LogMessage::Hop(hop)).is_err() {
             self.a.log_dropped += 1;

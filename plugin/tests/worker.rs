@@ -220,3 +220,45 @@ fn unsupported_rate_passes_audio_and_reports() {
     let a = m.analysis.read();
     assert!(a.error().unwrap().contains("4000"), "{:?}", a.error());
 }
+
+#[test]
+fn every_hop_reaches_the_log_and_the_snapshot_with_its_styles() {
+    let styles = ["Hip hop music", "Reggae", "Drum and bass, UK"];
+    let (mut engine, m, _) = engine(ModelSource::Given(styled_model(&styles)));
+    assert!(engine.activate(22_050.0));
+    let mut off = 0;
+    for _ in 0..8 {
+        feed(&mut engine, 22_050, 1.0, &mut off);
+        let queued = m.meters.queued();
+        assert!(wait_for(30.0, || m.analysis.read().consumed >= queued));
+    }
+    let a = m.analysis.read();
+    assert!(a.windows >= 5, "{} windows in 8 s at a 1-s hop", a.windows);
+    assert_eq!(a.style_names, styles);
+    assert_eq!(a.styles.len(), 3);
+    assert!(wait_for(5.0, || {
+        m.log.read().log.as_ref().map(|l| l.hops()) == Some(a.windows)
+    }));
+    let state = m.log.read();
+    let log = state.log.as_ref().unwrap();
+    assert_eq!(log.header().styles, styles);
+    assert_eq!(log.header().labels.len(), 10);
+    let rows: Vec<_> = log.rows().collect();
+    // The first window ends after its 3 s; then one row per hop (1 s, in whole mel frames).
+    assert!((rows[0].time_s - 2.99).abs() < 0.05, "{}", rows[0].time_s);
+    for w in rows.windows(2) {
+        let dt = w[1].time_s - w[0].time_s;
+        assert!((dt - 1.0).abs() < 0.03, "hop of {dt} s");
+    }
+    assert!(rows.iter().all(|r| r.styles.len() == 3 && r.top.is_some()));
+    // The last row is what the editor shows now.
+    let last = rows.last().unwrap();
+    assert_eq!(last.top, a.top);
+    for (x, y) in last.distribution.iter().zip(&a.distribution) {
+        assert!((x - y).abs() < 1e-4);
+    }
+    assert!(
+        log.changes().len() >= 1,
+        "the first genre is a change event"
+    );
+}

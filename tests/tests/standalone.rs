@@ -58,3 +58,129 @@ fn exits_non_zero_when_the_backend_fails() {
         out.status
     );
 }
+
+/// A 16-bit mono WAV of the first `seconds` of a committed fixture, in a temp folder.
+fn short_wav(dir: &std::path::Path, seconds: f64) -> std::path::PathBuf {
+    let audio = model::audio::decode_file_head(workspace_tests::fixture("vibe_ace.ogg"), seconds)
+        .expect("decode fixture");
+    let data: Vec<u8> = audio
+        .samples
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let rate = audio.sample_rate;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    let path = dir.join("input.wav");
+    std::fs::write(&path, wav).unwrap();
+    path
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("genre-tagger-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn plays_a_file_in_real_time_logs_every_hop_and_exits_at_its_end() {
+    let bin = standalone_binary();
+    let dir = temp_dir("input");
+    let wav = short_wav(&dir, 6.0);
+    let log = dir.join("set.csv");
+    let t = Instant::now();
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "60"]).arg(&bin))
+        .args(["--backend", "dummy", "--period-size", "512"])
+        .arg("--input")
+        .arg(&wav)
+        .arg(format!("--log={}", log.display()))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}\n{stderr}", out.status);
+    assert!(stderr.contains("end of input"), "{stderr}");
+    // Real time: six seconds of music take six seconds.
+    assert!(t.elapsed() >= Duration::from_secs(5), "{:?}", t.elapsed());
+    let model = genre_tagger::engine::embedded_model().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let quoted = |c: &String| {
+        if c.contains([',', '"']) {
+            format!("\"{}\"", c.replace('"', "\"\""))
+        } else {
+            c.clone()
+        }
+    };
+    let want = genre_tagger::log::csv::columns(&genre_tagger::worker::log_header(&model));
+    let want: Vec<String> = want.iter().map(quoted).collect();
+    assert_eq!(header, want.join(","));
+    let rows: Vec<&str> = lines.collect();
+    // Windows end at ~3, 4, 5, 6 s.
+    assert!(rows.len() >= 3, "{text}");
+    let first_top = rows[0].split(',').nth(4).unwrap();
+    assert!(
+        model.card.labels.iter().any(|l| l == first_top),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        stdout.contains(first_top),
+        "the console names the genre: {stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_options_exit_2_naming_the_problem() {
+    let bin = standalone_binary();
+    let dir = temp_dir("bad-options");
+    let missing = dir.join("no-such-file.ogg");
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "30"]).arg(&bin))
+        .args(["--backend", "dummy", "--input"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.ogg"));
+
+    // A log file that holds another model's columns is not appended to.
+    let other = dir.join("other.csv");
+    std::fs::write(
+        &other,
+        "time_s,utc,hops,span_s,top,confidence,silent_hops,level_db,a,b\n",
+    )
+    .unwrap();
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "30"]).arg(&bin))
+        .args(["--backend", "dummy", "--log"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other.csv") && stderr.contains("other columns"),
+        "{stderr}"
+    );
+
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "30"]).arg(&bin))
+        .args(["--backend", "dummy", "--loop"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -50,7 +50,7 @@ pub struct Hop {
     /// The smoothed genre distribution (what the editor shows), one entry per label; all
     /// zeros before the first non-silent window.
     pub distribution: Vec<f32>,
-    /// The window's style probabilities, one per style label (empty when the model has none).
+    /// The smoothed style probabilities, one per style label (empty when the model has none).
     pub styles: Vec<f32>,
 }
 

@@ -58,6 +58,47 @@ pub fn hooked_model(hook: impl Fn(usize) + Send + Sync + 'static) -> Arc<LoadedM
     })
 }
 
+/// A network with style outputs: the first `n` mel bands' mean, so they vary with the music.
+struct Styled {
+    inner: Box<dyn GenreNet>,
+    n: usize,
+}
+
+impl GenreNet for Styled {
+    fn forward_t(
+        &self,
+        x: &candle_core::Tensor,
+        train: bool,
+    ) -> candle_core::Result<candle_core::Tensor> {
+        self.inner.forward_t(x, train)
+    }
+
+    fn infer(&self, x: &candle_core::Tensor) -> candle_core::Result<model::nets::NetOutput> {
+        let bands = x.mean(2)?.narrow(1, 0, self.n)?;
+        Ok(model::nets::NetOutput {
+            genre_logits: self.forward_t(x, false)?,
+            style_logits: Some((bands * 3.0)?),
+        })
+    }
+}
+
+/// An untrained seed CNN whose card and network have these styles.
+pub fn styled_model(styles: &[&str]) -> Arc<LoadedModel> {
+    let mut card = ModelCard::seed_cnn_default();
+    card.styles = styles.iter().map(|s| s.to_string()).collect();
+    let device = candle_core::Device::Cpu;
+    let (_vars, inner) = build_trainable(&card, &device, 7).expect("build seed CNN");
+    Arc::new(LoadedModel {
+        card,
+        net: Box::new(Styled {
+            inner,
+            n: styles.len(),
+        }),
+        device,
+        source: "styled seed CNN (test)".into(),
+    })
+}
+
 pub fn engine(source: ModelSource) -> (Engine, Monitor, Arc<TaggerParams>) {
     let controls = Arc::new(Controls::default());
     let params = Arc::new(TaggerParams::new(controls.clone()));
