@@ -258,7 +258,7 @@ fn bit_exact_pass_through_zero_latency_and_reactivation() {
             .activate(|_, _| (), config(host_rate))
             .expect("activate");
         assert_eq!(
-            latency.get(&mut plugin.plugin_handle()),
+            latency.get(&plugin.plugin_handle()),
             0,
             "latency at {host_rate} Hz"
         );
@@ -274,7 +274,7 @@ fn bit_exact_pass_through_zero_latency_and_reactivation() {
         let (processor, l, r) = run(processor, &left[..44_100], &right[..44_100]);
         assert_bit_exact("left after reactivation", &left[..44_100], &l);
         assert_bit_exact("right after reactivation", &right[..44_100], &r);
-        assert_eq!(latency.get(&mut plugin.plugin_handle()), 0);
+        assert_eq!(latency.get(&plugin.plugin_handle()), 0);
         plugin.deactivate(processor);
     }
 }
@@ -283,7 +283,7 @@ fn bit_exact_pass_through_zero_latency_and_reactivation() {
 fn save(plugin: &mut PluginInstance<TestHost>, state: &PluginState) -> serde_json::Value {
     let mut bytes = Vec::new();
     state
-        .save(&mut plugin.plugin_handle(), &mut bytes)
+        .save(&plugin.plugin_handle(), &mut bytes)
         .expect("save state");
     assert!(bytes.len() > 8, "state too short: {bytes:?}");
     let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -301,7 +301,7 @@ fn load_state(plugin: &mut PluginInstance<TestHost>, state: &PluginState, v: &se
     let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(&json);
     state
-        .load(&mut plugin.plugin_handle(), &mut &bytes[..])
+        .load(&plugin.plugin_handle(), &mut &bytes[..])
         .expect("load state");
 }
 
