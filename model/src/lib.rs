@@ -9,6 +9,7 @@
 
 pub mod audio;
 pub mod device;
+pub mod dj_mix;
 pub mod error;
 pub mod mel;
 pub mod metrics;

@@ -8,8 +8,8 @@ use model::nets::musicnn::{
 };
 use model::tagger::{Tagger, TaggerOptions};
 use model::train::{
-    backbone_features, train_head, Clip, ClipFeatures, FeatureCache, Quiet, TransferConfig,
-    WindowFeatures,
+    backbone_features, train_head, Clip, ClipFeatures, FeatureCache, MusicnnFeatures, Quiet,
+    TransferConfig, WindowFeatures,
 };
 use model::weights::{load_bytes, load_file, save, ModelCard};
 use std::collections::HashMap;
@@ -377,8 +377,10 @@ fn backbone_features_cover_every_window_of_every_clip() {
     };
     let feats = vec![ClipFeatures { clip, mel }];
     let w = backbone_features(
-        &net,
-        HeadInput::Tags,
+        &MusicnnFeatures {
+            backbone: &net,
+            input: HeadInput::Tags,
+        },
         &card,
         &feats,
         1.0,
@@ -403,8 +405,10 @@ fn backbone_features_cover_every_window_of_every_clip() {
     // RMS, so the copy at that level is (nearly) the plain windows, the one at -40 is not.
     let level = 10.0 * (feats[0].mel.energy[..187].iter().sum::<f32>() / 187.0).log10();
     let g = backbone_features(
-        &net,
-        HeadInput::Tags,
+        &MusicnnFeatures {
+            backbone: &net,
+            input: HeadInput::Tags,
+        },
         &card,
         &feats,
         1.0,
@@ -464,8 +468,10 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
     std::fs::remove_dir_all(&dir).ok();
     let run = |levels: &[f32], cache: &FeatureCache| {
         backbone_features(
-            &net,
-            HeadInput::Tags,
+            &MusicnnFeatures {
+                backbone: &net,
+                input: HeadInput::Tags,
+            },
             &card,
             &feats,
             1.0,
@@ -477,8 +483,10 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
         .unwrap()
     };
     let fresh = backbone_features(
-        &net,
-        HeadInput::Tags,
+        &MusicnnFeatures {
+            backbone: &net,
+            input: HeadInput::Tags,
+        },
         &card,
         &feats,
         1.0,
@@ -537,7 +545,7 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
     // A damaged entry is recomputed, not trusted.
     let recipe = model::train::FeatureRecipe {
         card: &card,
-        input: HeadInput::Tags,
+        features: serde_json::json!(HeadInput::Tags),
         hop_frames: 63,
         levels_db: &[-20.0],
     };

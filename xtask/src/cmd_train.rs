@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
 use model::train::{
     backbone_features, discover, discover_labelled, load_features, split, train, train_head,
-    FeatureCache, TrainConfig, TrainOutcome, TransferConfig,
+    FeatureCache, MusicnnFeatures, TrainConfig, TrainOutcome, TransferConfig,
 };
 use model::weights::{save, ModelCard};
 use serde_json::json;
@@ -403,9 +403,12 @@ fn train_musicnn_head(
         });
         Some(FeatureCache::new(dir, &tensors)?)
     };
-    let train_w = backbone_features(
-        &backbone,
+    let features = MusicnnFeatures {
+        backbone: &backbone,
         input,
+    };
+    let train_w = backbone_features(
+        &features,
         card,
         train_f,
         cfg.train_hop_s,
@@ -415,8 +418,7 @@ fn train_musicnn_head(
         bars,
     )?;
     let valid_w = backbone_features(
-        &backbone,
-        input,
+        &features,
         card,
         valid_f,
         cfg.eval_hop_s,

@@ -1,4 +1,4 @@
-//! An on-disk cache of musicnn features per clip, so that a second `train` on the same
+//! An on-disk cache of backbone features per clip, so that a second `train` on the same
 //! data (another learning rate, seed or head input) skips the backbone. The backbone is
 //! 95 % of a musicnn training run: with MTT, 5 levels and a 2-s hop, ~2.6 s per 30-s clip
 //! on one core, against seconds for the whole head training.
@@ -10,7 +10,6 @@
 //! atomically (temporary file, then rename); an unreadable or mismatched entry is reported
 //! and recomputed, never trusted.
 
-use crate::nets::musicnn::HeadInput;
 use crate::weights::ModelCard;
 use crate::Result;
 use candle_core::{DType, Device, Tensor};
@@ -34,7 +33,8 @@ pub struct FeatureCache {
 /// What an entry's features were computed from, besides the clip's mel.
 pub struct FeatureRecipe<'a> {
     pub card: &'a ModelCard,
-    pub input: HeadInput,
+    /// Which output of the backbone ([`FeatureBackbone::describe`](super::FeatureBackbone::describe)).
+    pub features: serde_json::Value,
     pub hop_frames: usize,
     pub levels_db: &'a [f32],
 }
@@ -84,7 +84,7 @@ impl FeatureCache {
         // The settings as JSON: every field the card serialises is part of the key.
         let settings = serde_json::json!({
             "mel": recipe.card.mel, "norm": recipe.card.norm, "window_frames": recipe.card.window_frames,
-            "input": recipe.input, "hop_frames": recipe.hop_frames, "levels_db": recipe.levels_db,
+            "input": recipe.features, "hop_frames": recipe.hop_frames, "levels_db": recipe.levels_db,
         });
         h.update(settings.to_string().as_bytes());
         h.update((mel.n_mels as u64).to_le_bytes());

@@ -3,6 +3,7 @@
 //! without this crate depending on a terminal library.
 
 mod augment;
+mod backbone;
 mod dataset;
 mod feature_cache;
 mod features;
@@ -10,6 +11,7 @@ mod trainer;
 mod transfer;
 
 pub use augment::Augment;
+pub use backbone::{FeatureBackbone, MusicnnFeatures};
 pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
 pub use feature_cache::{FeatureCache, FeatureRecipe};
 pub use features::{load_features, ClipFeatures};

@@ -5,10 +5,11 @@
 //! best-weights rules as the CNN trainer. With [`TransferConfig::fine_tune_dense`] the
 //! backbone's last hidden layer trains under the head, still on cached features (its input).
 
+use super::backbone::FeatureBackbone;
 use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
-use crate::nets::musicnn::{Backbone, Embedding, Head, HeadInput};
+use crate::nets::musicnn::{Embedding, Head, HeadInput};
 use crate::nets::{Arch, SeededDropout};
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize};
@@ -104,12 +105,11 @@ impl WindowFeatures {
 
 /// Runs the backbone over every `hop_s` window of every clip (mels made with the card's
 /// front end), once per level in `levels_db` (see [`TransferConfig::levels_db`]; empty
-/// for the windows as recorded), and keeps the head's input features. With a `cache`, a
-/// clip whose features are already there skips the backbone, and new ones are added.
+/// for the windows as recorded), and keeps its features. With a `cache`, a clip whose
+/// features are already there skips the backbone, and new ones are added.
 #[allow(clippy::too_many_arguments)]
 pub fn backbone_features(
-    backbone: &Backbone,
-    input: HeadInput,
+    backbone: &dyn FeatureBackbone,
     card: &ModelCard,
     clips: &[ClipFeatures],
     hop_s: f32,
@@ -120,7 +120,7 @@ pub fn backbone_features(
 ) -> Result<WindowFeatures> {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
     let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
-    let dim = input.dim();
+    let dim = backbone.dim();
     let mut out = WindowFeatures {
         dim,
         x: Vec::new(),
@@ -130,11 +130,11 @@ pub fn backbone_features(
     };
     let recipe = FeatureRecipe {
         card,
-        input,
+        features: backbone.describe(),
         hop_frames: hop,
         levels_db,
     };
-    obs.stage("musicnn features", clips.len());
+    obs.stage("backbone features", clips.len());
     let (mut w, mut batch) = (Vec::new(), Vec::new());
     for (ci, f) in clips.iter().enumerate() {
         obs.tick(&f.clip.key());
@@ -191,8 +191,8 @@ pub fn backbone_features(
                 batch.extend_from_slice(&w);
             }
             let x = Tensor::from_slice(&batch, (chunk.len(), n_mels, wf), device)?;
-            let feats = input
-                .select(&backbone.forward(&x)?)
+            let feats = backbone
+                .features(&x)?
                 .to_device(&Device::Cpu)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
@@ -236,11 +236,6 @@ pub fn train_head(
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
-    let Arch::Musicnn(mcfg) = &card.arch else {
-        return Err(Error::Config(
-            "train_head needs a musicnn model card".into(),
-        ));
-    };
     if train_set.is_empty() || valid_set.is_empty() {
         return Err(Error::Data(format!(
             "{} training and {} validation windows: need both",
@@ -261,15 +256,6 @@ pub fn train_head(
             )));
         }
     }
-    if cfg.fine_tune_dense
-        && (mcfg.head.input != HeadInput::Penultimate
-            || d != cfg.cached_input(mcfg.head.input).dim())
-    {
-        return Err(Error::Config(format!(
-            "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {d}-d features",
-            mcfg.head.input
-        )));
-    }
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
     {
         let vars = varmap.data().lock().expect("varmap poisoned");
@@ -281,49 +267,32 @@ pub fn train_head(
         }
     }
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-    // The same variables as the network's head (and dense layer), seen on their own.
-    let net_view = Trainee {
-        embedding: if cfg.fine_tune_dense {
-            Some((
-                Embedding::new(&vb.pp("backbone"))?,
-                SeededDropout::new(0.5, cfg.seed ^ 0xF1E),
-            ))
-        } else {
-            None
-        },
-        head: Head::new(&mcfg.head, n_lab, vb.pp("head"), cfg.seed)?,
-    };
+    let net_view = Trainee::new(card, &vb, cfg, d)?;
     let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
     let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
-    {
-        // Standardisation statistics of what the head reads: the cached features themselves,
-        // or the dense layer's output with its published weights.
-        let (mean, std) = match &net_view.embedding {
-            None => feature_stats(&train_set.x, d),
-            Some(_) => {
-                let head_in = net_view
-                    .head_input(&x_train, false)?
-                    .to_device(&Device::Cpu)?
-                    .flatten_all()?
-                    .to_vec1::<f32>()?;
-                feature_stats(&head_in, mcfg.head.input.dim())
-            }
+    if let Some(prefix) = net_view.standardised {
+        // Standardisation statistics of what the head reads: the cached features themselves
+        // (no tensor round trip for them: 110 MB for a musicnn run), or what the layers under
+        // the head make of them with their initial weights.
+        let (mean, std) = if net_view.reads_cached_features() {
+            feature_stats(&train_set.x, d)
+        } else {
+            let head_in = net_view.head_input(&x_train, false)?;
+            let width = head_in.dim(1)?;
+            let head_in = head_in
+                .to_device(&Device::Cpu)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            feature_stats(&head_in, width)
         };
         let vars = varmap.data().lock().expect("varmap poisoned");
-        vars["head.feature_mean"].set(&Tensor::new(mean, device)?)?;
-        vars["head.feature_std"].set(&Tensor::new(std, device)?)?;
+        vars[&format!("{prefix}.feature_mean")].set(&Tensor::new(mean, device)?)?;
+        vars[&format!("{prefix}.feature_std")].set(&Tensor::new(std, device)?)?;
     }
     let (head_params, dense_params): (Vec<Var>, Vec<Var>) = {
         let vars = varmap.data().lock().expect("varmap poisoned");
-        let pick = |names: &[&str]| names.iter().map(|n| vars[*n].clone()).collect::<Vec<_>>();
-        (
-            pick(&["head.linear.weight", "head.linear.bias"]),
-            if cfg.fine_tune_dense {
-                pick(&["backbone.dense.weight", "backbone.dense.bias"])
-            } else {
-                Vec::new()
-            },
-        )
+        let pick = |names: &[String]| names.iter().map(|n| vars[n].clone()).collect::<Vec<_>>();
+        (pick(&net_view.params), pick(&net_view.slow_params))
     };
     let params: Vec<Var> = head_params.iter().chain(&dense_params).cloned().collect();
     let mut opt = AdamW::new(
@@ -473,25 +442,110 @@ fn weighted_smoothed_ce(
     Ok(((ce * &w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?)
 }
 
-/// What trains: the head, with the dense layer under it when fine-tuning.
+/// What trains on the cached features, as a view of the model's own variables (the
+/// same `Var`s, so training it trains the model).
 struct Trainee {
-    /// The dense layer and the dropout on its input (musicnn's own 0.5).
-    embedding: Option<(Embedding, SeededDropout)>,
-    head: Head,
+    layers: TraineeLayers,
+    /// Variables the optimiser moves at the configured rate and weight decay.
+    params: Vec<String>,
+    /// Variables moved at a tenth of the rate without decay (pretrained layers being
+    /// fine-tuned, which should move from their published values, not decay to zero).
+    slow_params: Vec<String>,
+    /// Prefix of the `feature_mean`/`feature_std` to set from the training features, for
+    /// a head that standardises its input.
+    standardised: Option<&'static str>,
+}
+
+enum TraineeLayers {
+    /// musicnn's head, with its dense layer (and musicnn's own dropout 0.5 on that
+    /// layer's input) under it when fine-tuning.
+    Musicnn {
+        embedding: Option<(Embedding, SeededDropout)>,
+        head: Head,
+    },
 }
 
 impl Trainee {
+    /// The trainable part of `card`'s network, reading `dim`-d cached features.
+    fn new(card: &ModelCard, vb: &VarBuilder, cfg: &TransferConfig, dim: usize) -> Result<Self> {
+        let n_lab = card.labels.len();
+        match &card.arch {
+            Arch::Musicnn(mcfg) => {
+                if cfg.fine_tune_dense
+                    && (mcfg.head.input != HeadInput::Penultimate
+                        || dim != cfg.cached_input(mcfg.head.input).dim())
+                {
+                    return Err(Error::Config(format!(
+                        "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {dim}-d features",
+                        mcfg.head.input
+                    )));
+                }
+                let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+                Ok(Self {
+                    layers: TraineeLayers::Musicnn {
+                        embedding: if cfg.fine_tune_dense {
+                            Some((
+                                Embedding::new(&vb.pp("backbone"))?,
+                                SeededDropout::new(0.5, cfg.seed ^ 0xF1E),
+                            ))
+                        } else {
+                            None
+                        },
+                        head: Head::new(&mcfg.head, n_lab, vb.pp("head"), cfg.seed)?,
+                    },
+                    params: names(&["head.linear.weight", "head.linear.bias"]),
+                    slow_params: if cfg.fine_tune_dense {
+                        names(&["backbone.dense.weight", "backbone.dense.bias"])
+                    } else {
+                        Vec::new()
+                    },
+                    standardised: Some("head"),
+                })
+            }
+            other => Err(Error::Config(format!(
+                "a {} model has no head to train on cached features",
+                arch_name(other)
+            ))),
+        }
+    }
+
+    /// Whether the head reads the cached features as they are.
+    fn reads_cached_features(&self) -> bool {
+        matches!(
+            self.layers,
+            TraineeLayers::Musicnn {
+                embedding: None,
+                ..
+            }
+        )
+    }
+
     /// The cached features → what the head reads.
     fn head_input(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        Ok(match &self.embedding {
-            Some((e, dropout)) => e.forward(&dropout.forward_t(x, train)?)?,
-            None => x.clone(),
+        Ok(match &self.layers {
+            TraineeLayers::Musicnn {
+                embedding: Some((e, dropout)),
+                ..
+            } => e.forward(&dropout.forward_t(x, train)?)?,
+            TraineeLayers::Musicnn {
+                embedding: None, ..
+            } => x.clone(),
         })
     }
 
     fn logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        Ok(self.head.forward_t(&self.head_input(x, train)?, train)?)
+        let z = self.head_input(x, train)?;
+        Ok(match &self.layers {
+            TraineeLayers::Musicnn { head, .. } => head.forward_t(&z, train)?,
+        })
     }
+}
+
+fn arch_name(arch: &Arch) -> String {
+    serde_json::to_value(arch)
+        .ok()
+        .and_then(|v| v["name"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Per-feature mean and standard deviation of `x` (`[rows, d]`); a feature that never
