@@ -95,7 +95,7 @@ impl Tagger {
         opts.validate()?;
         let cfg = model.card.mel.clone();
         let resampler = StreamResampler::new(input_rate, cfg.sample_rate)?;
-        let hop_frames = Self::hop_frames_for(&model, opts.hop_s);
+        let hop_frames = cfg.hop_frames(opts.hop_s) as u64;
         Ok(Self {
             frames: Mel {
                 n_mels: cfg.n_mels,
@@ -118,11 +118,6 @@ impl Tagger {
             smoothed_styles: None,
             non_finite: 0,
         })
-    }
-
-    fn hop_frames_for(model: &LoadedModel, hop_s: f32) -> u64 {
-        let m = &model.card.mel;
-        ((hop_s * m.sample_rate as f32 / m.hop as f32).round() as u64).max(1)
     }
 
     pub fn model(&self) -> &Arc<LoadedModel> {
@@ -151,7 +146,7 @@ impl Tagger {
     /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
     pub fn set_options(&mut self, opts: TaggerOptions) -> Result<()> {
         opts.validate()?;
-        self.hop_frames = Self::hop_frames_for(&self.model, opts.hop_s);
+        self.hop_frames = self.model.card.mel.hop_frames(opts.hop_s) as u64;
         self.opts = opts;
         Ok(())
     }

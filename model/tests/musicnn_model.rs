@@ -101,6 +101,11 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
         out.valid.window.accuracy
     );
     assert_eq!(out.valid.clip.accuracy, 1.0);
+    // The kept weights are the epoch the head's rule picks, with that epoch's figures.
+    assert_eq!(out.best_by, model::train::HEAD_BEST_BY);
+    assert_eq!(out.best_by.pick(&out.history), Some(out.best_epoch));
+    let kept = &out.history[out.best_epoch - 1];
+    assert!((out.valid.window_loss - kept.valid_loss).abs() < 1e-9);
     let losses: Vec<f64> = out.history.iter().map(|r| r.train_loss).collect();
     assert!(
         losses.last().unwrap() < &losses[0],

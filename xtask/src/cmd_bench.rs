@@ -23,6 +23,7 @@ mod plugin;
 mod py;
 mod table;
 
+use crate::paths;
 use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
@@ -76,29 +77,6 @@ fn positive(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("'{s}' is not a positive whole number")),
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-/// Relative paths on the command line are taken from the workspace root (where
-/// `cargo xtask` is meant to run), whatever the current directory.
-fn from_root(root: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        root.join(p)
     }
 }
 
@@ -296,12 +274,12 @@ fn fill(row: &mut Row, (ours, reference): (Result<Stat>, Option<Result<Stat>>)) 
 pub fn run(args: Args) -> Result<ExitCode> {
     // Before anything touches rayon or candle: both read it once (rayon) or per call (candle's gemm).
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
-    let root = workspace_root();
-    let target = target_dir(&root);
+    let root = paths::workspace_root();
+    let target = paths::target_dir();
     let tmp = target.join("bench-tmp");
     std::fs::create_dir_all(&tmp)?;
-    let python = from_root(&root, &args.python);
-    let musicnn_refs = from_root(&root, &args.musicnn_refs);
+    let python = paths::from_root(&args.python);
+    let musicnn_refs = paths::from_root(&args.musicnn_refs);
     let machine = machine();
     let say = |s: String| {
         if args.json {
@@ -407,7 +385,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let clip_s = head.duration_s() as f64;
     let (wf, n_mels) = (m.card.window_frames, cfg.n_mels);
     let opts = TaggerOptions::default();
-    let hop_frames = (opts.hop_s * cfg.sample_rate as f32 / cfg.hop as f32).round() as usize;
+    let hop_frames = cfg.hop_frames(opts.hop_s);
 
     // --- agreement checks, before any timing ------------------------------------------
     let ours_mel = mel_spectrogram(&cfg, &clip)?;
@@ -810,16 +788,6 @@ mod tests {
         assert_eq!(iters_for(0.005), 20);
         assert_eq!(iters_for(0.5), 1);
         assert_eq!(iters_for(0.0), 10_000);
-    }
-
-    #[test]
-    fn relative_paths_are_taken_from_the_workspace_root() {
-        let root = Path::new("/w");
-        assert_eq!(
-            from_root(root, Path::new("target/x")),
-            PathBuf::from("/w/target/x")
-        );
-        assert_eq!(from_root(root, Path::new("/abs")), PathBuf::from("/abs"));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
     /// musicnn only: where backbone features are cached between runs, keyed by content
-    /// (backbone, audio, settings) [default: target/feature-cache in the workspace].
+    /// (backbone, audio, settings) [default: feature-cache in cargo's target folder].
     #[arg(long, conflicts_with = "no_feature_cache")]
     feature_cache: Option<PathBuf>,
     /// musicnn only: compute every feature afresh and cache nothing.
@@ -130,8 +130,8 @@ fn parse_levels(s: &str) -> Result<Levels, String> {
 
 /// The committed copy of musicnn's published weights.
 fn committed_musicnn(variant: Variant) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../model/weights/musicnn")
+    crate::paths::workspace_root()
+        .join("model/weights/musicnn")
         .join(format!("{}.safetensors", variant.name()))
 }
 
@@ -309,36 +309,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let metrics = json!({
         "model": args.out.display().to_string(), "card": card, "config": cfg_json,
-        "best_epoch": outcome.best_epoch, "history": outcome.history,
-        "valid": v, "warnings": bars.warnings, "seconds": secs,
+        "best_epoch": outcome.best_epoch, "best_by": outcome.best_by,
+        "history": outcome.history, "valid": v, "warnings": bars.warnings, "seconds": secs,
     });
-    std::fs::write(
-        dir.join("metrics.json"),
-        serde_json::to_string_pretty(&metrics)?,
-    )?;
-    report::plot_confusion(
-        &v.clip.confusion,
-        "validation, clip level",
-        &dir.join("confusion.png"),
-    )?;
-    report::plot_confusion(
-        &v.window.confusion,
-        "validation, window level",
-        &dir.join("confusion_windows.png"),
-    )?;
-    let points: Vec<report::EpochPoint> = outcome
-        .history
-        .iter()
-        .map(|r| report::EpochPoint {
-            epoch: r.epoch,
-            train_loss: r.train_loss,
-            train_acc: r.train_acc,
-            valid_loss: r.valid_loss,
-            valid_acc: r.valid_acc,
-            lr: r.lr,
-        })
-        .collect();
-    report::plot_curves(&points, &dir.join("curves.png"))?;
+    let metrics_path = dir.join("metrics.json");
+    std::fs::write(&metrics_path, serde_json::to_string_pretty(&metrics)?)?;
+    // Drawn from the file just written, as `cargo xtask report` redraws it.
+    report::draw_folder(&metrics_path, &dir)?;
 
     println!(
         "validation ({} clips), best epoch {}:",
@@ -397,10 +374,10 @@ fn train_musicnn_head(
     let cache = if args.no_feature_cache {
         None
     } else {
-        let dir = args.feature_cache.clone().unwrap_or_else(|| {
-            let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            xtask.parent().unwrap_or(xtask).join("target/feature-cache")
-        });
+        let dir = args
+            .feature_cache
+            .clone()
+            .unwrap_or_else(|| crate::paths::target_dir().join("feature-cache"));
         Some(FeatureCache::new(dir, &tensors)?)
     };
     let features = MusicnnFeatures {

@@ -5,8 +5,10 @@
 mod cmd_bench;
 mod cmd_eval;
 mod cmd_parity;
+mod cmd_report;
 mod cmd_tag;
 mod cmd_train;
+mod paths;
 mod progress;
 mod report;
 
@@ -33,6 +35,8 @@ enum Cmd {
     Tag(cmd_tag::Args),
     /// Check the candle musicnn against TensorFlow's reference logits (needs ../shared).
     Parity(cmd_parity::Args),
+    /// Redraw a training report's pictures from its metrics.json (no retraining).
+    Report(cmd_report::Args),
     /// Benchmark the hot paths against librosa, PyTorch and the seed paper (one table).
     Bench(cmd_bench::Args),
 }
@@ -63,13 +67,11 @@ fn copy_bundles() -> anyhow::Result<()> {
             std::fs::copy(from, to).map(|_| ())
         }
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "target".into());
-    let bundled = target.join("bundled");
+    let bundled = paths::target_dir().join("bundled");
+    let bundles = paths::workspace_root().join("bundles");
     for e in std::fs::read_dir(&bundled)? {
         let e = e?;
-        let dest = std::path::Path::new("bundles").join(e.file_name());
+        let dest = bundles.join(e.file_name());
         if dest.is_dir() {
             std::fs::remove_dir_all(&dest)?;
         }
@@ -133,6 +135,7 @@ fn main() -> ExitCode {
         Cmd::Eval(a) => cmd_eval::run(a),
         Cmd::Tag(a) => cmd_tag::run(a),
         Cmd::Parity(a) => cmd_parity::run(a),
+        Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
     };
     match result {

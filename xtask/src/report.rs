@@ -13,9 +13,11 @@ use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use model::metrics::Confusion;
+use model::train::{BestBy, EpochRecord, EvalReport};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, FontTransform};
+use serde::Deserialize;
 
 /// The embedded font (DejaVu Sans 2.37).
 static FONT_TTF: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -37,41 +39,40 @@ fn ensure_font() -> Result<()> {
     }
 }
 
-/// One row of the training history.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochPoint {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub valid_loss: f64,
-    pub valid_acc: f64,
-    pub lr: f64,
+/// The parts of a training report's `metrics.json` its pictures show. The pictures are
+/// always drawn from this file ([`draw_folder`]), so they cannot say something it does not.
+#[derive(Debug, Deserialize)]
+pub struct Drawn {
+    pub history: Vec<EpochRecord>,
+    /// The epoch whose weights the trainer kept, and the rule that chose it.
+    pub best_epoch: usize,
+    pub best_by: BestBy,
+    pub valid: EvalReport,
 }
 
-/// Index into `points` of the epoch with the best validation accuracy (ties
-/// broken by the lower validation loss, then the earlier epoch); non-finite
-/// accuracies are ignored. `None` if there is no usable point.
-pub fn best_epoch(points: &[EpochPoint]) -> Option<usize> {
-    let mut best: Option<usize> = None;
-    for (i, p) in points.iter().enumerate() {
-        if !p.valid_acc.is_finite() {
-            continue;
-        }
-        let better = match best {
-            None => true,
-            Some(b) => {
-                let q = &points[b];
-                p.valid_acc > q.valid_acc
-                    || (p.valid_acc == q.valid_acc
-                        && p.valid_loss.is_finite()
-                        && (!q.valid_loss.is_finite() || p.valid_loss < q.valid_loss))
-            }
-        };
-        if better {
-            best = Some(i);
-        }
+impl Drawn {
+    pub fn read(metrics_json: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(metrics_json)
+            .with_context(|| format!("reading {}", metrics_json.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", metrics_json.display()))
     }
-    best
+}
+
+/// The pictures of a report folder, from its `metrics.json`: `confusion.png` (clip level),
+/// `confusion_windows.png` and `curves.png`, written to `out`.
+pub fn draw_folder(metrics_json: &Path, out: &Path) -> Result<()> {
+    let d = Drawn::read(metrics_json)?;
+    plot_confusion(
+        &d.valid.clip.confusion,
+        "validation, clip level",
+        &out.join("confusion.png"),
+    )?;
+    plot_confusion(
+        &d.valid.window.confusion,
+        "validation, window level",
+        &out.join("confusion_windows.png"),
+    )?;
+    plot_curves(&d.history, d.best_epoch, d.best_by, &out.join("curves.png"))
 }
 
 /// Sequential white → dark-blue colour map (like matplotlib's "Blues") for a
@@ -342,18 +343,29 @@ pub fn plot_confusion(conf: &Confusion, title: &str, path: &Path) -> Result<()> 
 
 /// Draws learning curves as a PNG: a loss panel (train / valid, plus the
 /// learning rate on a secondary axis) and an accuracy panel (train / valid),
-/// both against the epoch, with legends. The best-validation epoch (see
-/// [`best_epoch`]) is marked with a dashed vertical line in both panels and
-/// annotated in the accuracy panel. Non-finite values (e.g. a diverged loss)
+/// both against the epoch, with legends. `best_epoch`, the epoch whose weights the
+/// trainer kept by rule `best_by`, is marked with a dashed vertical line in both panels
+/// and annotated in the accuracy panel. Non-finite values (e.g. a diverged loss)
 /// are skipped rather than breaking the plot.
-pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
+pub fn plot_curves(
+    history: &[EpochRecord],
+    best_epoch: usize,
+    best_by: BestBy,
+    path: &Path,
+) -> Result<()> {
     ensure_font()?;
-    if points.is_empty() {
+    if history.is_empty() {
         bail!("plot_curves: no epochs to plot");
     }
-    let mut pts = points.to_vec();
+    let mut pts = history.to_vec();
     pts.sort_by_key(|p| p.epoch);
-    let best = best_epoch(&pts).map(|i| pts[i]);
+    let Some(kept) = pts.iter().find(|p| p.epoch == best_epoch).cloned() else {
+        bail!("plot_curves: the kept epoch {best_epoch} is not in the history");
+    };
+    let kept_because = match best_by {
+        BestBy::AccuracyThenLoss => "best valid accuracy",
+        BestBy::Loss => "lowest valid loss",
+    };
 
     let e_min = pts.first().unwrap().epoch as i32;
     let e_max = pts.last().unwrap().epoch as i32;
@@ -376,7 +388,7 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
     let panels = root.split_evenly((1, 2));
 
     let finite = |v: f64| v.is_finite();
-    let series = |f: fn(&EpochPoint) -> f64| -> Vec<(i32, f64)> {
+    let series = |f: fn(&EpochRecord) -> f64| -> Vec<(i32, f64)> {
         pts.iter()
             .filter(|p| finite(f(p)))
             .map(|p| (p.epoch as i32, f(p)))
@@ -443,15 +455,13 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
                     PathElement::new(vec![(x, y), (x + 20, y)], lr_c.stroke_width(1))
                 });
         }
-        if let Some(b) = best {
-            let x = b.epoch as i32;
-            chart.draw_series(DashedLineSeries::new(
-                vec![(x, y_min), (x, y_max)],
-                6,
-                4,
-                best_c.stroke_width(2),
-            ))?;
-        }
+        let x = kept.epoch as i32;
+        chart.draw_series(DashedLineSeries::new(
+            vec![(x, y_min), (x, y_max)],
+            6,
+            4,
+            best_c.stroke_width(2),
+        ))?;
         chart
             .draw_series(LineSeries::new(train.clone(), train_c.stroke_width(2)))?
             .label("train")
@@ -498,28 +508,26 @@ pub fn plot_curves(points: &[EpochPoint], path: &Path) -> Result<()> {
             .label_style((FAMILY, 13))
             .axis_desc_style((FAMILY, 15))
             .draw()?;
-        if let Some(b) = best {
-            let x = b.epoch as i32;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x, 0.0), (x, 1.0)],
-                    6,
-                    4,
-                    best_c.stroke_width(2),
-                ))?
-                .label(format!(
-                    "best valid: epoch {} ({:.3})",
-                    b.epoch, b.valid_acc
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], best_c.stroke_width(2))
-                });
-            chart.draw_series(std::iter::once(Circle::new(
-                (x, b.valid_acc),
-                7,
+        let x = kept.epoch as i32;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, 0.0), (x, 1.0)],
+                6,
+                4,
                 best_c.stroke_width(2),
-            )))?;
-        }
+            ))?
+            .label(format!(
+                "kept: epoch {} ({kept_because}; valid acc {:.3})",
+                kept.epoch, kept.valid_acc
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], best_c.stroke_width(2))
+            });
+        chart.draw_series(std::iter::once(Circle::new(
+            (x, kept.valid_acc),
+            7,
+            best_c.stroke_width(2),
+        )))?;
         chart
             .draw_series(LineSeries::new(train.clone(), train_c.stroke_width(2)))?
             .label("train")
@@ -586,7 +594,7 @@ pub(crate) mod tests {
         c
     }
 
-    pub(crate) fn demo_points() -> Vec<EpochPoint> {
+    pub(crate) fn demo_points() -> Vec<EpochRecord> {
         (1..=30)
             .map(|e| {
                 let t = e as f64;
@@ -595,7 +603,7 @@ pub(crate) mod tests {
                 } else {
                     1e-3 * 0.5 * (1.0 + (std::f64::consts::PI * (t - 3.0) / 27.0).cos())
                 };
-                EpochPoint {
+                EpochRecord {
                     epoch: e,
                     train_loss: 2.3 * (-t / 8.0).exp() + 0.15,
                     train_acc: 0.95 - 0.85 * (-t / 7.0).exp(),
@@ -606,7 +614,9 @@ pub(crate) mod tests {
                         - 0.68 * (-t / 6.0).exp()
                         - 0.002 * (t - 18.0).max(0.0).powi(2) / 4.0
                         + 0.01 * ((t * 1.7).sin()),
+                    valid_clip_acc: 0.8,
                     lr,
+                    seconds: 1.0,
                 }
             })
             .collect()
@@ -634,7 +644,7 @@ pub(crate) mod tests {
         let conf_png = dir.join("confusion.png");
         let curves_png = dir.join("curves.png");
         plot_confusion(&demo_confusion(), "Validation confusion (demo)", &conf_png).unwrap();
-        plot_curves(&demo_points(), &curves_png).unwrap();
+        plot_curves(&demo_points(), 18, BestBy::AccuracyThenLoss, &curves_png).unwrap();
         check_png(&conf_png);
         check_png(&curves_png);
 
@@ -649,10 +659,13 @@ pub(crate) mod tests {
         let mut one = demo_points()[..1].to_vec();
         one[0].valid_loss = f64::NAN;
         let p = dir.join("one.png");
-        plot_curves(&one, &p).unwrap();
+        plot_curves(&one, 1, BestBy::Loss, &p).unwrap();
         check_png(&p);
 
-        assert!(plot_curves(&[], &dir.join("none.png")).is_err());
+        let none = dir.join("none.png");
+        assert!(plot_curves(&[], 1, BestBy::Loss, &none).is_err());
+        let e = plot_curves(&demo_points(), 31, BestBy::Loss, &none).unwrap_err();
+        assert!(e.to_string().contains("epoch 31"), "{e}");
         assert!(
             plot_confusion(&Confusion::new(&[] as &[&str]), "x", &dir.join("none.png")).is_err()
         );
@@ -675,7 +688,13 @@ pub(crate) mod tests {
             &dir.join("confusion.png"),
         )
         .unwrap();
-        plot_curves(&demo_points(), &dir.join("curves.png")).unwrap();
+        plot_curves(
+            &demo_points(),
+            18,
+            BestBy::AccuracyThenLoss,
+            &dir.join("curves.png"),
+        )
+        .unwrap();
         let mut long = Confusion::new(&[
             "electronic",
             "experimental",
@@ -699,25 +718,43 @@ pub(crate) mod tests {
         .unwrap();
     }
 
+    /// The committed reports' pictures are what their `metrics.json` draws (pixel for
+    /// pixel), and their `best_epoch` is what their `best_by` rule picks from their history:
+    /// a report retrained, edited or drawn by hand without the other half fails here.
+    /// Redraw with `cargo xtask report DIR`.
     #[test]
-    fn best_epoch_prefers_accuracy_then_loss() {
-        let p = |epoch, valid_acc, valid_loss| EpochPoint {
-            epoch,
-            train_loss: 1.0,
-            train_acc: 0.5,
-            valid_loss,
-            valid_acc,
-            lr: 1e-3,
-        };
-        assert_eq!(best_epoch(&[]), None);
-        assert_eq!(
-            best_epoch(&[p(1, 0.5, 1.0), p(2, 0.7, 1.2), p(3, 0.6, 0.9)]),
-            Some(1)
-        );
-        assert_eq!(
-            best_epoch(&[p(1, 0.7, 1.0), p(2, 0.7, 0.8), p(3, 0.7, 0.8)]),
-            Some(1)
-        );
-        assert_eq!(best_epoch(&[p(1, f64::NAN, 1.0), p(2, 0.1, 2.0)]), Some(1));
+    fn committed_reports_agree_with_their_metrics() {
+        let root = crate::paths::workspace_root();
+        let tmp = std::env::temp_dir().join(format!("xtask-report-agree-{}", std::process::id()));
+        for dir in ["model/weights/report", "model/weights/seed_cnn.report"] {
+            let dir = root.join(dir);
+            let metrics = dir.join("metrics.json");
+            let d = Drawn::read(&metrics).unwrap();
+            assert_eq!(
+                d.best_by.pick(&d.history),
+                Some(d.best_epoch),
+                "{}: best_epoch is not what {:?} picks from the history",
+                metrics.display(),
+                d.best_by
+            );
+            std::fs::create_dir_all(&tmp).unwrap();
+            draw_folder(&metrics, &tmp).unwrap();
+            for png in ["confusion.png", "confusion_windows.png", "curves.png"] {
+                let pixels = |p: &Path| {
+                    image::open(p)
+                        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                        .to_rgb8()
+                };
+                let (want, got) = (pixels(&tmp.join(png)), pixels(&dir.join(png)));
+                assert!(
+                    want == got,
+                    "{} is not what {} draws: run `cargo xtask report {}`",
+                    dir.join(png).display(),
+                    metrics.display(),
+                    dir.display()
+                );
+            }
+        }
+        std::fs::remove_dir_all(&tmp).ok();
     }
 }

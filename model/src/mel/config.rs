@@ -101,6 +101,12 @@ impl MelConfig {
         self.fmax.unwrap_or(self.sample_rate as f32 / 2.0)
     }
 
+    /// Frames in a hop of `seconds` between windows: rounded to the nearest frame, at
+    /// least one (a window position can only move by whole frames).
+    pub fn hop_frames(&self, seconds: f32) -> usize {
+        ((seconds * self.sample_rate as f32 / self.hop as f32).round() as usize).max(1)
+    }
+
     /// Frames that cover `seconds` the way librosa counts them for a clip of that length
     /// (`1 + floor(len / hop)` with centring).
     pub fn frames_for(&self, seconds: f32) -> usize {
@@ -136,5 +142,20 @@ impl MelConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_frames_rounds_to_whole_frames_and_never_stops() {
+        // 22 050 / 512 = 43.07 frames a second; 16 000 / 256 = 62.5.
+        assert_eq!(MelConfig::seed_default().hop_frames(1.0), 43);
+        assert_eq!(MelConfig::seed_default().hop_frames(1.5), 65);
+        assert_eq!(MelConfig::musicnn().hop_frames(1.0), 63);
+        assert_eq!(MelConfig::musicnn().hop_frames(2.0), 125);
+        assert_eq!(MelConfig::seed_default().hop_frames(0.001), 1);
     }
 }

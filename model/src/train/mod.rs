@@ -4,6 +4,7 @@
 
 mod augment;
 mod backbone;
+mod best_epoch;
 mod dataset;
 mod feature_cache;
 mod features;
@@ -12,11 +13,14 @@ mod transfer;
 
 pub use augment::Augment;
 pub use backbone::{FeatureBackbone, MusicnnFeatures};
+pub use best_epoch::BestBy;
 pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
 pub use feature_cache::{FeatureCache, FeatureRecipe};
 pub use features::{load_features, ClipFeatures};
-pub use trainer::{evaluate, train, EpochRecord, EvalReport, TrainConfig, TrainOutcome};
-pub use transfer::{backbone_features, train_head, TransferConfig, WindowFeatures};
+pub use trainer::{
+    evaluate, train, EpochRecord, EvalReport, TrainConfig, TrainOutcome, CNN_BEST_BY,
+};
+pub use transfer::{backbone_features, train_head, TransferConfig, WindowFeatures, HEAD_BEST_BY};
 
 /// Receives progress from long operations.
 pub trait Observer {

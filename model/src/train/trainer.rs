@@ -1,6 +1,7 @@
 //! The optimisation loop: seeded random crops + augmentation, AdamW, learning-rate decay
 //! on plateau, early stopping, and the best-on-validation weights kept.
 
+use super::best_epoch::{BestBy, BestEpoch};
 use super::{Augment, ClipFeatures, Observer};
 use crate::metrics::{argmax, Confusion, Summary};
 use crate::nets::GenreNet;
@@ -24,7 +25,7 @@ pub struct TrainConfig {
     /// Halve the learning rate after this many epochs without a better validation loss.
     pub lr_patience: usize,
     pub lr_factor: f64,
-    /// Stop after this many epochs without a better validation score.
+    /// Stop after this many epochs without a better validation score ([`CNN_BEST_BY`]).
     pub early_stop: usize,
     pub label_smoothing: f32,
     pub seed: u64,
@@ -52,6 +53,12 @@ impl Default for TrainConfig {
     }
 }
 
+/// The CNN trainer keeps the epoch with the highest validation window accuracy, ties
+/// broken by the lower loss: accuracy over hundreds of validation windows moves in small
+/// steps, and it is what the model is for.
+pub const CNN_BEST_BY: BestBy = BestBy::AccuracyThenLoss;
+
+/// One epoch's figures, as the trainers record them and the report draws them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub epoch: usize,
@@ -76,7 +83,10 @@ pub struct TrainOutcome {
     pub varmap: VarMap,
     pub net: Box<dyn GenreNet>,
     pub history: Vec<EpochRecord>,
+    /// The epoch whose weights `varmap` holds, chosen by `best_by`.
     pub best_epoch: usize,
+    pub best_by: BestBy,
+    /// Validation figures of those weights.
     pub valid: EvalReport,
 }
 
@@ -90,7 +100,7 @@ struct EvalSet {
 
 fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
+    let hop = card.mel.hop_frames(hop_s);
     let mut s = EvalSet {
         x: Vec::new(),
         labels: Vec::new(),
@@ -261,9 +271,9 @@ pub fn train(
     let per_genre = cfg.crops_per_clip * counts[counts.len() / 2];
 
     let mut history = Vec::new();
-    let mut best: Option<(f64, f64, usize, Vec<(String, Tensor)>)> = None; // (acc, -loss, epoch, weights)
+    let mut best = BestEpoch::new(CNN_BEST_BY);
     let mut best_loss = f64::INFINITY;
-    let (mut since_lr, mut since_best) = (0, 0);
+    let mut since_lr = 0;
     let mut window = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
@@ -327,17 +337,8 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
         };
         obs.epoch_done(&rec);
+        best.offer(&rec, || snapshot(&varmap))?;
         history.push(rec);
-
-        // Best = highest window accuracy, ties broken by lower loss: window accuracy over
-        // hundreds of windows is less noisy than clip accuracy over a few dozen clips.
-        let score = (v.window.accuracy, -v.window_loss);
-        if best.as_ref().is_none_or(|(a, nl, _, _)| score > (*a, *nl)) {
-            best = Some((score.0, score.1, epoch, snapshot(&varmap)?));
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
         if v.window_loss < best_loss - 1e-4 {
             best_loss = v.window_loss;
             since_lr = 0;
@@ -348,7 +349,7 @@ pub fn train(
                 since_lr = 0;
             }
         }
-        if since_best >= cfg.early_stop {
+        if best.epochs_since(epoch) >= cfg.early_stop {
             obs.tick(&format!(
                 "early stop: no better validation accuracy for {} epochs",
                 cfg.early_stop
@@ -356,7 +357,7 @@ pub fn train(
             break;
         }
     }
-    let (_, _, best_epoch, weights) = best.expect("at least one epoch ran");
+    let (best_epoch, weights) = best.into_best().expect("at least one epoch ran");
     restore(&varmap, &weights)?;
     let valid = run_eval(net.as_ref(), card, &valid, device)?;
     Ok(TrainOutcome {
@@ -364,6 +365,7 @@ pub fn train(
         net,
         history,
         best_epoch,
+        best_by: CNN_BEST_BY,
         valid,
     })
 }

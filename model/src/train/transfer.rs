@@ -1,11 +1,13 @@
 //! Transfer learning: a genre head on musicnn's frozen features. The backbone runs once
 //! per window (or not at all, for clips already in the on-disk
 //! [`FeatureCache`](super::FeatureCache)); the head then trains on those vectors in
-//! seconds (many epochs, all in memory), with the same validation, early stopping and
-//! best-weights rules as the CNN trainer. With [`TransferConfig::fine_tune_dense`] the
-//! backbone's last hidden layer trains under the head, still on cached features (its input).
+//! seconds (many epochs, all in memory), with the CNN trainer's validation figures and
+//! early stopping but its own rule for the weights it keeps ([`HEAD_BEST_BY`] says why).
+//! With [`TransferConfig::fine_tune_dense`] the backbone's last hidden layer trains under
+//! the head, still on cached features (its input).
 
 use super::backbone::FeatureBackbone;
+use super::best_epoch::{BestBy, BestEpoch};
 use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
@@ -19,6 +21,13 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// A head keeps the epoch with the lowest validation loss, not the CNN trainer's best
+/// accuracy ([`CNN_BEST_BY`](super::CNN_BEST_BY)): a linear head on fixed features reaches
+/// its accuracy within a few epochs and then wanders between near-equal values for
+/// hundreds more, so the highest accuracy is a lucky epoch on a few dozen validation
+/// clips; its loss is smooth, and its lowest point is where the head stops improving.
+pub const HEAD_BEST_BY: BestBy = BestBy::Loss;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransferConfig {
@@ -119,7 +128,7 @@ pub fn backbone_features(
     obs: &mut dyn Observer,
 ) -> Result<WindowFeatures> {
     let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = ((hop_s * card.mel.sample_rate as f32 / card.mel.hop as f32).round() as usize).max(1);
+    let hop = card.mel.hop_frames(hop_s);
     let dim = backbone.dim();
     let mut out = WindowFeatures {
         dim,
@@ -336,7 +345,7 @@ pub fn train_head(
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA2);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut history = Vec::new();
-    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    let mut best = BestEpoch::new(HEAD_BEST_BY);
     obs.stage("training head", cfg.epochs);
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
@@ -388,24 +397,19 @@ pub fn train_head(
             "epoch {epoch}: valid loss {:.3}, clip acc {:.3}",
             rec.valid_loss, rec.valid_clip_acc
         ));
+        best.offer(&rec, || {
+            params
+                .iter()
+                .map(|p| Ok(p.as_tensor().copy()?))
+                .collect::<Result<Vec<_>>>()
+        })?;
         history.push(rec);
-        // Best by validation loss: with a few dozen validation clips, accuracy moves in
-        // steps of 3 % and picks lucky epochs; the loss is smoother.
-        if best.as_ref().is_none_or(|b| valid.window_loss < b.0) {
-            best = Some((
-                valid.window_loss,
-                epoch,
-                params
-                    .iter()
-                    .map(|p| p.as_tensor().copy())
-                    .collect::<candle_core::Result<_>>()?,
-            ));
-        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= cfg.early_stop {
+        if best.epochs_since(epoch) >= cfg.early_stop {
             break;
         }
     }
     obs.stage_done();
-    let (_, best_epoch, weights) = best.expect("at least one epoch ran");
+    let (best_epoch, weights) = best.into_best().expect("at least one epoch ran");
     for (p, w) in params.iter().zip(&weights) {
         p.set(w)?;
     }
@@ -415,6 +419,7 @@ pub fn train_head(
         net,
         history,
         best_epoch,
+        best_by: HEAD_BEST_BY,
         valid,
     })
 }
