@@ -112,7 +112,11 @@ fn streaming_equals_batch_for_random_chunkings() {
     let signal: Vec<f32> = (0..22_050 * 4)
         .map(|i| (i as f32 * 0.031).sin() * 0.5 + rng.random::<f32>() * 0.1 - 0.05)
         .collect();
-    for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
+    for cfg in [
+        MelConfig::seed_default(),
+        MelConfig::musicnn(),
+        MelConfig::efficientat(),
+    ] {
         let batch = mel_spectrogram(&cfg, &signal).unwrap();
         for trial in 0..8 {
             let mut s = MelStream::new(cfg.clone()).unwrap();
@@ -194,6 +198,7 @@ fn gain_on_compressed_mels_matches_louder_audio() {
     for (cfg, tol) in [
         (MelConfig::musicnn(), 2e-3),
         (MelConfig::seed_default(), 1e-2),
+        (MelConfig::efficientat(), 1e-3),
     ] {
         let loud: Vec<f32> = x.iter().map(|v| v * 10f32.powf(-9.0 / 20.0)).collect();
         let want = mel_spectrogram(&cfg, &loud).unwrap();
@@ -209,4 +214,20 @@ fn gain_on_compressed_mels_matches_louder_audio() {
             .fold(0f32, f32::max);
         assert!(worst < tol, "{:?}: worst {worst}", cfg.scale);
     }
+}
+
+/// EfficientAT's pre-emphasis takes 30 dB off a 50-Hz tone; the frame energies (the
+/// Tagger's silence meter) must still read the signal's own level, and 3 s must give the
+/// 300 frames the network was trained on.
+#[test]
+fn efficientat_energy_is_the_raw_level_and_3_s_is_300_frames() {
+    let cfg = MelConfig::efficientat();
+    let x: Vec<f32> = (0..96_000)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 50.0 * i as f32 / 32_000.0).sin())
+        .collect();
+    let mel = mel_spectrogram(&cfg, &x).unwrap();
+    assert_eq!(mel.frames(), 300);
+    assert_eq!(cfg.frames_for(3.0), 300);
+    let mid = mel.energy[150];
+    assert!((mid - 0.125).abs() < 0.01, "mean square {mid}, want 0.5²/2");
 }

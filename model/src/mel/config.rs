@@ -12,6 +12,9 @@ pub enum LogScale {
     /// `log10(multiplier·S + 1)`, musicnn's compression; `f16_round` rounds `S` to
     /// float16 first, as musicnn's extractor does.
     Log10 { multiplier: f32, f16_round: bool },
+    /// `(ln(S + eps) + shift) / divisor`: EfficientAT's log and its "fast normalisation"
+    /// (`(ln(S + 1e-5) + 4.5) / 5`).
+    Ln { eps: f32, shift: f32, divisor: f32 },
 }
 
 impl LogScale {
@@ -38,6 +41,14 @@ impl LogScale {
                 let p = if f16_round { f16_saturating(p) } else { p };
                 *v = (multiplier * p + 1.0).log10();
             }),
+            LogScale::Ln {
+                eps,
+                shift,
+                divisor,
+            } => values.iter_mut().for_each(|v| {
+                let p = g * ((*v * divisor - shift).exp() - eps).max(0.0);
+                *v = ((p + eps).ln() + shift) / divisor;
+            }),
         }
     }
 }
@@ -47,6 +58,43 @@ impl LogScale {
 /// becoming inf.
 pub(crate) fn f16_saturating(x: f32) -> f32 {
     half::f16::from_f32(x.min(65_504.0)).to_f32()
+}
+
+/// How a centred stream's first and last frames see beyond the signal's ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PadMode {
+    /// Zeros (librosa ≥ 0.10's default).
+    #[default]
+    Zero,
+    /// The signal mirrored about its first and last samples, without repeating them
+    /// (`torch.stft`'s default, `x[2] x[1] | x[0] x[1] …`).
+    Reflect,
+}
+
+/// The analysis window, `n_fft` samples long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WindowKind {
+    /// The periodic Hann window of `n_fft` samples (librosa's, scipy's `fftbins=True`).
+    #[default]
+    HannPeriodic,
+    /// A symmetric Hann window of `length ≤ n_fft` samples (`torch.hann_window(length,
+    /// periodic=False)`), centred in the frame with zeros either side, as `torch.stft`
+    /// pads a `win_length` window to `n_fft`.
+    HannSymmetric { length: usize },
+}
+
+/// How the mel bands are laid out over the FFT bins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MelBanks {
+    /// librosa's `filters.mel`: Slaney's scale and area normalisation.
+    #[default]
+    Slaney,
+    /// Kaldi's (`torchaudio.compliance.kaldi.get_mel_banks`): `mel = 1127·ln(1 + f/700)`,
+    /// unnormalised triangles of peak 1, and nothing from the Nyquist bin.
+    Kaldi,
 }
 
 /// Everything that decides what a mel frame contains.
@@ -59,9 +107,22 @@ pub struct MelConfig {
     pub fmin: f32,
     /// Upper edge in Hz; `None` means Nyquist (librosa's default).
     pub fmax: Option<f32>,
-    /// librosa's `center=True`: the first frame is centred on sample 0 (zero padding).
+    /// librosa's `center=True`: the first frame is centred on sample 0, `n_fft/2`
+    /// samples of [`PadMode`] before it (and after the last sample).
     pub center: bool,
     pub scale: LogScale,
+    /// What the centring pads with. (The fields below default to the librosa front end's
+    /// choices, so cards written before they existed read unchanged.)
+    #[serde(default)]
+    pub pad: PadMode,
+    #[serde(default)]
+    pub window: WindowKind,
+    #[serde(default)]
+    pub banks: MelBanks,
+    /// Pre-emphasis coefficient `c`: the signal becomes `x[n] − c·x[n−1]`, one sample
+    /// shorter (the first sample has no predecessor), before anything else.
+    #[serde(default)]
+    pub preemphasis: Option<f32>,
 }
 
 impl MelConfig {
@@ -77,6 +138,10 @@ impl MelConfig {
             fmax: None,
             center: true,
             scale: LogScale::Db { amin: 1e-10 },
+            pad: PadMode::Zero,
+            window: WindowKind::HannPeriodic,
+            banks: MelBanks::Slaney,
+            preemphasis: None,
         }
     }
 
@@ -94,6 +159,37 @@ impl MelConfig {
                 multiplier: 10_000.0,
                 f16_round: true,
             },
+            pad: PadMode::Zero,
+            window: WindowKind::HannPeriodic,
+            banks: MelBanks::Slaney,
+            preemphasis: None,
+        }
+    }
+
+    /// EfficientAT's `AugmentMelSTFT` in eval mode (Schmid, Koutini & Widmer, ICASSP
+    /// 2023): 32 kHz, pre-emphasis 0.97, `torch.stft` with n_fft 1024, an 800-sample
+    /// symmetric Hann window, hop 320, centred with reflect padding; power; 128 Kaldi mel
+    /// bands over 0–15 000 Hz; `(ln(S + 1e-5) + 4.5) / 5`. 3 s of audio is 300 frames.
+    pub fn efficientat() -> Self {
+        Self {
+            sample_rate: 32_000,
+            n_fft: 1024,
+            hop: 320,
+            n_mels: 128,
+            fmin: 0.0,
+            // The model was trained with `fmax` unset, which AugmentMelSTFT turns into
+            // sr/2 − 1000 (half its augmentation range).
+            fmax: Some(15_000.0),
+            center: true,
+            scale: LogScale::Ln {
+                eps: 1e-5,
+                shift: 4.5,
+                divisor: 5.0,
+            },
+            pad: PadMode::Reflect,
+            window: WindowKind::HannSymmetric { length: 800 },
+            banks: MelBanks::Kaldi,
+            preemphasis: Some(0.97),
         }
     }
 
@@ -108,9 +204,14 @@ impl MelConfig {
     }
 
     /// Frames that cover `seconds` the way librosa counts them for a clip of that length
-    /// (`1 + floor(len / hop)` with centring).
+    /// (`1 + floor(len / hop)` with centring; `len` one less after pre-emphasis).
     pub fn frames_for(&self, seconds: f32) -> usize {
         let len = (seconds * self.sample_rate as f32).round() as usize;
+        let len = if self.preemphasis.is_some() {
+            len.saturating_sub(1)
+        } else {
+            len
+        };
         if self.center {
             1 + len / self.hop
         } else {
@@ -140,6 +241,27 @@ impl MelConfig {
                 self.fmin,
                 self.fmax_hz()
             ));
+        }
+        if let WindowKind::HannSymmetric { length } = self.window {
+            if !(2..=self.n_fft).contains(&length) {
+                return bad(format!(
+                    "window length must be in 2..={}, got {length}",
+                    self.n_fft
+                ));
+            }
+        }
+        if let Some(c) = self.preemphasis {
+            if !c.is_finite() {
+                return bad(format!("pre-emphasis coefficient must be finite, got {c}"));
+            }
+        }
+        if let LogScale::Ln { eps, divisor, .. } = self.scale {
+            if !(eps > 0.0 && divisor.is_finite() && divisor != 0.0) {
+                return bad(format!(
+                    "ln scale needs eps > 0 and a finite non-zero divisor, got {:?}",
+                    self.scale
+                ));
+            }
         }
         Ok(())
     }

@@ -1,15 +1,17 @@
-//! Log-mel spectrogram front end, librosa-exact.
+//! Log-mel spectrogram front end, exact to the reference each network was trained with
+//! (librosa for the seed CNN and musicnn, torch/torchaudio for EfficientAT).
 //!
 //! One implementation, [`MelStream`], serves both uses: the batch function below is the
 //! stream fed everything at once and then finished, so streaming == batch by construction
 //! (and a test checks it for random chunkings).
 
 mod config;
+mod edges;
 mod filters;
 mod stream;
 
-pub use config::{LogScale, MelConfig};
-pub use filters::{hann_periodic, mel_filterbank};
+pub use config::{LogScale, MelBanks, MelConfig, PadMode, WindowKind};
+pub use filters::{filterbank, hann_periodic, hann_symmetric, kaldi_filterbank, mel_filterbank};
 pub use stream::MelStream;
 
 /// A log-mel spectrogram, frame-major: `data[frame * n_mels + mel]`.
@@ -35,7 +37,8 @@ impl Mel {
     }
 }
 
-/// The whole-signal log-mel spectrogram (librosa's `melspectrogram` + the configured log).
+/// The whole-signal log-mel spectrogram (librosa's `melspectrogram`, or torch's STFT and
+/// Kaldi banks, + the configured log).
 pub fn mel_spectrogram(cfg: &MelConfig, samples: &[f32]) -> crate::Result<Mel> {
     let mut stream = MelStream::new(cfg.clone())?;
     let mut out = Mel {

@@ -1,3 +1,4 @@
+use super::edges::Edges;
 use super::{filters, LogScale, Mel, MelConfig};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -7,8 +8,9 @@ use std::sync::Arc;
 /// frame as soon as its last sample has arrived.
 ///
 /// Everything is allocated in [`MelStream::new`] (FFT plan, window, filterbank, the FFT's
-/// input, output and scratch); `push` only grows `out` and its own sample buffer up to
-/// `n_fft + chunk`.
+/// input, output and scratch); `push` only grows `out` and its own sample buffers up to
+/// `n_fft + chunk`. Pre-emphasis and the centring pad happen in [`Edges`] (which says what
+/// streaming does where a batch computation reflects at the signal's ends).
 pub struct MelStream {
     cfg: MelConfig,
     fft: Arc<dyn RealToComplex<f32>>,
@@ -24,15 +26,18 @@ pub struct MelStream {
     power: Vec<f32>,
     /// One frame's mel bands before they are appended to the output.
     bands: Vec<f32>,
+    edges: Edges,
+    /// The (pre-emphasised, padded) samples not yet framed.
     buf: Vec<f32>,
-    started: bool,
+    /// The raw samples aligned with `buf`, for the frame energies.
+    level: Vec<f32>,
 }
 
 impl MelStream {
     pub fn new(cfg: MelConfig) -> crate::Result<Self> {
         cfg.validate()?;
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
-        let dense = filters::mel_filterbank(&cfg);
+        let dense = filters::filterbank(&cfg);
         let n_bins = cfg.n_fft / 2 + 1;
         let (mut starts, mut weights) = (Vec::new(), Vec::new());
         for row in dense.chunks(n_bins) {
@@ -42,14 +47,15 @@ impl MelStream {
             weights.push(row[first..last].to_vec());
         }
         Ok(Self {
-            window: filters::hann_periodic(cfg.n_fft),
+            window: filters::window(&cfg),
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
             power: vec![0.0; n_bins],
             bands: vec![0.0; cfg.n_mels],
             buf: Vec::with_capacity(cfg.n_fft * 4),
-            started: false,
+            level: Vec::with_capacity(cfg.n_fft * 4),
+            edges: Edges::new(&cfg),
             fft,
             starts,
             weights,
@@ -63,33 +69,23 @@ impl MelStream {
 
     /// Adds samples (at `cfg.sample_rate`) and appends every completed frame to `out`.
     pub fn push(&mut self, samples: &[f32], out: &mut Mel) {
-        if !self.started {
-            self.started = true;
-            if self.cfg.center {
-                self.buf.resize(self.cfg.n_fft / 2, 0.0);
-            }
-        }
-        self.buf.extend_from_slice(samples);
+        self.edges.push(samples, &mut self.buf, &mut self.level);
         self.drain_frames(out);
     }
 
-    /// Ends the signal: with centring, pads the tail like librosa and emits the last
-    /// frames. The stream is then ready for a new signal.
+    /// Ends the signal: with centring, pads the tail (as the config says) and emits the
+    /// last frames. The stream is then ready for a new signal.
     pub fn finish(&mut self, out: &mut Mel) {
-        if !self.started {
-            self.push(&[], out);
-        }
-        if self.cfg.center {
-            self.buf.resize(self.buf.len() + self.cfg.n_fft / 2, 0.0);
-            self.drain_frames(out);
-        }
+        self.edges.finish(&mut self.buf, &mut self.level);
+        self.drain_frames(out);
         self.reset();
     }
 
     /// Forgets any buffered samples (e.g. when the host's transport jumps).
     pub fn reset(&mut self) {
         self.buf.clear();
-        self.started = false;
+        self.level.clear();
+        self.edges.reset();
     }
 
     fn drain_frames(&mut self, out: &mut Mel) {
@@ -115,8 +111,9 @@ impl MelStream {
         let (n_fft, hop) = (self.cfg.n_fft, self.cfg.hop);
         let mut pos = 0;
         while self.buf.len() - pos >= n_fft {
-            let raw = &self.buf[pos..pos + n_fft];
+            let raw = &self.level[pos..pos + n_fft];
             out.energy.push(dot(raw, raw) / n_fft as f32);
+            let raw = &self.buf[pos..pos + n_fft];
             for ((f, x), w) in self.frame.iter_mut().zip(raw).zip(&self.window) {
                 *f = x * w;
             }
@@ -134,6 +131,7 @@ impl MelStream {
             pos += hop;
         }
         self.buf.drain(..pos.min(self.buf.len()));
+        self.level.drain(..pos.min(self.level.len()));
     }
 }
 
@@ -206,28 +204,48 @@ fn compress_into(scale: LogScale, bands: &mut [f32]) {
                 .for_each(|s| *s = multiplier * super::config::f16_saturating(*s) + 1.0);
             log10_in_place(bands);
         }
+        LogScale::Ln {
+            eps,
+            shift,
+            divisor,
+        } => {
+            bands.iter_mut().for_each(|s| *s += eps);
+            ln_in_place(bands);
+            bands.iter_mut().for_each(|s| *s = (*s + shift) / divisor);
+        }
     }
+}
+
+/// `ln` of every value, like [`log10_in_place`].
+#[inline(always)]
+fn ln_in_place(v: &mut [f32]) {
+    log_in_place(v, ln_normal, f32::ln)
 }
 
 /// `log10` of every value, to within a few ulp of libm's, in a loop that vectorises
 /// (libm's `log10f` is one call per value, and was a fifth of the front end's time).
-/// Values the fast path does not cover (zero, negative, subnormal, inf, NaN: never the
-/// case for a clamped power) are redone with libm afterwards.
 #[inline(always)]
 fn log10_in_place(v: &mut [f32]) {
+    log_in_place(v, log10_normal, f32::log10)
+}
+
+/// `fast` on every value; values it does not cover (zero, negative, subnormal, inf, NaN:
+/// never the case for a clamped power) are redone with `libm` afterwards.
+#[inline(always)]
+fn log_in_place(v: &mut [f32], fast: impl Fn(f32) -> f32, libm: impl Fn(f32) -> f32) {
     let unusual = v
         .iter()
         .fold(false, |u, &x| u | !(x.is_normal() && x > 0.0));
     if unusual {
         v.iter_mut().for_each(|x| {
             *x = if x.is_normal() && *x > 0.0 {
-                log10_normal(*x)
+                fast(*x)
             } else {
-                x.log10()
+                libm(*x)
             }
         });
     } else {
-        v.iter_mut().for_each(|x| *x = log10_normal(*x));
+        v.iter_mut().for_each(|x| *x = fast(*x));
     }
 }
 
@@ -236,6 +254,20 @@ fn log10_in_place(v: &mut [f32]) {
 /// (truncation below 2e-10, far under f32 rounding).
 #[inline(always)]
 fn log10_normal(x: f32) -> f32 {
+    let (e, ln_m) = split_log(x);
+    e * std::f32::consts::LOG10_2 + ln_m * std::f32::consts::LOG10_E
+}
+
+/// `ln` of a positive normal float, by the same series as [`log10_normal`].
+#[inline(always)]
+fn ln_normal(x: f32) -> f32 {
+    let (e, ln_m) = split_log(x);
+    e * std::f32::consts::LN_2 + ln_m
+}
+
+/// `x = 2^e · m`, `m` in [√½, √2): returns `e` and `ln m`.
+#[inline(always)]
+fn split_log(x: f32) -> (f32, f32) {
     let bits = x.to_bits();
     let mut e = ((bits >> 23) & 0xff) as i32 - 127;
     let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
@@ -248,7 +280,7 @@ fn log10_normal(x: f32) -> f32 {
         * (2.0
             + t2 * (2.0 / 3.0
                 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0 + t2 * (2.0 / 11.0))))));
-    e as f32 * std::f32::consts::LOG10_2 + ln_m * std::f32::consts::LOG10_E
+    (e as f32, ln_m)
 }
 
 #[cfg(test)]
@@ -256,21 +288,44 @@ mod fast_math_tests {
     use super::*;
 
     #[test]
-    fn log10_matches_libm_to_a_few_ulp_over_the_whole_range() {
-        // Relative to the result, in units of f32's epsilon (exact log10 in f64).
-        let mut worst = 0.0f64;
-        let mut x = 1.0e-37f32;
-        while x < 1.0e37 {
-            let mut v = [x, x * 1.0001, x * 1.37, x * 1.4142, x * 1.4143, x * 1.9999];
-            let want: Vec<f64> = v.iter().map(|&y| (y as f64).log10()).collect();
-            log10_in_place(&mut v);
-            for (got, want) in v.iter().zip(&want) {
-                worst = worst
-                    .max((*got as f64 - want).abs() / (f32::EPSILON as f64 * want.abs().max(1e-3)));
+    fn log10_and_ln_match_libm_to_a_few_ulp_over_the_whole_range() {
+        type Pair = (fn(&mut [f32]), fn(f64) -> f64);
+        let pairs: [Pair; 2] = [(log10_in_place, f64::log10), (ln_in_place, f64::ln)];
+        let sqrt2 = std::f32::consts::SQRT_2;
+        for (ours, exact) in pairs {
+            // Relative to the result, in units of f32's epsilon (exact in f64).
+            let mut worst = 0.0f64;
+            let mut x = 1.0e-37f32;
+            while x < 1.0e37 {
+                // Either side of √2, where the mantissa range wraps.
+                let mut v = [
+                    x,
+                    x * 1.0001,
+                    x * 1.37,
+                    x * sqrt2 * 0.99995,
+                    x * sqrt2 * 1.00005,
+                    x * 1.9999,
+                ];
+                let want: Vec<f64> = v.iter().map(|&y| exact(y as f64)).collect();
+                ours(&mut v);
+                for (got, want) in v.iter().zip(&want) {
+                    worst = worst.max(
+                        (*got as f64 - want).abs() / (f32::EPSILON as f64 * want.abs().max(1e-3)),
+                    );
+                }
+                x *= 1.7;
             }
-            x *= 1.7;
+            assert!(worst <= 4.0, "worst error {worst} × epsilon");
         }
-        assert!(worst <= 4.0, "worst error {worst} × epsilon");
+    }
+
+    #[test]
+    fn ln_of_unusual_values_is_libms() {
+        let mut v = [0.0f32, -1.0, 1.0];
+        ln_in_place(&mut v);
+        assert_eq!(v[0], f32::NEG_INFINITY);
+        assert!(v[1].is_nan());
+        assert_eq!(v[2], 0.0);
     }
 
     #[test]
@@ -294,15 +349,19 @@ mod fast_math_tests {
         let x: Vec<f32> = (0..30_000)
             .map(|i| ((i as f32 * 0.01).sin() * (i as f32 * 0.0003).cos()) * 0.5)
             .collect();
-        for cfg in [MelConfig::seed_default(), MelConfig::musicnn()] {
+        for cfg in [
+            MelConfig::seed_default(),
+            MelConfig::musicnn(),
+            MelConfig::efficientat(),
+        ] {
             let run = |avx: bool| {
                 let mut s = MelStream::new(cfg.clone()).unwrap();
                 let mut out = Mel {
                     n_mels: cfg.n_mels,
                     ..Default::default()
                 };
-                s.started = true;
                 s.buf.extend_from_slice(&x);
+                s.level.extend_from_slice(&x);
                 // SAFETY: AVX2 was detected above.
                 if avx {
                     unsafe { s.drain_frames_avx2(&mut out) }
