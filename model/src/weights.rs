@@ -76,6 +76,26 @@ impl ModelCard {
         }
     }
 
+    /// A card for EfficientAT's `mn04_as` with `decision`, on its own front end: 32 kHz,
+    /// 128 Kaldi mels, `(ln(S + 1e-5) + 4.5) / 5`, 3-s windows of 300 frames, no
+    /// per-window normalisation (the network was trained on these values as they are).
+    pub fn efficientat(decision: crate::nets::efficientat::Decision) -> Self {
+        let mel = MelConfig::efficientat();
+        Self {
+            format_version: FORMAT_VERSION,
+            arch: Arch::EfficientAt(crate::nets::efficientat::EfficientAtConfig {
+                net: crate::nets::efficientat::MnConfig::mn04_as(),
+                decision,
+            }),
+            labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            window_frames: mel.frames_for(3.0),
+            mel,
+            norm: WindowNorm::None,
+            trained_on: "untrained".into(),
+            validation: serde_json::Value::Null,
+        }
+    }
+
     pub fn window_seconds(&self) -> f32 {
         (self.window_frames - 1) as f32 * self.mel.hop as f32 / self.mel.sample_rate as f32
     }
@@ -155,7 +175,8 @@ fn reinit_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
             || name.ends_with("moving_variance")
             || name.ends_with("gamma")
             || name.ends_with("feature_std")
-            || (name.contains(".bn.") && name.ends_with("weight"))
+            // A one-dimensional weight is a norm's scale (PyTorch names).
+            || name.ends_with("weight")
         {
             vec![1.0; n]
         } else {
@@ -237,44 +258,88 @@ pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedM
             reason: e.to_string(),
         })?;
     let (varmap, net) = build_trainable(&card, device, 0)?;
-    {
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        let mut problems = Vec::new();
-        let mut names: Vec<&String> = vars.keys().collect();
-        names.sort();
-        for name in &names {
-            let want = vars[*name].dims();
-            match file.get(*name) {
-                None => problems.push(format!("missing tensor '{name}' {want:?}")),
-                Some(t) if t.dims() != want => problems.push(format!(
-                    "tensor '{name}' has shape {:?}, expected {want:?}",
-                    t.dims()
-                )),
-                Some(t) if t.dtype() != DType::F32 => {
-                    problems.push(format!("tensor '{name}' is {:?}, expected F32", t.dtype()))
-                }
-                Some(_) => {}
-            }
-        }
-        let mut extra: Vec<&String> = file.keys().filter(|k| !vars.contains_key(*k)).collect();
-        extra.sort();
-        problems.extend(extra.iter().map(|k| format!("unexpected tensor '{k}'")));
-        if !problems.is_empty() {
-            return Err(Error::WeightsMismatch(format!(
-                "{source}: {}",
-                problems.join("; ")
-            )));
-        }
-        for name in names {
-            vars[name].set(&file[name])?;
-        }
-    }
+    fill(&varmap, &file, source, |_| true)?;
     Ok(LoadedModel {
         card,
         net,
         device: device.clone(),
         source: source.to_string(),
     })
+}
+
+/// Sets `varmap`'s variables from `file`, after checking names, shapes and dtypes: every
+/// variable `required` names must be in the file, and every tensor in the file must be a
+/// variable. All mismatches are listed in the one error.
+fn fill(
+    varmap: &VarMap,
+    file: &HashMap<String, Tensor>,
+    source: &str,
+    required: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let vars = varmap.data().lock().expect("varmap poisoned");
+    let mut problems = Vec::new();
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in &names {
+        let want = vars[*name].dims();
+        match file.get(*name) {
+            None if required(name) => problems.push(format!("missing tensor '{name}' {want:?}")),
+            None => {}
+            Some(t) if t.dims() != want => problems.push(format!(
+                "tensor '{name}' has shape {:?}, expected {want:?}",
+                t.dims()
+            )),
+            Some(t) if t.dtype() != DType::F32 => {
+                problems.push(format!("tensor '{name}' is {:?}, expected F32", t.dtype()))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut extra: Vec<&String> = file.keys().filter(|k| !vars.contains_key(*k)).collect();
+    extra.sort();
+    problems.extend(extra.iter().map(|k| format!("unexpected tensor '{k}'")));
+    if !problems.is_empty() {
+        return Err(Error::WeightsMismatch(format!(
+            "{source}: {}",
+            problems.join("; ")
+        )));
+    }
+    for name in names {
+        if let Some(t) = file.get(name) {
+            vars[name].set(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// A new EfficientAT model for `card` (whose arch must be EfficientAT): the published
+/// network from `checkpoint` (EfficientAT's safetensors, PyTorch names, as
+/// `model/weights/efficientat/mn04_as.safetensors`) and the decision's parameters
+/// initialised from `seed`. Save it with [`save`], or train the decision first.
+pub fn efficientat_from_checkpoint(
+    card: &ModelCard,
+    checkpoint: &[u8],
+    source: &str,
+    device: &Device,
+    seed: u64,
+) -> Result<(VarMap, Box<dyn GenreNet>)> {
+    if !matches!(card.arch, Arch::EfficientAt(_)) {
+        return Err(Error::Config(format!(
+            "an EfficientAT checkpoint needs an EfficientAT card, not {:?}",
+            card.arch
+        )));
+    }
+    let file = candle_core::safetensors::load_buffer(checkpoint, device).map_err(|e| {
+        Error::ModelFile {
+            path: source.to_string(),
+            reason: e.to_string(),
+        }
+    })?;
+    let (varmap, net) = build_trainable(card, device, seed)?;
+    fill(&varmap, &file, source, |name| {
+        !name.starts_with("decision.")
+    })?;
+    Ok((varmap, net))
 }
 
 pub fn load_file(path: &Path, device: &Device) -> Result<LoadedModel> {

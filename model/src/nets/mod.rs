@@ -4,6 +4,7 @@
 
 mod conv3x3;
 mod dropout;
+pub mod efficientat;
 pub mod musicnn;
 mod seed_cnn;
 mod seed_cnn_fused;
@@ -50,6 +51,8 @@ pub enum Arch {
     SeedCnn(SeedCnnConfig),
     /// The pretrained musicnn backbone (frozen) with a genre head.
     Musicnn(musicnn::MusicnnConfig),
+    /// EfficientAT's AudioSet network (frozen) with a genre decision.
+    EfficientAt(efficientat::EfficientAtConfig),
 }
 
 impl Arch {
@@ -57,6 +60,9 @@ impl Arch {
         match self {
             Arch::SeedCnn(c) => Ok(Box::new(SeedCnn::new(c, n_labels, vb, seed)?)),
             Arch::Musicnn(c) => Ok(Box::new(musicnn::Musicnn::new(c, n_labels, vb, seed)?)),
+            Arch::EfficientAt(c) => Ok(Box::new(efficientat::EfficientAt::new(
+                c, n_labels, vb, seed,
+            )?)),
         }
     }
 }
