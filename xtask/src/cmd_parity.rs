@@ -1,4 +1,6 @@
-//! `cargo xtask parity`: the candle musicnn against TensorFlow's own outputs.
+//! `cargo xtask parity`: the candle ports against their reference implementations'
+//! own outputs — musicnn against TensorFlow (here), EfficientAT against PyTorch
+//! ([`efficientat`]).
 //!
 //! For every `reference/<clip>.ref.safetensors` beside the published weights: the
 //! log-mel patches musicnn's code made (`input_batch`) through our port, against the
@@ -6,13 +8,15 @@
 //! same clip end to end from its audio file (our decoder, resampler and mel front end)
 //! to logits, against the same reference.
 
+mod efficientat;
+
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::mel::{mel_spectrogram, MelConfig};
 use model::nets::musicnn::{read_tf_file, Backbone, Variant, N_MELS, PATCH_FRAMES};
 use model::window::copy_window;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -24,7 +28,11 @@ pub struct Args {
     /// the end-to-end comparison; skipped when absent.
     #[arg(long, default_value = "../shared/data/gtzan-mini")]
     audio: PathBuf,
-    /// Largest acceptable |logit − TF| for the patch-level check.
+    /// Folder with EfficientAT's mn04_as.safetensors and reference/.
+    #[arg(long, default_value = "../shared/models/efficientat")]
+    efficientat: PathBuf,
+    /// Largest acceptable difference: musicnn's |logit − TF| at patch level, EfficientAT's
+    /// mel, logit and embedding |ours − PyTorch|.
     #[arg(long, default_value_t = 1e-3)]
     tolerance: f32,
 }
@@ -42,6 +50,24 @@ fn same_top(a: &Tensor, b: &Tensor) -> Result<usize> {
     Ok(x.iter().zip(&y).filter(|(p, q)| p == q).count())
 }
 
+/// `(clip, path)` of every `<dir>/reference/<clip>.ref.safetensors`, sorted.
+fn reference_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut refs: Vec<(String, PathBuf)> = std::fs::read_dir(dir.join("reference"))
+        .with_context(|| format!("listing {}/reference", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let clip = name.strip_suffix(".ref.safetensors")?.to_string();
+            Some((clip, p))
+        })
+        .collect();
+    refs.sort();
+    if refs.is_empty() {
+        bail!("no *.ref.safetensors in {}/reference", dir.display());
+    }
+    Ok(refs)
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let dev = Device::Cpu;
     let mut nets = Vec::new();
@@ -57,18 +83,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Backbone::new(VarBuilder::from_tensors(tensors, DType::F32, &dev))?,
         ));
     }
-    let mut refs: Vec<PathBuf> = std::fs::read_dir(args.musicnn.join("reference"))
-        .with_context(|| format!("listing {}/reference", args.musicnn.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".ref.safetensors"))
-        .collect();
-    refs.sort();
-    if refs.is_empty() {
-        bail!(
-            "no *.ref.safetensors in {}/reference",
-            args.musicnn.display()
-        );
-    }
+    let refs = reference_files(&args.musicnn)?;
     let cfg = MelConfig::musicnn();
     let mut worst = 0f32;
     println!("patch level: TF's own log-mel patches -> our port, max |logit - TF logit| per clip");
@@ -77,13 +92,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "clip", "patches", "MSD", "MTT"
     );
     let mut end_to_end = Vec::new();
-    for path in &refs {
-        let clip = path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .trim_end_matches(".ref.safetensors")
-            .to_string();
+    for (clip, path) in &refs {
         let r = candle_core::safetensors::load(path, &dev)?;
         let n = r["input_batch"].dim(0)?;
         // The file labels input_batch [n, 187, 96] but stores each patch mel-major (a
@@ -146,10 +155,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     println!(
-        "\nworst patch-level error {worst:.2e} (tolerance {:.0e})",
+        "\nmusicnn: worst patch-level error {worst:.2e} (tolerance {:.0e})",
         args.tolerance
     );
-    if worst > args.tolerance {
+    let worst_eat = efficientat::check(&args.efficientat)?;
+    println!(
+        "EfficientAT: worst error {worst_eat:.2e} (tolerance {:.0e})",
+        args.tolerance
+    );
+    if worst > args.tolerance || worst_eat > args.tolerance {
         eprintln!("parity FAILED");
         return Ok(ExitCode::FAILURE);
     }

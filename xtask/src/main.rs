@@ -33,7 +33,7 @@ enum Cmd {
     Eval(cmd_eval::Args),
     /// Tag audio files: top genre, whole-file distribution and a timeline.
     Tag(cmd_tag::Args),
-    /// Check the candle musicnn against TensorFlow's reference logits (needs ../shared).
+    /// Check the candle musicnn and EfficientAT against their reference outputs (needs ../shared).
     Parity(cmd_parity::Args),
     /// Redraw a training report's pictures from its metrics.json (no retraining).
     Report(cmd_report::Args),
