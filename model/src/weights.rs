@@ -79,7 +79,9 @@ impl ModelCard {
     /// A card for EfficientAT's `mn04_as` with `decision`, on its own front end: 32 kHz,
     /// 128 Kaldi mels, `(ln(S + 1e-5) + 4.5) / 5`, 3-s windows of 300 frames, no
     /// per-window normalisation (the network was trained on these values as they are).
+    /// Its styles are AudioSet's music-genre classes, under their ontology names.
     pub fn efficientat(decision: crate::nets::efficientat::Decision) -> Self {
+        use crate::nets::efficientat::{audioset_labels, STYLE_CLASSES};
         let mel = MelConfig::efficientat();
         Self {
             format_version: FORMAT_VERSION,
@@ -88,6 +90,7 @@ impl ModelCard {
                 decision,
             }),
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
+            styles: audioset_labels()[STYLE_CLASSES].to_vec(),
             window_frames: mel.frames_for(3.0),
             mel,
             norm: WindowNorm::None,

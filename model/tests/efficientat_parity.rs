@@ -121,12 +121,23 @@ fn a_zero_shot_model_file_loads_by_its_card_and_tags_audio_end_to_end() {
     assert_eq!(tags.windows.len(), 8, "3-s windows every second over 10 s");
     // Window 3 (from 3 s) is frames 300..600 of the whole clip's mel, through the
     // network, softmax over the ten named classes.
+    // Its styles are the sigmoids of AudioSet's music-genre logits, under their names.
     let mel = our_mel(&fx["waveform_10s"]).narrow(2, 300, 300).unwrap();
     let logits = model.net.forward_t(&mel, false).unwrap();
     let want = candle_nn::ops::softmax_last_dim(&logits).unwrap();
-    let got = Tensor::new(tags.windows[3].probs.as_slice(), &Device::Cpu).unwrap();
-    assert!((tags.windows[3].start_s - 3.0).abs() < 1e-9);
+    let w = &tags.windows[3];
+    let got = Tensor::new(w.probs.as_slice(), &Device::Cpu).unwrap();
+    assert!((w.start_s - 3.0).abs() < 1e-9);
     assert!(max_abs(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
+    let out = network().forward(&mel).unwrap();
+    let want = candle_nn::ops::sigmoid(&EfficientAt::style_logits(&out).unwrap()).unwrap();
+    let got = Tensor::new(w.styles.as_slice(), &Device::Cpu).unwrap();
+    assert!(max_abs(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
+    assert_eq!(model.card.styles.len(), 50);
+    assert_eq!(
+        (model.card.styles[0].as_str(), model.card.styles[3].as_str()),
+        ("Pop music", "Rock music")
+    );
 }
 
 #[test]

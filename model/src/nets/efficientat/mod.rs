@@ -23,7 +23,7 @@ pub use decision::{Decision, DecisionHead};
 pub use labels::{audioset_labels, GTZAN_CLASSES, STYLE_CLASSES};
 pub use network::{Mn, MnOutput};
 
-use super::GenreNet;
+use super::{GenreNet, NetOutput};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -83,16 +83,29 @@ impl EfficientAt {
     }
 }
 
+impl EfficientAt {
+    /// The network's outputs, detached (it is frozen), for the decision.
+    fn frozen_outputs(&self, x: &Tensor) -> Result<MnOutput> {
+        let out = self.outputs(x)?;
+        Ok(MnOutput {
+            logits: out.logits.detach(),
+            embedding: out.embedding.detach(),
+        })
+    }
+}
+
 impl GenreNet for EfficientAt {
     /// The network is frozen: `train` only reaches the decision.
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let out = self.outputs(x)?;
-        self.decision.forward(
-            &MnOutput {
-                logits: out.logits.detach(),
-                embedding: out.embedding.detach(),
-            },
-            train,
-        )
+        self.decision.forward(&self.frozen_outputs(x)?, train)
+    }
+
+    /// The genre decision and the AudioSet music-genre logits from one pass.
+    fn infer(&self, x: &Tensor) -> Result<NetOutput> {
+        let out = self.frozen_outputs(x)?;
+        Ok(NetOutput {
+            genre_logits: self.decision.forward(&out, false)?,
+            style_logits: Some(Self::style_logits(&out)?),
+        })
     }
 }
