@@ -20,7 +20,7 @@ use crate::midi::{MidiEvent, MidiMessage, MidiOut, QUEUE_CAPACITY};
 use crate::params::TaggerParams;
 use crate::recorder::{LogReader, Recorder};
 use crate::tap::Tap;
-use crate::worker::{Worker, WorkerLinks};
+use crate::worker::{analysis_pool, Worker, WorkerLinks};
 use model::weights::LoadedModel;
 use nice_plug_egui::RepaintNotifier;
 use ringbuf::traits::Split;
@@ -96,6 +96,8 @@ pub struct Engine {
     log_file: Option<CsvAppender>,
     /// Session seconds analysed by the workers before the current one.
     session_s: f64,
+    /// The model's thread, made at the first activation and kept.
+    pool: Option<Option<Arc<rayon::ThreadPool>>>,
 }
 
 impl Engine {
@@ -120,6 +122,7 @@ impl Engine {
             recorder: None,
             log_file: None,
             session_s: 0.0,
+            pool: None,
         }
     }
 
@@ -172,6 +175,7 @@ impl Engine {
             controls: self.monitor.controls.clone(),
             params: self.params.clone(),
             session_s: self.session_s,
+            pool: self.pool.get_or_insert_with(analysis_pool).clone(),
         }));
         self.rate = rate;
         true

@@ -5,7 +5,7 @@ use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
 
 /// Default editor size, logical pixels.
-pub const EDITOR_SIZE: (u32, u32) = (560, 520);
+pub const EDITOR_SIZE: (u32, u32) = (760, 580);
 
 #[derive(Params)]
 pub struct TaggerParams {

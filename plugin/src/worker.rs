@@ -46,6 +46,26 @@ pub struct WorkerLinks {
     pub params: Arc<TaggerParams>,
     /// Session seconds analysed before this worker (the log's clock goes on from there).
     pub session_s: f64,
+    /// Where the model runs (see [`analysis_pool`]); `None`: on the worker's own thread.
+    pub pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+/// The one-thread pool the model runs on, made once per engine and kept across
+/// activations.
+///
+/// One analysis window a second needs no second core: with rayon's default (every core)
+/// candle split each small GEMM and spun, costing 5.7x the CPU for the same work
+/// (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). One thread for the engine's life
+/// keeps one allocator arena: a pool per activation starts its thread while the previous
+/// one is still exiting (rayon does not join on drop), and such a thread gets a fresh
+/// arena, ~10 MB of resident memory each.
+pub fn analysis_pool() -> Option<Arc<rayon::ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "genre-tagger analysis pool".into())
+        .build()
+        .ok()
+        .map(Arc::new)
 }
 
 pub struct Worker {
@@ -63,19 +83,12 @@ impl Worker {
                 let mut state = State::new(links);
                 state.a.running = true;
                 state.publish(true);
-                // One analysis window a second needs no second core: with rayon's default
-                // (every core) candle split each small GEMM and spun, costing 5.7x the CPU
-                // for the same work (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). A
-                // one-thread pool keeps the plugin's footprint to one core, shared politely.
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .thread_name(|_| "genre-tagger analysis pool".into())
-                    .build();
                 // A panic outside the guarded model call (a bug here) must still hand the
                 // writer back and say why analysis stopped.
+                let pool = state.links.pool.clone();
                 let r = catch_unwind(AssertUnwindSafe(|| match &pool {
-                    Ok(pool) => pool.install(|| state.run(&flag)),
-                    Err(_) => state.run(&flag),
+                    Some(pool) => pool.install(|| state.run(&flag)),
+                    None => state.run(&flag),
                 }));
                 if let Err(p) = r {
                     state.set_error(format!("analysis worker stopped: {}", panic_message(&*p)));

@@ -376,7 +376,7 @@ fn side_column(ui: &mut egui::Ui, a: &Analysis, changes: &[Change], size: Vec2) 
     ui.allocate_ui_with_layout(size, Layout::top_down(egui::Align::Min), |ui| {
         ui.set_min_size(size);
         ui.set_max_width(size.x);
-        let row_h = 16.0;
+        let row_h = 18.0;
         let mut room = size.y;
         if !a.style_names.is_empty() {
             ui.label(RichText::new("Styles").strong());
