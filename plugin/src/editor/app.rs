@@ -287,7 +287,7 @@ impl App {
                 m.dropped(),
                 m.midi_sent(),
                 m.midi_late(),
-                file.map(|f| format!(" → {}", f.display())).unwrap_or_default(),
+                file.map(|f| format!(" -> {}", f.display())).unwrap_or_default(),
                 if a.running { "running" } else { "stopped" },
             ))
             .small(),
@@ -417,16 +417,14 @@ fn side_column(ui: &mut egui::Ui, a: &Analysis, changes: &[Change], size: Vec2) 
         for c in changes.iter().take(fit) {
             let name = |i: usize| a.labels.get(i).map(String::as_str).unwrap_or("?");
             ui.horizontal(|ui| {
-                ui.label(RichText::new(clock(c.time_s)).monospace().small());
+                let time = RichText::new(clock(c.time_s)).monospace();
+                ui.label(time.color(Color32::from_gray(150)));
                 if let Some(f) = c.from {
-                    ui.label(RichText::new(name(f)).small().color(label_colour(name(f))));
-                    ui.label(RichText::new("→").small());
+                    ui.label(RichText::new(name(f)).color(label_colour(name(f))));
+                    // egui's default fonts have no arrow glyph.
+                    ui.label("->");
                 }
-                ui.label(
-                    RichText::new(name(c.to))
-                        .small()
-                        .color(label_colour(name(c.to))),
-                );
+                ui.label(RichText::new(name(c.to)).color(label_colour(name(c.to))));
             });
         }
     });
