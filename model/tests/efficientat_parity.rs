@@ -76,14 +76,21 @@ fn waveform_to_logits_matches_pytorch_for_3_and_10_seconds() {
         let mel = our_mel(&fx[&format!("waveform_{secs}")]);
         assert_eq!(mel.dims(), want_mel.dims(), "{secs}: frames");
         let mel_err = max_abs(&mel, want_mel);
-        let out = net.forward(&mel).unwrap();
-        let logit_err = max_abs(&out.logits, &fx[&format!("logits_{secs}")]);
-        let emb_err = max_abs(&out.embedding, &fx[&format!("features_{secs}")]);
-        println!("{secs}: mel {mel_err:.1e}, logits {logit_err:.1e}, embedding {emb_err:.1e}");
-        assert!(
-            mel_err <= TOLERANCE && logit_err <= TOLERANCE && emb_err <= TOLERANCE,
-            "{secs}: mel {mel_err}, logits {logit_err}, embedding {emb_err}"
-        );
+        // The fused CPU path (what inference runs) and candle's ops (training, GPUs).
+        for (path, out) in [
+            ("fused", net.forward(&mel).unwrap()),
+            ("candle", net.forward_candle(&mel).unwrap()),
+        ] {
+            let logit_err = max_abs(&out.logits, &fx[&format!("logits_{secs}")]);
+            let emb_err = max_abs(&out.embedding, &fx[&format!("features_{secs}")]);
+            println!(
+                "{secs} {path}: mel {mel_err:.1e}, logits {logit_err:.1e}, embedding {emb_err:.1e}"
+            );
+            assert!(
+                mel_err <= TOLERANCE && logit_err <= TOLERANCE && emb_err <= TOLERANCE,
+                "{secs} {path}: mel {mel_err}, logits {logit_err}, embedding {emb_err}"
+            );
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 
 use super::blocks::{hard_swish, ConvBnAct, InvertedResidual};
 use super::config::{Activation, MnConfig};
-use candle_core::{Module, Result, Tensor};
+use super::fused::FusedMn;
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
+use std::sync::OnceLock;
 
 /// What one forward pass yields.
 pub struct MnOutput {
@@ -23,6 +25,9 @@ pub struct Mn {
     pub last: ConvBnAct,
     pub hidden: Linear,
     pub out: Linear,
+    /// The fused CPU inference path, built from the weights on first use (they are filled
+    /// in after construction when a model file loads, and never change after: frozen).
+    fused: OnceLock<FusedMn>,
 }
 
 impl Mn {
@@ -55,12 +60,30 @@ impl Mn {
             last,
             hidden: linear(cfg.embedding_dim(), cfg.hidden_dim(), c.pp("2"))?,
             out: linear(cfg.hidden_dim(), cfg.num_classes, c.pp("5"))?,
+            fused: OnceLock::new(),
         })
     }
 
-    /// `[batch, n_mels, frames]` log-mel windows → logits and embedding, through candle's
-    /// ops (any device).
+    /// `[batch, n_mels, frames]` log-mel windows → logits and embedding: through the
+    /// fused pass on the CPU, candle's ops elsewhere.
     pub fn forward(&self, x: &Tensor) -> Result<MnOutput> {
+        if !(x.device().is_cpu() && x.dtype() == DType::F32) {
+            return self.forward_candle(x);
+        }
+        let fused = match self.fused.get() {
+            Some(f) => f,
+            None => {
+                let f = FusedMn::new(self)?;
+                self.fused.get_or_init(|| f)
+            }
+        };
+        let embedding = x.contiguous()?.apply_op1_no_bwd(fused)?;
+        let logits = self.classify(&embedding)?;
+        Ok(MnOutput { logits, embedding })
+    }
+
+    /// The same through candle's ops (any device, differentiable).
+    pub fn forward_candle(&self, x: &Tensor) -> Result<MnOutput> {
         let mut x = self.stem.forward(&x.unsqueeze(1)?)?;
         for b in &self.blocks {
             x = b.forward(&x)?;
