@@ -12,8 +12,9 @@ Threads: the parent sets OMP/MKL/OpenBLAS/Numba thread counts in the environment
 removes OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which pin OpenBLAS to a slow kernel on some
 machines); here torch.set_num_threads and threadpoolctl enforce the same count.
 
-Run by hand for the musicnn parity check alone:
+Run by hand for the musicnn or EfficientAT parity check alone:
     target/bench-venv/bin/python bench/reference.py check-musicnn ../shared/models/musicnn
+    target/bench-venv/bin/python bench/reference.py check-efficientat model/weights/efficientat/mn04_as.safetensors ../shared/models/efficientat
 """
 
 import gc
@@ -75,6 +76,31 @@ def check_musicnn(root):
                 n += y.shape[0]
             out["patches"] = n
             out[f"{variant}_{'mean_over_freq' if mean_freq else 'models_py'}"] = worst
+    return out
+
+
+def check_efficientat(weights, root):
+    """max |ours - EfficientAT's own PyTorch outputs| over every reference file (3 s and
+    10 s): this module's front end (mel) and network (logits, embedding)."""
+    import torch
+    from safetensors.torch import load_file
+    from torch_models import EfficientAt, EfficientAtMel
+
+    refs = sorted(glob.glob(os.path.join(root, "reference", "*.ref.safetensors")))
+    if not refs:
+        return {"error": f"no reference files in {root}/reference"}
+    net, front = EfficientAt(weights), EfficientAtMel()
+    out = {"inputs": 0, "mel": 0.0, "logits": 0.0, "embedding": 0.0}
+    for f in refs:
+        r = load_file(f)
+        for secs in ("3s", "10s"):
+            with torch.inference_mode():
+                mel = front(r[f"waveform_{secs}"])
+                logits, emb = net(r[f"mel_{secs}"])
+            for k, a, b in (("mel", mel, r[f"mel_{secs}"]), ("logits", logits, r[f"logits_{secs}"]),
+                            ("embedding", emb, r[f"features_{secs}"])):
+                out[k] = max(out[k], (a - b).abs().max().item())
+            out["inputs"] += 1
     return out
 
 
@@ -202,6 +228,46 @@ class Server:
         return {"seconds": _timed(run, c["iters"])}
 
 
+    # --- EfficientAT ---------------------------------------------------------------------
+    def efficientat_setup(self, c):
+        """The network and front end; logits for the parent's windows ([B, 128, 300]) and its
+        3-s waveform's mel, for the agreement checks; inputs for timing."""
+        from torch_models import EfficientAt, EfficientAtMel
+
+        torch, np = self.torch, self.np
+        net, front = EfficientAt(c["weights"]), EfficientAtMel()
+        x = torch.from_numpy(np.fromfile(c["windows"], dtype=np.float32).reshape(-1, 128, c["frames"]))
+        wave = torch.from_numpy(np.fromfile(c["waveform"], dtype=np.float32))[None, :]
+        with torch.inference_mode():
+            logits, _ = net(x)
+            mel = front(wave)
+        self.state["efficientat"] = (net, front, wave)
+        self.state["efficientat_x"] = {b: x[:1].repeat(b, 1, 1).contiguous() for b in c["batches"]}
+        out = {"logits": logits.tolist(), "mel": mel[0].T.reshape(-1).tolist()}
+        if c.get("reference_root") and os.path.isdir(os.path.join(c["reference_root"], "reference")):
+            out["parity"] = check_efficientat(c["weights"], c["reference_root"])
+        return out
+
+    def efficientat_mel(self, c):
+        torch, (_, front, wave) = self.torch, self.state["efficientat"]
+
+        def run():
+            with torch.inference_mode():
+                front(wave)
+
+        return {"seconds": _timed(run, c["iters"])}
+
+    def efficientat(self, c):
+        torch, (net, _, _) = self.torch, self.state["efficientat"]
+        x = self.state["efficientat_x"][c["batch"]]
+
+        def run():
+            with torch.inference_mode():
+                net(x)
+
+        return {"seconds": _timed(run, c["iters"])}
+
+
 def _json_safe(v):
     """NaN/inf are not JSON: they travel as null (the parent reads null as NaN)."""
     if isinstance(v, float):
@@ -240,5 +306,8 @@ def serve():
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "check-musicnn":
         print(json.dumps(check_musicnn(sys.argv[2]), indent=1))
+        sys.exit(0)
+    if len(sys.argv) >= 4 and sys.argv[1] == "check-efficientat":
+        print(json.dumps(check_efficientat(sys.argv[2], sys.argv[3]), indent=1))
         sys.exit(0)
     sys.exit(serve())

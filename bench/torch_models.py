@@ -145,3 +145,154 @@ class Musicnn(torch.nn.Module):
         pooled = self._bn(pooled, self.bn_pool, 1)
         h = self._bn(F.relu(F.linear(pooled, *self.dense)), self.bn_dense, 1)
         return F.linear(h, *self.out)
+
+
+# --- EfficientAT ---------------------------------------------------------------------------
+# `EfficientAt` and `EfficientAtMel` rebuild EfficientAT's mn04_as and its front end (MIT,
+# Schmid, Koutini & Widmer, ICASSP 2023) without torchvision or torchaudio (neither installs
+# beside this torch): the module tree uses the checkpoint's own names, so
+# `model/weights/efficientat/mn04_as.safetensors` loads strictly, and the Kaldi mel banks
+# are computed as torchaudio's `get_mel_banks` computes them (f32 tensors).
+
+
+def _make_divisible(v, divisor=8):
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def _conv_bn_act(c_in, c_out, k, stride=1, groups=1, act=torch.nn.Hardswish):
+    """torchvision's ConvNormActivation: conv (no bias) `.0`, batch norm `.1`, activation."""
+    layers = [
+        torch.nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False),
+        torch.nn.BatchNorm2d(c_out, eps=0.001, momentum=0.01),
+    ]
+    if act is not None:
+        layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+
+class _SqueezeExcitation(torch.nn.Module):
+    """EfficientAT's channel SE: mean over (f, t), fc1, ReLU, fc2, sigmoid."""
+
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(c, squeeze)
+        self.fc2 = torch.nn.Linear(squeeze, c)
+
+    def forward(self, x):
+        s = x.mean((2, 3))
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+        return x * s[:, :, None, None]
+
+
+class _ConcurrentSE(torch.nn.Module):
+    """`ConcurrentSEBlock` with channel SE only: max over one tensor is that tensor."""
+
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.conc_se_layers = torch.nn.ModuleList([_SqueezeExcitation(c, squeeze)])
+
+    def forward(self, x):
+        return self.conc_se_layers[0](x)
+
+
+class _InvertedResidual(torch.nn.Module):
+    def __init__(self, c_in, k, c_exp, c_out, se, act, stride):
+        super().__init__()
+        layers = []
+        if c_exp != c_in:
+            layers.append(_conv_bn_act(c_in, c_exp, 1, act=act))
+        layers.append(_conv_bn_act(c_exp, c_exp, k, stride, groups=c_exp, act=act))
+        if se:
+            layers.append(_ConcurrentSE(c_exp, _make_divisible(c_exp // 4)))
+        layers.append(_conv_bn_act(c_exp, c_out, 1, act=None))
+        self.block = torch.nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        y = self.block(x)
+        return y + x if self.residual else y
+
+
+class EfficientAt(torch.nn.Module):
+    """`get_model(width_mult=0.4, strides=[2, 2, 2, 2], head_type="mlp", se_dims="c",
+    se_agg="max", se_r=4)`, eval mode. forward: `[B, 128, frames]` -> (logits, embedding)."""
+
+    # input, kernel, expanded, output, SE, activation, stride (MobileNetV3-Large)
+    TABLE = [
+        (16, 3, 16, 16, False, "RE", 1), (16, 3, 64, 24, False, "RE", 2),
+        (24, 3, 72, 24, False, "RE", 1), (24, 5, 72, 40, True, "RE", 2),
+        (40, 5, 120, 40, True, "RE", 1), (40, 5, 120, 40, True, "RE", 1),
+        (40, 3, 240, 80, False, "HS", 2), (80, 3, 200, 80, False, "HS", 1),
+        (80, 3, 184, 80, False, "HS", 1), (80, 3, 184, 80, False, "HS", 1),
+        (80, 3, 480, 112, True, "HS", 1), (112, 3, 672, 112, True, "HS", 1),
+        (112, 5, 672, 160, True, "HS", 2), (160, 5, 960, 160, True, "HS", 1),
+        (160, 5, 960, 160, True, "HS", 1),
+    ]
+
+    def __init__(self, path, width=0.4, n_classes=527):
+        super().__init__()
+        ch = lambda c: _make_divisible(c * width)  # noqa: E731
+        layers = [_conv_bn_act(1, ch(16), 3, 2)]
+        for i, k, e, o, se, act, stride in self.TABLE:
+            a = torch.nn.Hardswish if act == "HS" else torch.nn.ReLU
+            layers.append(_InvertedResidual(ch(i), k, ch(e), ch(o), se, a, stride))
+        layers.append(_conv_bn_act(ch(160), 6 * ch(160), 1))
+        self.features = torch.nn.Sequential(*layers)
+        self.classifier = torch.nn.Sequential(
+            torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(1),
+            torch.nn.Linear(6 * ch(160), ch(1280)),
+            torch.nn.Hardswish(),
+            torch.nn.Dropout(0.2),
+            torch.nn.Linear(ch(1280), n_classes),
+        )
+        self.load_state_dict(load_file(path), strict=False)
+        missing = set(self.state_dict()) - set(load_file(path)) - {
+            k for k in self.state_dict() if k.endswith("num_batches_tracked")
+        }
+        if missing:
+            raise ValueError(f"{path}: missing {sorted(missing)[:5]}")
+        self.eval()
+
+    def forward(self, x):
+        x = self.features(x.unsqueeze(1))
+        return self.classifier(x), x.mean((2, 3))
+
+
+def kaldi_mel_banks(n_mels, n_fft, sr, fmin, fmax):
+    """torchaudio.compliance.kaldi.get_mel_banks (no VTLN) plus EfficientAT's zero column
+    for the Nyquist bin: [n_mels, n_fft // 2 + 1], in f32 as torchaudio computes it."""
+    import math
+
+    mel = lambda f: 1127.0 * math.log(1.0 + f / 700.0)  # noqa: E731
+    lo, hi = mel(fmin), mel(fmax)
+    delta = (hi - lo) / (n_mels + 1)
+    b = torch.arange(n_mels).unsqueeze(1)
+    left, center, right = lo + b * delta, lo + (b + 1.0) * delta, lo + (b + 2.0) * delta
+    m = (1127.0 * (1.0 + (sr / n_fft) * torch.arange(n_fft / 2) / 700.0).log()).unsqueeze(0)
+    up, down = (m - left) / (center - left), (right - m) / (right - center)
+    banks = torch.max(torch.zeros(1), torch.min(up, down))
+    return F.pad(banks, (0, 1))
+
+
+class EfficientAtMel(torch.nn.Module):
+    """`AugmentMelSTFT(n_mels=128, sr=32000, win_length=800, hopsize=320)` in eval mode:
+    pre-emphasis, torch.stft (n_fft 1024, symmetric Hann 800, centred, reflect), power,
+    Kaldi banks (0-15 000 Hz), ln(S + 1e-5), (x + 4.5) / 5. The banks are computed once
+    here (EfficientAT recomputes them per call; that is not the work being compared)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("window", torch.hann_window(800, periodic=False), persistent=False)
+        self.register_buffer("pre", torch.as_tensor([[[-0.97, 1.0]]]), persistent=False)
+        self.register_buffer("banks", kaldi_mel_banks(128, 1024, 32000, 0.0, 15000.0), persistent=False)
+
+    def forward(self, x):  # x: [B, samples] at 32 kHz -> [B, 128, frames]
+        x = F.conv1d(x.unsqueeze(1), self.pre).squeeze(1)
+        x = torch.stft(x, 1024, hop_length=320, win_length=800, center=True, normalized=False,
+                       window=self.window, return_complex=True)
+        x = x.real ** 2 + x.imag ** 2
+        return ((self.banks @ x + 1e-5).log() + 4.5) / 5.0

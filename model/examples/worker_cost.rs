@@ -5,8 +5,9 @@
 //! process (all threads). It runs as its own process so that the allocator has glibc's
 //! default settings, as inside a plugin host (`cargo xtask` tunes them for training).
 //!
-//! `cargo run --release -p model --example worker_cost -- FILE [SAMPLES]` prints one JSON
-//! line: CPU seconds per second of audio, one value per sample. `cargo xtask bench` runs it.
+//! `cargo run --release -p model --example worker_cost -- FILE [SAMPLES [MODEL]]` prints
+//! one JSON line: CPU seconds per second of audio, one value per sample; MODEL is a model
+//! file to use instead of the embedded default. `cargo xtask bench` runs it.
 
 use model::tagger::{Tagger, TaggerOptions};
 use std::sync::Arc;
@@ -37,11 +38,15 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: worker_cost FILE [SAMPLES]"))?;
+        .ok_or_else(|| anyhow::anyhow!("usage: worker_cost FILE [SAMPLES [MODEL]]"))?;
     let samples: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(11);
+    let model_path = args.next().map(std::path::PathBuf::from);
     let audio = model::audio::decode_file_head(&path, 30.0)?;
     let host = model::audio::resample(&audio.samples, audio.sample_rate, RATE)?;
-    let m = Arc::new(model::weights::load_default(&candle_core::Device::Cpu)?);
+    let m = Arc::new(model::weights::load_or_default(
+        model_path.as_deref(),
+        &candle_core::Device::Cpu,
+    )?);
     let block = RATE as usize / 10;
     let warm = 3 * RATE as usize; // the first window fills before timing starts
     anyhow::ensure!(

@@ -17,8 +17,10 @@
 //!   OMP/MKL/OpenBLAS/Numba variables for Python. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
 //!   are removed from the Python process only (they pin OpenBLAS to a slow kernel).
 //! - Before timing, each pair is checked to compute the same thing: mel in dB, seed CNN
-//!   logits (to 1e-4), end-to-end distributions, musicnn logits.
+//!   logits (to 1e-4), end-to-end distributions, musicnn logits, EfficientAT's log-mel and
+//!   logits (to 1e-3; [`efficientat`]).
 
+mod efficientat;
 mod plugin;
 mod py;
 mod table;
@@ -71,6 +73,10 @@ pub struct Args {
     /// musicnn's reference logits (`reference/*.ref.safetensors`), for the PyTorch port's parity check.
     #[arg(long, default_value = "../shared/models/musicnn")]
     pub musicnn_refs: PathBuf,
+    /// EfficientAT's reference outputs (`reference/*.ref.safetensors`), for the PyTorch
+    /// rebuild's parity check.
+    #[arg(long, default_value = "../shared/models/efficientat")]
+    pub efficientat_refs: PathBuf,
 }
 
 fn positive(s: &str) -> Result<usize, String> {
@@ -131,11 +137,13 @@ fn json_matrix(v: &Value) -> Vec<f32> {
 /// second of audio, one value per sample.
 /// `threads`: RAYON_NUM_THREADS for it; `None` leaves rayon's default (all cores), which
 /// is what the plugin runs with.
+/// `model`: a model file instead of the embedded default.
 fn worker_cost(
     root: &Path,
     clip: &Path,
     samples: usize,
     threads: Option<usize>,
+    model: Option<&Path>,
 ) -> Result<Vec<f64>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
@@ -157,6 +165,7 @@ fn worker_cost(
         ])
         .arg(clip)
         .arg(samples.to_string())
+        .args(model)
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("running cargo run --example worker_cost")?;
@@ -280,6 +289,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     std::fs::create_dir_all(&tmp)?;
     let python = paths::from_root(&args.python);
     let musicnn_refs = paths::from_root(&args.musicnn_refs);
+    let efficientat_refs = paths::from_root(&args.efficientat_refs);
     let machine = machine();
     let say = |s: String| {
         if args.json {
@@ -519,8 +529,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
 
+    let eat_inputs = efficientat::Inputs {
+        root: &root,
+        tmp: &tmp,
+        clip: &head,
+        clip_path: &clip_path,
+        refs: &efficientat_refs,
+        torch: &torch,
+        samples: args.samples,
+    };
+    let eat = efficientat::prepare(&mut s, &eat_inputs, &say, &mut checks)?;
+
     // --- timed, interleaved ------------------------------------------------------------
-    const TIMED_ROWS: u64 = 8;
+    const TIMED_ROWS: u64 = 8 + efficientat::TIMED_ROWS;
     s.bars.stage("bench", TIMED_ROWS as usize * args.samples);
 
     let mut row = Row::new(
@@ -643,6 +664,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         rows.push(row);
     }
 
+    rows.extend(eat.rows(&mut s, &eat_inputs)?);
+
     // The plugin's worker: what one second of 48 kHz host audio costs at the default hop.
     // Measured in a process of its own (model/examples/worker_cost.rs) because this one has
     // its allocator tuned for training (xtask's main), which a plugin host does not.
@@ -657,7 +680,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     ] {
         let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded default (musicnn-MTT + head), CPU time, {label}"), "s of audio");
         row.audio_s = Some(1.0);
-        match worker_cost(&root, &clip_path, args.samples, threads) {
+        match worker_cost(&root, &clip_path, args.samples, threads, None) {
             Ok(v) => {
                 row.ours = Stat::from_samples(v);
                 if let Some(o) = &row.ours {
