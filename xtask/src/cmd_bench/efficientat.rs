@@ -103,7 +103,8 @@ pub fn prepare(
                 say(format!("check: EfficientAT, ours vs PyTorch on a 3-s window of the clip: log-mel max |Δ| {m:.1e}; logits on 4 windows max |Δ| {d:.1e} (must be ≤ 1e-3)"));
                 checks.insert("efficientat_mel_max_abs_diff".into(), m.into());
                 checks.insert("efficientat_logits_max_abs_diff".into(), d.into());
-                if !(d <= 1e-3) {
+                // A NaN difference fails too.
+                if d.is_nan() || d > 1e-3 {
                     bail!("the PyTorch EfficientAT does not compute what ours does (max |Δ| {d}): timing them against each other would mean nothing");
                 }
                 if let Some(par) = r.get("parity") {
