@@ -1,7 +1,8 @@
 //! The EfficientAT half of `cargo xtask parity`: for every
 //! `reference/<clip>.ref.safetensors` beside the published `mn04_as` weights, the
 //! reference waveform (the first 3 s and 10 s, at 32 kHz) through our front end and our
-//! network, against PyTorch's log-mels, logits and embedding. The waveforms are in the
+//! network (the fused CPU path, and candle's ops for the logits), against PyTorch's
+//! log-mels, logits and embedding. The waveforms are in the
 //! files, so no decoder or resampler takes part.
 
 use anyhow::{bail, Context, Result};
@@ -31,8 +32,8 @@ pub fn check(dir: &Path) -> Result<f32> {
         "\nEfficientAT mn04_as: reference waveform -> our mel -> our network, max |ours - PyTorch|"
     );
     println!(
-        "{:<18} {:>5} {:>7} {:>10} {:>10} {:>10}",
-        "clip", "input", "frames", "mel", "logits", "embedding"
+        "{:<18} {:>5} {:>7} {:>10} {:>10} {:>10} {:>16}",
+        "clip", "input", "frames", "mel", "logits", "embedding", "logits (candle)"
     );
     let mut worst = 0f32;
     for (clip, path) in &refs {
@@ -58,16 +59,19 @@ pub fn check(dir: &Path) -> Result<f32> {
                     want_mel.dims()
                 );
             }
+            // The fused CPU path inference runs, and candle's ops (training, GPUs).
             let out = net.forward(&ours)?;
+            let candle = net.forward_candle(&ours)?;
             let errs = [
                 max_abs(&ours, want_mel)?,
                 max_abs(&out.logits, get("logits")?)?,
                 max_abs(&out.embedding, get("features")?)?,
+                max_abs(&candle.logits, get("logits")?)?,
             ];
             worst = errs.iter().fold(worst, |w, e| w.max(*e));
             println!(
-                "{clip:<18} {secs:>5} {frames:>7} {:>10.1e} {:>10.1e} {:>10.1e}",
-                errs[0], errs[1], errs[2]
+                "{clip:<18} {secs:>5} {frames:>7} {:>10.1e} {:>10.1e} {:>10.1e} {:>16.1e}",
+                errs[0], errs[1], errs[2], errs[3]
             );
         }
     }
