@@ -36,10 +36,19 @@ impl Default for TaggerOptions {
 }
 
 impl TaggerOptions {
+    /// The shortest hop, seconds: two or three mel frames. A shorter one would analyse
+    /// almost the same window again for every frame of audio.
+    pub const MIN_HOP_S: f32 = 0.05;
+    /// The longest hop, seconds.
+    pub const MAX_HOP_S: f32 = 60.0;
+
+    /// Whether the Tagger accepts `hop_s` (NaN is not).
+    pub fn hop_in_range(hop_s: f32) -> bool {
+        (Self::MIN_HOP_S..=Self::MAX_HOP_S).contains(&hop_s)
+    }
+
     pub fn validate(&self) -> Result<()> {
-        let ok = self.hop_s.is_finite()
-            && self.hop_s > 0.0
-            && self.hop_s <= 60.0
+        let ok = Self::hop_in_range(self.hop_s)
             && self.smoothing_s.is_finite()
             && self.smoothing_s >= 0.0
             && self.silence_db.is_finite()
@@ -48,7 +57,9 @@ impl TaggerOptions {
             Ok(())
         } else {
             Err(Error::Config(format!(
-                "invalid tagger options {self:?} (hop must be in (0, 60] s)"
+                "invalid tagger options {self:?} (hop must be in [{}, {}] s)",
+                Self::MIN_HOP_S,
+                Self::MAX_HOP_S
             )))
         }
     }

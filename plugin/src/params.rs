@@ -1,6 +1,7 @@
 //! The plugin's parameters and persisted editor state.
 
 use crate::controls::Controls;
+use model::tagger::TaggerOptions;
 use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
 
@@ -78,9 +79,12 @@ impl TaggerParams {
         (self.midi_channel.value().clamp(1, 16) - 1) as u8
     }
 
-    pub fn tagger_options(&self) -> model::tagger::TaggerOptions {
-        model::tagger::TaggerOptions {
-            hop_s: self.hop_s.value().clamp(0.05, 60.0),
+    pub fn tagger_options(&self) -> TaggerOptions {
+        TaggerOptions {
+            hop_s: self
+                .hop_s
+                .value()
+                .clamp(TaggerOptions::MIN_HOP_S, TaggerOptions::MAX_HOP_S),
             smoothing_s: self.smoothing_s.value().max(0.0),
             ..Default::default()
         }

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Seconds between windows.
-    #[arg(long, default_value_t = 1.5, value_parser = crate::cmd_tag::positive_seconds)]
+    #[arg(long, default_value_t = 1.5, value_parser = crate::cmd_tag::hop_seconds)]
     hop: f32,
     /// Print JSON instead of tables.
     #[arg(long)]

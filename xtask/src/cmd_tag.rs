@@ -17,19 +17,24 @@ pub struct Args {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Seconds between analysis windows.
-    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 1.0, value_parser = hop_seconds)]
     hop: f32,
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
 }
 
-pub fn positive_seconds(s: &str) -> Result<f32, String> {
+/// A hop between analysis windows, in the range the Tagger accepts.
+pub fn hop_seconds(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if v.is_finite() && v > 0.0 && v <= 60.0 {
+    if TaggerOptions::hop_in_range(v) {
         Ok(v)
     } else {
-        Err(format!("{v} s is outside (0, 60]"))
+        Err(format!(
+            "{v} s is outside [{}, {}]",
+            TaggerOptions::MIN_HOP_S,
+            TaggerOptions::MAX_HOP_S
+        ))
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     fine_tune_dense: bool,
     /// musicnn only: seconds between training windows (one backbone pass each) [default: 1].
-    #[arg(long, value_parser = crate::cmd_tag::positive_seconds)]
+    #[arg(long, value_parser = crate::cmd_tag::hop_seconds)]
     train_hop: Option<f32>,
     /// musicnn only: absolute levels (RMS dBFS, comma-separated) at which every training
     /// window is seen, so the head cannot learn the datasets' recording levels; `none`

@@ -101,7 +101,7 @@ fn tag_text_output_names_the_top_genre() {
 fn bad_arguments_are_refused_clearly() {
     let o = xtask(&["tag", "--hop", "0", "x.wav"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("outside (0, 60]"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("outside [0.05, 60]"), "{}", stderr(&o));
 
     let o = xtask(&["tag"]);
     assert_eq!(o.status.code(), Some(2));
