@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
     let target = {
         let mut t = Tagger::new(m.clone(), a.sample_rate, opts)?;
         t.push(b_part)?;
-        model::metrics::argmax(t.smoothed().unwrap())
+        model::distribution::argmax(t.smoothed().unwrap())
     };
     let mut x = a.samples[..cut.min(a.samples.len())].to_vec();
     let cut = x.len();
@@ -42,11 +42,11 @@ fn main() -> anyhow::Result<()> {
     let block = rate / 100;
     let labels = &m.card.labels;
     for (i, chunk) in x.chunks(block).enumerate() {
-        let before = t.smoothed().map(model::metrics::argmax);
+        let before = t.smoothed().map(model::distribution::argmax);
         if t.push(chunk)?.is_empty() {
             continue;
         }
-        let now = model::metrics::argmax(t.smoothed().unwrap());
+        let now = model::distribution::argmax(t.smoothed().unwrap());
         let pos = (i + 1) * block;
         if pos > cut && now == target && before != Some(target) {
             println!(

@@ -3,12 +3,13 @@
 //! Audio goes `audio` (decode, downmix, resample) → `mel` (log-mel frames, batch or
 //! streaming, bit-identical) → `window` (3-s windows, per-window standardisation) →
 //! `nets` (candle networks) → `tagger` (rolling windows, smoothing) → `tag_report` (the
-//! `tag --json` document). `weights` stores a
-//! network with a card that describes how it must be fed; `train` and `metrics` build and
-//! judge networks.
+//! `tag --json` document); `distribution` reads the genre distributions they produce.
+//! `weights` stores a network with a card that describes how it must be fed; `train` and
+//! `metrics` build and judge networks.
 
 pub mod audio;
 pub mod device;
+pub mod distribution;
 pub mod dj_mix;
 pub mod error;
 pub mod mel;

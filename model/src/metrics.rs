@@ -3,7 +3,8 @@
 //! Everything here is computed from a [`Confusion`] matrix, which is the one
 //! thing an evaluation loop has to accumulate: call [`Confusion::add`] once per
 //! clip (or per window) with the index of the true genre and the index of the
-//! predicted genre (usually [`argmax`] of the model's probabilities), then ask
+//! predicted genre (usually [`argmax`](crate::distribution::argmax) of the model's
+//! probabilities), then ask
 //! for a [`Summary`] or a human-readable [`Confusion::table`].
 //!
 //! Why several numbers rather than just accuracy:
@@ -354,28 +355,6 @@ impl Confusion {
     }
 }
 
-/// Index of the largest value (the first one on ties).
-///
-/// NaN is treated as negative infinity, so a single NaN logit cannot hijack
-/// the prediction; if every value is NaN the result is `0`.
-///
-/// # Panics
-/// On an empty slice (there is no class to pick).
-pub fn argmax(p: &[f32]) -> usize {
-    assert!(!p.is_empty(), "argmax of an empty slice");
-    let key = |v: f32| if v.is_nan() { f32::NEG_INFINITY } else { v };
-    let mut best = 0;
-    let mut best_v = key(p[0]);
-    for (i, &v) in p.iter().enumerate().skip(1) {
-        let v = key(v);
-        if v > best_v {
-            best = i;
-            best_v = v;
-        }
-    }
-    best
-}
-
 /// `num / den`, or `0` when `den == 0`.
 fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
@@ -565,23 +544,6 @@ mod tests {
         assert_eq!(a.total(), 40);
         assert_eq!(a.counts[2], vec![0, 4, 12]);
         assert_close!(a.accuracy(), 0.7);
-    }
-
-    #[test]
-    fn argmax_first_max_and_nan() {
-        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
-        assert_eq!(argmax(&[0.5, 0.2, 0.5]), 0, "first max wins ties");
-        assert_eq!(argmax(&[f32::NAN, 0.1, 0.3]), 2);
-        assert_eq!(argmax(&[0.3, f32::NAN, 0.1]), 0);
-        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
-        assert_eq!(argmax(&[f32::NEG_INFINITY, f32::NAN, -1e30]), 2);
-        assert_eq!(argmax(&[-3.0]), 0);
-    }
-
-    #[test]
-    #[should_panic]
-    fn argmax_empty_panics() {
-        argmax(&[]);
     }
 
     #[test]

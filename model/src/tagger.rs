@@ -397,7 +397,7 @@ pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) ->
     let card = &t.model().card;
     let distribution = mean_of(&loud, card.labels.len(), |w| &w.probs);
     let styles = mean_of(&loud, card.styles.len(), |w| &w.styles);
-    let top = crate::metrics::argmax(&distribution);
+    let top = crate::distribution::argmax(&distribution);
     Ok(FileTags {
         windows,
         distribution,

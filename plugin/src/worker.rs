@@ -274,7 +274,7 @@ impl State {
         let distribution = smoothed.map_or_else(|| vec![0.0; n_labels], <[f32]>::to_vec);
         let top = smoothed
             .filter(|s| !s.is_empty())
-            .map(model::metrics::argmax);
+            .map(model::distribution::argmax);
         let confidence = top.map_or(0.0, |t| distribution[t]);
         let frozen = self.links.params.freeze.value();
 

@@ -491,7 +491,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(r) => {
                 let theirs = json_matrix(&json!([r["distribution"]]));
                 let d = max_abs_diff(&ours_tags.distribution, &theirs);
-                let top = model::metrics::argmax(&theirs);
+                let top = model::distribution::argmax(&theirs);
                 say(format!(
                     "check: 30-s clip end to end, mean distribution vs librosa + PyTorch: {} windows each, top genre {} / {}, max |Δp| {d:.3} (different resamplers)",
                     r["windows"],

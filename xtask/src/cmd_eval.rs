@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use model::metrics::{argmax, Confusion};
+use model::distribution::argmax;
+use model::metrics::Confusion;
 use model::tagger::{tag_audio, TaggerOptions};
 use model::train::{discover, discover_labelled, split, Subset};
 use serde_json::json;

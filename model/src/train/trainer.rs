@@ -3,7 +3,8 @@
 
 use super::best_epoch::{BestBy, BestEpoch};
 use super::{Augment, ClipFeatures, Observer};
-use crate::metrics::{argmax, Confusion, Summary};
+use crate::distribution::argmax;
+use crate::metrics::{Confusion, Summary};
 use crate::nets::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize};

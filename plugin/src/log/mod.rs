@@ -241,7 +241,7 @@ impl Merge {
         let dist = &values[..n_labels.min(values.len())];
         // Rows without a top genre (before the first non-silent window) hold zeros, so an
         // all-zero mean means none of the members had one.
-        let top = Some(model::metrics::argmax(dist))
+        let top = Some(model::distribution::argmax(dist))
             .filter(|_| !dist.is_empty())
             .filter(|&t| dist[t] > 0.0);
         let head = Head {

@@ -1,0 +1,47 @@
+//! A genre distribution: one value per label of the model's card, in the card's order —
+//! probabilities (the Tagger's windows, its smoothed and whole-file distributions, the
+//! plugin's display), or log-probabilities and logits, which rank the labels the same way.
+
+/// Index of the largest value (the first one on ties).
+///
+/// NaN is treated as negative infinity, so a single NaN logit cannot hijack
+/// the prediction; if every value is NaN the result is `0`.
+///
+/// # Panics
+/// On an empty slice (there is no class to pick).
+pub fn argmax(p: &[f32]) -> usize {
+    assert!(!p.is_empty(), "argmax of an empty slice");
+    let key = |v: f32| if v.is_nan() { f32::NEG_INFINITY } else { v };
+    let mut best = 0;
+    let mut best_v = key(p[0]);
+    for (i, &v) in p.iter().enumerate().skip(1) {
+        let v = key(v);
+        if v > best_v {
+            best = i;
+            best_v = v;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_first_max_and_nan() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[0.5, 0.2, 0.5]), 0, "first max wins ties");
+        assert_eq!(argmax(&[f32::NAN, 0.1, 0.3]), 2);
+        assert_eq!(argmax(&[0.3, f32::NAN, 0.1]), 0);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[f32::NEG_INFINITY, f32::NAN, -1e30]), 2);
+        assert_eq!(argmax(&[-3.0]), 0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn argmax_empty_panics() {
+        argmax(&[]);
+    }
+}
