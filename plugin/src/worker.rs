@@ -53,9 +53,9 @@ pub struct WorkerLinks {
 /// The one-thread pool the model runs on, made once per engine and kept across
 /// activations.
 ///
-/// One analysis window a second needs no second core: with rayon's default (every core)
-/// candle split each small GEMM and spun, costing 5.7x the CPU for the same work
-/// (`cargo xtask bench`: 1.74 % vs 0.31 % of a core). One thread for the engine's life
+/// One analysis window a second needs no second core, and on rayon's default pool (every
+/// core) candle splits each small GEMM across threads that mostly wait, taking CPU from
+/// the host's own threads. One thread for the engine's life
 /// keeps one allocator arena: a pool per activation starts its thread while the previous
 /// one is still exiting (rayon does not join on drop), and such a thread gets a fresh
 /// arena, ~10 MB of resident memory each.

@@ -5,7 +5,7 @@
 //! - `tests/analysis.rs`: committed CC-licensed music through the plugin's own analysis path.
 //! - `tests/standalone.rs`: the standalone binary headless (`--backend dummy`).
 //!
-//! The pedalboard (VST3) check is `scripts/pedalboard_check.py`, run by `.ci/run`.
+//! The pedalboard (VST3) check is `tests/pedalboard_check.py`, run by `.ci/run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

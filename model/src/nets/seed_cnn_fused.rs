@@ -185,8 +185,8 @@ impl CustomOp1 for FusedSeedCnn {
         let mut out = vec![0f32; b * 2 * c];
         // One window per task, each GEMM on one thread: the buffers stay hot and nothing
         // waits for anything. Splitting a single window's GEMMs across two threads instead
-        // (gemm's rayon mode) made batch 1 slower, 2.05 → 2.48 ms (`cargo xtask bench
-        // --threads 2`): the matrices are too small to pay for the synchronisation.
+        // (gemm's rayon mode) makes batch 1 slower (`cargo xtask bench --threads 2`): the
+        // matrices are too small to pay for the synchronisation.
         out.par_chunks_mut(2 * c)
             .zip(x.par_chunks(h * w))
             .for_each(|(o, img)| self.window(img, h, w, o));

@@ -45,11 +45,11 @@ pub struct TransferConfig {
     /// Hop between validation windows, seconds.
     pub eval_hop_s: f32,
     /// Absolute playback levels (RMS dBFS) at which every training window is seen,
-    /// whatever its own level; empty: as recorded. Without this the head learns the
-    /// datasets' recording levels — GTZAN's classical clips sit at −28 dB RMS, its jazz at
-    /// −20, its pop at −15 — and a head trained as recorded called Brahms (−22 dB) jazz,
-    /// and classical once played 12 dB quieter. Gains relative to each clip did not cure
-    /// it (every genre kept its own range); absolute levels give every genre the same.
+    /// whatever its own level; empty: as recorded. The datasets' genres come at different
+    /// recording levels (GTZAN's classical clips around −28 dB RMS, its jazz −20, its pop
+    /// −15), so a head trained on windows as recorded learns loudness as a genre and
+    /// changes its answer when the same music plays quieter. Gains relative to each clip
+    /// would keep every genre's own range; absolute levels give every genre the same ones.
     pub levels_db: Vec<f32>,
     /// Also train musicnn's dense layer (1 506 → 200, initialised from the published
     /// weights) under a head that reads the 200-d embedding. The frozen backbone still runs
@@ -76,8 +76,8 @@ impl Default for TransferConfig {
     fn default() -> Self {
         Self {
             epochs: 300,
-            // Large: a step on 256 feature vectors costs little more than on 64, and
-            // per-step overhead dominated (1.7 s per epoch on 18 000 windows at 64).
+            // Large: a step on 256 feature vectors costs little more than on 64, and at 64
+            // the per-step overhead dominates an epoch.
             batch_size: 256,
             lr: 1e-3,
             weight_decay: 5e-2,

@@ -1,7 +1,8 @@
 //! The genre head on top of the frozen backbone: standardise the chosen features, dropout,
 //! one linear layer. Deliberately small: 100 GTZAN clips can teach a linear map from
-//! musicnn's learnt description of music to genres, not much more (see
-//! `../shared/notes/transfer-findings.md`: heads that memorise artists generalise worst).
+//! musicnn's learnt description of music to genres, not much more; a larger head has room
+//! to memorise the few artists behind each genre's clips, which is what generalises worst
+//! to music from elsewhere.
 
 use super::backbone::{BackboneOutputs, N_TAGS, PENULTIMATE_DIM, POOLED_DIM};
 use crate::nets::SeededDropout;
