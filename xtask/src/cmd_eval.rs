@@ -1,12 +1,12 @@
 //! `cargo xtask eval`: window- and clip-level figures for a model on GTZAN clips, through
 //! the same Tagger the plugin uses (decode → resample → streaming mel → windows).
 
+use crate::progress::Bars;
 use anyhow::{bail, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use model::distribution::argmax;
 use model::metrics::Confusion;
 use model::tagger::{tag_audio, TaggerOptions};
-use model::train::{discover, discover_labelled, split, Subset};
+use model::train::{discover, discover_labelled, split, Observer, Subset};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,18 +84,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let labels = &m.card.labels;
     let (mut window, mut clip) = (Confusion::new(labels), Confusion::new(labels));
     let mut skipped = Vec::new();
-    let bar = ProgressBar::new(clips.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}",
-        )?
-        .progress_chars("=> "),
-    );
-    bar.set_prefix("evaluating");
+    let mut bars = Bars::new();
+    bars.stage("evaluating", clips.len());
     let t0 = std::time::Instant::now();
     let mut audio_s = 0.0;
     for c in clips {
-        bar.set_message(c.key());
         match model::audio::decode_file(&c.path).and_then(|a| {
             audio_s += a.duration_s() as f64;
             tag_audio(m.clone(), &a, opts)
@@ -107,13 +100,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 clip.add(c.genre, t.top);
             }
             Err(e) => {
-                bar.println(format!("warning: skipping {}: {e}", c.path.display()));
+                bars.warn(&format!("skipping {}: {e}", c.path.display()));
                 skipped.push(c.path.display().to_string());
             }
         }
-        bar.inc(1);
+        bars.tick(&c.key());
     }
-    bar.finish_and_clear();
+    bars.stage_done();
     let secs = t0.elapsed().as_secs_f64();
     if clip.total() == 0 {
         bail!("no clip could be evaluated");
