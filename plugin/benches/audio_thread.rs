@@ -1,6 +1,6 @@
 //! `cargo bench -p genre-tagger --bench audio_thread`: what the plugin costs the audio
 //! thread — the downmix-and-queue `Tap::process` — per sample, for the usual layouts.
-//! (The worker's cost is the model crate's `tag_end_to_end` bench.)
+//! (The worker's cost is `examples/worker_cost.rs`, run by `cargo xtask bench`.)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use genre_tagger::meters::Meters;
@@ -10,9 +10,13 @@ use ringbuf::HeapRb;
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The layouts measured: (channels, block frames). `cargo xtask bench` reports whichever
+/// this bench wrote (criterion's `tap_process/{channels}ch/{block}`).
+const CASES: [(usize, usize); 5] = [(1, 64), (2, 64), (2, 512), (2, 4096), (8, 512)];
+
 fn tap(c: &mut Criterion) {
     let mut g = c.benchmark_group("tap_process");
-    for (channels, block) in [(1usize, 64usize), (2, 64), (2, 512), (2, 4096), (8, 512)] {
+    for (channels, block) in CASES {
         let (prod, mut cons) = HeapRb::<f32>::new(1 << 20).split();
         let mut t = Tap::new(prod, Arc::new(Meters::default()));
         let buffers: Vec<Vec<f32>> = (0..channels)

@@ -29,9 +29,15 @@ use crate::paths;
 use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use model::audio::Audio;
+use model::distribution::argmax;
 use model::mel::{mel_spectrogram, MelConfig};
+use model::nets::musicnn::{read_tf_file, Backbone};
+use model::nets::musicnn::{N_MELS as MUSICNN_MELS, PATCH_FRAMES as MUSICNN_FRAMES};
 use model::tagger::{tag_audio, TaggerOptions};
 use model::train::Observer;
+use model::weights::LoadedModel;
 use model::window::{copy_window, normalize};
 use py::Python;
 use serde_json::{json, Map, Value};
@@ -133,59 +139,6 @@ fn json_matrix(v: &Value) -> Vec<f32> {
         .collect()
 }
 
-/// Runs `model/examples/worker_cost.rs` (built on first use) on `clip`: CPU seconds per
-/// second of audio, one value per sample.
-/// `threads`: RAYON_NUM_THREADS for it; `None` leaves rayon's default (all cores), which
-/// is what the plugin runs with.
-/// `model`: a model file instead of the embedded default.
-fn worker_cost(
-    root: &Path,
-    clip: &Path,
-    samples: usize,
-    threads: Option<usize>,
-    model: Option<&Path>,
-) -> Result<Vec<f64>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = std::process::Command::new(cargo);
-    match threads {
-        Some(n) => cmd.env("RAYON_NUM_THREADS", n.to_string()),
-        None => cmd.env_remove("RAYON_NUM_THREADS"),
-    };
-    let out = cmd
-        .current_dir(root)
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "model",
-            "--example",
-            "worker_cost",
-            "--",
-        ])
-        .arg(clip)
-        .arg(samples.to_string())
-        .args(model)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running cargo run --example worker_cost")?;
-    if !out.status.success() {
-        bail!(
-            "`cargo run --release -p model --example worker_cost` failed ({})",
-            out.status
-        );
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(text.lines().last().unwrap_or(""))
-        .with_context(|| format!("worker_cost printed {text}"))?;
-    v["cpu_s_per_audio_s"]
-        .as_array()
-        .context("no cpu_s_per_audio_s")?
-        .iter()
-        .map(|x| x.as_f64().context("not a number"))
-        .collect()
-}
-
 fn iters_for(one_call_s: f64) -> usize {
     ((SAMPLE_TARGET_S / one_call_s.max(1e-9)).ceil() as usize).clamp(1, 10_000)
 }
@@ -280,340 +233,409 @@ fn fill(row: &mut Row, (ours, reference): (Result<Stat>, Option<Result<Stat>>)) 
     Ok(())
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    // Before anything touches rayon or candle: both read it once (rayon) or per call (candle's gemm).
-    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
-    let root = paths::workspace_root();
-    let target = paths::target_dir();
-    let tmp = target.join("bench-tmp");
-    std::fs::create_dir_all(&tmp)?;
-    let python = paths::from_root(&args.python);
-    let musicnn_refs = paths::from_root(&args.musicnn_refs);
-    let efficientat_refs = paths::from_root(&args.efficientat_refs);
-    let machine = machine();
-    let say = |s: String| {
-        if args.json {
-            eprintln!("{s}")
-        } else {
-            println!("{s}")
-        }
-    };
-    say(format!(
-        "machine: {}, {} cores; threads per side: {} (ours: RAYON_NUM_THREADS; references: torch, BLAS, OpenMP); {} samples per side",
-        machine["cpu"].as_str().unwrap_or("?"),
-        machine["cores"],
-        args.threads,
-        args.samples
-    ));
-
-    // --- the Python references -------------------------------------------------------
-    let mut reference_info = json!({ "available": false });
-    let py = if args.no_reference {
-        reference_info["skipped"] = "--no-reference".into();
-        None
+/// Prints a progress line: to stdout with the table, to stderr with `--json` (stdout is
+/// then the JSON document alone).
+fn say(json: bool, s: String) {
+    if json {
+        eprintln!("{s}")
     } else {
-        match Python::start(
-            &python,
-            &root.join("bench/reference.py"),
-            args.threads,
-            &target.join("bench-python.log"),
-        ) {
-            Ok(mut p) => {
-                let hello = p.call(json!({"cmd": "hello"}))?;
-                reference_info = json!({ "available": true, "python": python.display().to_string(), "hello": hello });
-                Some(p)
-            }
-            Err(e) => {
-                eprintln!(
-                    "Python references not run: {e:#}\n{}",
-                    py::install_hint(&root, &python)
-                );
-                reference_info["error"] = format!("{e:#}").into();
-                None
-            }
+        println!("{s}")
+    }
+}
+
+/// What every measurement needs: the options, where things are, the timing session and the
+/// references' names for the table.
+struct Bench {
+    args: Args,
+    root: PathBuf,
+    target: PathBuf,
+    /// Files exchanged with the Python process.
+    tmp: PathBuf,
+    s: Session,
+    librosa: String,
+    torch: String,
+}
+
+impl Bench {
+    fn say(&self, s: String) {
+        say(self.args.json, s)
+    }
+}
+
+/// The audio and networks the rows measure, loaded once.
+struct Inputs {
+    clip_path: PathBuf,
+    song_path: PathBuf,
+    /// The seed CNN (the first default, kept beside the musicnn default): what the mel, CNN
+    /// and end-to-end rows compare with librosa and PyTorch.
+    cnn_path: PathBuf,
+    cnn: Arc<LoadedModel>,
+    /// Its front end, `MelConfig::seed_default()`.
+    cfg: MelConfig,
+    /// The first `CLIP_S` seconds of the clip as decoded, and at the CNN's rate.
+    head: Audio,
+    clip: Vec<f32>,
+    opts: TaggerOptions,
+    /// The candle musicnn, with the same weights file PyTorch loads.
+    musicnn_path: PathBuf,
+    musicnn: Backbone,
+}
+
+impl Inputs {
+    fn load(root: &Path) -> Result<Self> {
+        let cpu = Device::Cpu;
+        let clip_path = root.join("fixtures/cc-music/brahms_hungarian_dance_5.ogg");
+        let cnn_path = root.join("model/weights/seed_cnn.safetensors");
+        let cnn = Arc::new(model::weights::load_file(&cnn_path, &cpu)?);
+        let cfg = cnn.card.mel.clone();
+        if cfg != MelConfig::seed_default() {
+            bail!(
+                "{}'s front end is not MelConfig::seed_default(); the mel row assumes it is",
+                cnn_path.display()
+            );
         }
-    };
-    let named = |name: &str, k: &str| match reference_info["hello"]["versions"][k].as_str() {
-        Some(v) => format!("{name} {v}"),
-        None => name.to_string(),
-    };
-    let (librosa, torch) = (named("librosa", "librosa"), named("PyTorch", "torch"));
-    if let Some(h) = reference_info.get("hello") {
-        let pools: Vec<String> = h["threadpools"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                format!(
-                    "{} {} ({} threads{})",
-                    p["internal_api"].as_str().unwrap_or("?"),
-                    p["version"].as_str().unwrap_or(""),
-                    p["num_threads"],
-                    p["architecture"]
-                        .as_str()
-                        .map(|a| format!(", kernel {a}"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        say(format!(
-            "references: Python {}, {librosa}, numpy {}, {torch} ({} threads); native pools: {}",
-            h["python"].as_str().unwrap_or("?"),
-            reference_info["hello"]["versions"]["numpy"]
-                .as_str()
-                .unwrap_or("?"),
-            h["torch_threads"],
-            pools.join(", ")
-        ));
+        let head = model::audio::decode_file_head(&clip_path, CLIP_S)?;
+        let clip = model::audio::resample(&head.samples, head.sample_rate, cfg.sample_rate)?;
+        let musicnn_path = root.join("model/weights/musicnn/MSD_musicnn.safetensors");
+        let (_, tensors) = read_tf_file(&musicnn_path, "", &cpu)?;
+        let musicnn = Backbone::new(VarBuilder::from_tensors(tensors, DType::F32, &cpu))?;
+        Ok(Self {
+            clip_path,
+            song_path: root.join("fixtures/cc-music/lets_go_fishin.ogg"),
+            cnn_path,
+            cnn,
+            cfg,
+            head,
+            clip,
+            opts: TaggerOptions::default(),
+            musicnn_path,
+            musicnn,
+        })
     }
 
-    let mut s = Session {
-        samples: args.samples,
-        bars: Bars::new(),
-        py,
-    };
+    fn clip_s(&self) -> f64 {
+        self.head.duration_s() as f64
+    }
+
+    /// The Python reference's `tag` command for the clip, as the Tagger's options run it.
+    fn tag_cmd(&self) -> Value {
+        json!({
+            "cmd": "tag", "path": self.clip_path, "seconds": CLIP_S,
+            "hop_frames": self.cfg.hop_frames(self.opts.hop_s),
+            "window_frames": self.cnn.card.window_frames, "batch": self.opts.max_batch,
+        })
+    }
+}
+
+/// Starts the Python references (unless `--no-reference`); what happened goes in the
+/// JSON's `reference` entry, and a failure only leaves them out.
+fn start_references(args: &Args, root: &Path, target: &Path) -> Result<(Option<Python>, Value)> {
+    let mut info = json!({ "available": false });
+    if args.no_reference {
+        info["skipped"] = "--no-reference".into();
+        return Ok((None, info));
+    }
+    let python = paths::from_root(&args.python);
+    let log = target.join("bench-python.log");
+    match Python::start(
+        &python,
+        &root.join("bench/reference.py"),
+        args.threads,
+        &log,
+    ) {
+        Ok(mut p) => {
+            let hello = p.call(json!({"cmd": "hello"}))?;
+            let python = python.display().to_string();
+            info = json!({ "available": true, "python": python, "hello": hello });
+            say(args.json, references_line(&info["hello"]));
+            Ok((Some(p), info))
+        }
+        Err(e) => {
+            let hint = py::install_hint(root, &python);
+            eprintln!("Python references not run: {e:#}\n{hint}");
+            info["error"] = format!("{e:#}").into();
+            Ok((None, info))
+        }
+    }
+}
+
+/// One line naming the reference tools and their thread pools.
+fn references_line(hello: &Value) -> String {
+    let pools: Vec<String> = hello["threadpools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {} ({} threads{})",
+                p["internal_api"].as_str().unwrap_or("?"),
+                p["version"].as_str().unwrap_or(""),
+                p["num_threads"],
+                p["architecture"]
+                    .as_str()
+                    .map(|a| format!(", kernel {a}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let version = |k: &str| hello["versions"][k].as_str().unwrap_or("?").to_string();
+    format!(
+        "references: Python {}, librosa {}, numpy {}, PyTorch {} ({} threads); native pools: {}",
+        hello["python"].as_str().unwrap_or("?"),
+        version("librosa"),
+        version("numpy"),
+        version("torch"),
+        hello["torch_threads"],
+        pools.join(", ")
+    )
+}
+
+/// Before any timing, each pair is checked to compute the same thing: the figures go in
+/// the JSON's `checks`. A seed CNN that disagrees with PyTorch stops the bench (timing the
+/// two against each other would mean nothing); the other checks only report.
+fn check_agreement(b: &mut Bench, inp: &Inputs) -> Result<Map<String, Value>> {
     let mut checks = Map::new();
-    let mut rows = Vec::new();
+    let Some(p) = b.s.py.as_mut() else {
+        return Ok(checks);
+    };
+    let say = |s: String| say(b.args.json, s);
     let cpu = Device::Cpu;
+    let (n_mels, wf) = (inp.cfg.n_mels, inp.cnn.card.window_frames);
 
-    // --- inputs ---------------------------------------------------------------------
-    let clip_path = root.join("fixtures/cc-music/brahms_hungarian_dance_5.ogg");
-    let song_path = root.join("fixtures/cc-music/lets_go_fishin.ogg");
-    // The seed CNN (the first default, kept beside the musicnn default) is what the mel,
-    // CNN and end-to-end rows compare with librosa and PyTorch.
-    let cnn_path = root.join("model/weights/seed_cnn.safetensors");
-    let m = Arc::new(model::weights::load_file(&cnn_path, &cpu)?);
-    let cfg = m.card.mel.clone();
-    if cfg != MelConfig::seed_default() {
-        bail!(
-            "{}'s front end is not MelConfig::seed_default(); the mel row assumes it is",
-            cnn_path.display()
-        );
+    let ours_mel = mel_spectrogram(&inp.cfg, &inp.clip)?;
+    let (samples_f, mel_f) = (b.tmp.join("mel_input.f32"), b.tmp.join("mel_librosa.f32"));
+    write_f32(&samples_f, &inp.clip)?;
+    let r = p.call(json!({"cmd": "mel_setup", "samples": samples_f, "out": mel_f}));
+    match r.and_then(|_| read_f32(&mel_f)) {
+        Ok(theirs) if theirs.len() == ours_mel.data.len() => {
+            let peak = theirs.iter().cloned().fold(f32::MIN, f32::max);
+            let (mut within, mut all) = (0.0f32, 0.0f32);
+            for (a, b) in ours_mel.data.iter().zip(&theirs) {
+                all = all.max((a - b).abs());
+                if *b >= peak - 80.0 {
+                    within = within.max((a - b).abs());
+                }
+            }
+            say(format!(
+                "check: mel vs librosa, max |Δ| {within:.1e} dB within 80 dB of the peak \
+                 ({all:.1e} dB over all bins)"
+            ));
+            checks.insert("mel_max_abs_diff_db_top80".into(), within.into());
+            checks.insert("mel_max_abs_diff_db_all".into(), all.into());
+        }
+        Ok(theirs) => bail!(
+            "librosa gave {} mel values, ours {}",
+            theirs.len(),
+            ours_mel.data.len()
+        ),
+        Err(e) => say(format!("check: mel vs librosa failed: {e:#}")),
     }
-    let head = model::audio::decode_file_head(&clip_path, CLIP_S)?;
-    let clip = model::audio::resample(&head.samples, head.sample_rate, cfg.sample_rate)?;
-    let clip_s = head.duration_s() as f64;
-    let (wf, n_mels) = (m.card.window_frames, cfg.n_mels);
-    let opts = TaggerOptions::default();
-    let hop_frames = cfg.hop_frames(opts.hop_s);
 
-    // --- agreement checks, before any timing ------------------------------------------
-    let ours_mel = mel_spectrogram(&cfg, &clip)?;
+    // Four real windows of the clip, normalised as the Tagger does.
     let mut windows = Vec::new();
     for start in [0, 300, 600, 900] {
         let mut w = Vec::new();
         copy_window(&ours_mel.data, n_mels, start, wf, &mut w);
-        normalize(&mut w, m.card.norm);
+        normalize(&mut w, inp.cnn.card.norm);
         windows.extend(w);
     }
-    let check_x = Tensor::from_vec(windows.clone(), (4, n_mels, wf), &cpu)?;
-    let ours_logits: Vec<f32> = m.net.forward_t(&check_x, false)?.flatten_all()?.to_vec1()?;
-    let ours_tags = tag_audio(m.clone(), &head, opts)?;
-    let mnn_path = root.join("model/weights/musicnn/MSD_musicnn.safetensors");
-    let musicnn = {
-        // The candle musicnn (model::nets::musicnn), with the same weights file PyTorch loads.
-        let (_, tensors) = model::nets::musicnn::read_tf_file(&mnn_path, "", &cpu)?;
-        model::nets::musicnn::Backbone::new(candle_nn::VarBuilder::from_tensors(
-            tensors,
-            DType::F32,
-            &cpu,
-        ))?
-    };
-    let mnn_frames = model::nets::musicnn::PATCH_FRAMES;
-    let mnn_mels = model::nets::musicnn::N_MELS;
-    // Realistic patches: musicnn's front end on the clip at 16 kHz, but without its float16
-    // cast, which overflows to inf wherever the mel power exceeds 6.55 (65 504 / 10 000) —
-    // loud passages of this very clip — and then gives NaN logits on both sides.
-    let mnn_patches = {
-        let mcfg = MelConfig {
-            scale: model::mel::LogScale::Log10 {
-                multiplier: 10_000.0,
-                f16_round: false,
-            },
-            ..MelConfig::musicnn()
-        };
-        let a16 = model::audio::resample(&head.samples, head.sample_rate, mcfg.sample_rate)?;
-        let mel = mel_spectrogram(&mcfg, &a16)?;
-        let mut v = Vec::new();
-        for p in 0..2 {
-            let mut w = Vec::new();
-            copy_window(&mel.data, mcfg.n_mels, p * mnn_frames, mnn_frames, &mut w);
-            v.extend(w);
-        }
-        v
-    };
-    let mnn_check_x = Tensor::from_vec(mnn_patches.clone(), (2, mnn_mels, mnn_frames), &cpu)?;
-    let mnn_ours_logits: Vec<f32> = musicnn
-        .forward(&mnn_check_x)?
-        .tags
-        .flatten_all()?
-        .to_vec1()?;
-
-    if let Some(p) = s.py.as_mut() {
-        let (samples_f, mel_f) = (tmp.join("mel_input.f32"), tmp.join("mel_librosa.f32"));
-        write_f32(&samples_f, &clip)?;
-        let r = p.call(json!({"cmd": "mel_setup", "samples": samples_f, "out": mel_f}));
-        match r.and_then(|_| read_f32(&mel_f)) {
-            Ok(theirs) if theirs.len() == ours_mel.data.len() => {
-                let peak = theirs.iter().cloned().fold(f32::MIN, f32::max);
-                let (mut within, mut all) = (0.0f32, 0.0f32);
-                for (a, b) in ours_mel.data.iter().zip(&theirs) {
-                    all = all.max((a - b).abs());
-                    if *b >= peak - 80.0 {
-                        within = within.max((a - b).abs());
-                    }
-                }
-                say(format!("check: mel vs librosa, max |Δ| {within:.1e} dB within 80 dB of the peak ({all:.1e} dB over all bins)"));
-                checks.insert("mel_max_abs_diff_db_top80".into(), within.into());
-                checks.insert("mel_max_abs_diff_db_all".into(), all.into());
-            }
-            Ok(theirs) => bail!(
-                "librosa gave {} mel values, ours {}",
-                theirs.len(),
-                ours_mel.data.len()
-            ),
-            Err(e) => say(format!("check: mel vs librosa failed: {e:#}")),
-        }
-
-        let cnn_in = tmp.join("cnn_input.f32");
-        write_f32(&cnn_in, &windows)?;
-        let weights = cnn_path.clone();
-        let r = p.call(json!({"cmd": "cnn_setup", "weights": weights, "input": cnn_in, "n_mels": n_mels, "frames": wf, "batches": [1, 32]}))?;
-        let d = max_abs_diff(&ours_logits, &json_matrix(&r["logits"]));
-        say(format!("check: seed CNN logits, candle vs PyTorch on 4 real windows: max |Δ| {d:.1e} (must be ≤ 1e-4)"));
-        checks.insert("cnn_logits_max_abs_diff".into(), d.into());
-        if !(d <= 1e-4) {
-            bail!("the PyTorch seed CNN does not compute what ours does (max |Δ| {d}): timing them against each other would mean nothing");
-        }
-
-        let tag_cmd = json!({"cmd": "tag", "path": clip_path, "seconds": CLIP_S, "hop_frames": hop_frames, "window_frames": wf, "batch": opts.max_batch, "check": true});
-        match p.call(tag_cmd) {
-            Ok(r) => {
-                let theirs = json_matrix(&json!([r["distribution"]]));
-                let d = max_abs_diff(&ours_tags.distribution, &theirs);
-                let top = model::distribution::argmax(&theirs);
-                say(format!(
-                    "check: 30-s clip end to end, mean distribution vs librosa + PyTorch: {} windows each, top genre {} / {}, max |Δp| {d:.3} (different resamplers)",
-                    r["windows"],
-                    m.card.labels[ours_tags.top],
-                    m.card.labels.get(top).map(String::as_str).unwrap_or("?")
-                ));
-                checks.insert("tag_distribution_max_abs_diff".into(), d.into());
-                checks.insert("tag_same_top_genre".into(), (top == ours_tags.top).into());
-            }
-            Err(e) => say(format!(
-                "check: end to end vs librosa + PyTorch failed: {e:#}"
-            )),
-        }
-
-        let mnn_in = tmp.join("musicnn_input.f32");
-        write_f32(&mnn_in, &mnn_patches)?;
-        match p.call(json!({"cmd": "musicnn_setup", "weights": mnn_path, "input": mnn_in, "batches": [1, 8], "reference_root": musicnn_refs})) {
-            Ok(r) => {
-                let d = max_abs_diff(&mnn_ours_logits, &json_matrix(&r["logits"]));
-                say(format!("check: musicnn (MSD) logits, candle vs PyTorch on 2 real patches: max |Δ| {d:.1e}"));
-                checks.insert("musicnn_candle_vs_torch_max_abs_diff".into(), d.into());
-                if let Some(par) = r.get("parity") {
-                    say(format!(
-                        "check: PyTorch musicnn vs TensorFlow's reference logits ({} patches): MSD {:.1e}, MTT {:.1e} as models.py builds it; averaging over frequency before the temporal convs instead: MSD {:.1}, MTT {:.1}",
-                        par["patches"],
-                        par["MSD_models_py"].as_f64().unwrap_or(f64::NAN),
-                        par["MTT_models_py"].as_f64().unwrap_or(f64::NAN),
-                        par["MSD_mean_over_freq"].as_f64().unwrap_or(f64::NAN),
-                        par["MTT_mean_over_freq"].as_f64().unwrap_or(f64::NAN)
-                    ));
-                    checks.insert("musicnn_torch_vs_tensorflow".into(), par.clone());
-                }
-            }
-            Err(e) => say(format!("check: musicnn in PyTorch failed: {e:#}")),
-        }
+    let x = Tensor::from_vec(windows.clone(), (4, n_mels, wf), &cpu)?;
+    let ours_logits: Vec<f32> = inp.cnn.net.forward_t(&x, false)?.flatten_all()?.to_vec1()?;
+    let cnn_in = b.tmp.join("cnn_input.f32");
+    write_f32(&cnn_in, &windows)?;
+    let r = p.call(json!({
+        "cmd": "cnn_setup", "weights": inp.cnn_path, "input": cnn_in,
+        "n_mels": n_mels, "frames": wf, "batches": [1, 32],
+    }))?;
+    let d = max_abs_diff(&ours_logits, &json_matrix(&r["logits"]));
+    say(format!(
+        "check: seed CNN logits, candle vs PyTorch on 4 real windows: max |Δ| {d:.1e} \
+         (must be ≤ 1e-4)"
+    ));
+    checks.insert("cnn_logits_max_abs_diff".into(), d.into());
+    if d.is_nan() || d > 1e-4 {
+        bail!(
+            "the PyTorch seed CNN does not compute what ours does (max |Δ| {d}): timing them \
+             against each other would mean nothing"
+        );
     }
 
-    let eat_inputs = efficientat::Inputs {
-        root: &root,
-        tmp: &tmp,
-        clip: &head,
-        clip_path: &clip_path,
-        refs: &efficientat_refs,
-        torch: &torch,
-        samples: args.samples,
+    let ours_tags = tag_audio(inp.cnn.clone(), &inp.head, inp.opts)?;
+    let mut tag_cmd = inp.tag_cmd();
+    tag_cmd["check"] = true.into();
+    match p.call(tag_cmd) {
+        Ok(r) => {
+            let theirs = json_matrix(&json!([r["distribution"]]));
+            let d = max_abs_diff(&ours_tags.distribution, &theirs);
+            let top = argmax(&theirs);
+            let labels = &inp.cnn.card.labels;
+            say(format!(
+                "check: 30-s clip end to end, mean distribution vs librosa + PyTorch: {} windows \
+                 each, top genre {} / {}, max |Δp| {d:.3} (different resamplers)",
+                r["windows"],
+                labels[ours_tags.top],
+                labels.get(top).map(String::as_str).unwrap_or("?")
+            ));
+            checks.insert("tag_distribution_max_abs_diff".into(), d.into());
+            checks.insert("tag_same_top_genre".into(), (top == ours_tags.top).into());
+        }
+        Err(e) => say(format!(
+            "check: end to end vs librosa + PyTorch failed: {e:#}"
+        )),
+    }
+
+    let patches = musicnn_patches(inp)?;
+    let x = Tensor::from_vec(patches.clone(), (2, MUSICNN_MELS, MUSICNN_FRAMES), &cpu)?;
+    let ours_logits: Vec<f32> = inp.musicnn.forward(&x)?.tags.flatten_all()?.to_vec1()?;
+    let musicnn_in = b.tmp.join("musicnn_input.f32");
+    write_f32(&musicnn_in, &patches)?;
+    let refs = paths::from_root(&b.args.musicnn_refs);
+    match p.call(json!({
+        "cmd": "musicnn_setup", "weights": inp.musicnn_path, "input": musicnn_in,
+        "batches": [1, 8], "reference_root": refs,
+    })) {
+        Ok(r) => {
+            let d = max_abs_diff(&ours_logits, &json_matrix(&r["logits"]));
+            say(format!(
+                "check: musicnn (MSD) logits, candle vs PyTorch on 2 real patches: max |Δ| {d:.1e}"
+            ));
+            checks.insert("musicnn_candle_vs_torch_max_abs_diff".into(), d.into());
+            if let Some(par) = r.get("parity") {
+                let f = |k: &str| par[k].as_f64().unwrap_or(f64::NAN);
+                say(format!(
+                    "check: PyTorch musicnn vs TensorFlow's reference logits ({} patches): MSD \
+                     {:.1e}, MTT {:.1e} as models.py builds it; averaging over frequency before \
+                     the temporal convs instead: MSD {:.1}, MTT {:.1}",
+                    par["patches"],
+                    f("MSD_models_py"),
+                    f("MTT_models_py"),
+                    f("MSD_mean_over_freq"),
+                    f("MTT_mean_over_freq")
+                ));
+                checks.insert("musicnn_torch_vs_tensorflow".into(), par.clone());
+            }
+        }
+        Err(e) => say(format!("check: musicnn in PyTorch failed: {e:#}")),
+    }
+    Ok(checks)
+}
+
+/// Two real musicnn patches of the clip: musicnn's front end at 16 kHz, but without its
+/// float16 cast, which overflows to inf wherever the mel power exceeds 6.55
+/// (65 504 / 10 000) — loud passages of this very clip — and then gives NaN logits on
+/// both sides.
+fn musicnn_patches(inp: &Inputs) -> Result<Vec<f32>> {
+    let cfg = MelConfig {
+        scale: model::mel::LogScale::Log10 {
+            multiplier: 10_000.0,
+            f16_round: false,
+        },
+        ..MelConfig::musicnn()
     };
-    let eat = efficientat::prepare(&mut s, &eat_inputs, &say, &mut checks)?;
+    let audio = model::audio::resample(&inp.head.samples, inp.head.sample_rate, cfg.sample_rate)?;
+    let mel = mel_spectrogram(&cfg, &audio)?;
+    let mut v = Vec::new();
+    for p in 0..2 {
+        let mut w = Vec::new();
+        copy_window(
+            &mel.data,
+            cfg.n_mels,
+            p * MUSICNN_FRAMES,
+            MUSICNN_FRAMES,
+            &mut w,
+        );
+        v.extend(w);
+    }
+    Ok(v)
+}
 
-    // --- timed, interleaved ------------------------------------------------------------
-    const TIMED_ROWS: u64 = 8 + efficientat::TIMED_ROWS;
-    s.bars.stage("bench", TIMED_ROWS as usize * args.samples);
-
+fn mel_row(b: &mut Bench, inp: &Inputs) -> Result<Row> {
     let mut row = Row::new(
         "mel_30s",
         format!("log-mel of a {CLIP_S:.0}-s clip (22 050 Hz, n_fft 2048, hop 512, 128 mels, dB)"),
         "clip",
     );
-    row.reference_name = librosa.clone();
-    row.audio_s = Some(clip_s);
+    row.reference_name = b.librosa.clone();
+    row.audio_s = Some(inp.clip_s());
     row.goal = Some(Goal::RatioAtLeast { ratio: 20.0 });
-    let reference = Some(Reference {
+    let reference = Reference {
         cmd: json!({"cmd": "mel"}),
         per: 1.0,
-    });
+    };
+    let mut ours = || -> Result<()> {
+        mel_spectrogram(&inp.cfg, &inp.clip)?;
+        Ok(())
+    };
     fill(
         &mut row,
-        s.measure(
-            "mel",
-            1.0,
-            &mut || mel_spectrogram(&cfg, &clip).map(|_| ()).map_err(Into::into),
-            reference,
-        ),
+        b.s.measure("mel", 1.0, &mut ours, Some(reference)),
     )?;
-    rows.push(row);
+    Ok(row)
+}
 
+fn cnn_rows(b: &mut Bench, inp: &Inputs) -> Result<Vec<Row>> {
+    let (n_mels, wf) = (inp.cfg.n_mels, inp.cnn.card.window_frames);
+    let mut rows = Vec::new();
     for batch in [1usize, 32] {
-        let x = Tensor::randn(0f32, 1.0, (batch, n_mels, wf), &cpu)?;
+        let x = Tensor::randn(0f32, 1.0, (batch, n_mels, wf), &Device::Cpu)?;
         let mut row = Row::new(
             &format!("cnn_b{batch}"),
             format!("seed CNN forward, batch {batch} (per 3-s window)"),
             "window",
         );
-        row.reference_name = torch.clone();
-        row.audio_s = Some(m.card.window_seconds() as f64);
+        row.reference_name = b.torch.clone();
+        row.audio_s = Some(inp.cnn.card.window_seconds() as f64);
         row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
-        let reference = Some(Reference {
+        let reference = Reference {
             cmd: json!({"cmd": "cnn", "batch": batch}),
             per: batch as f64,
-        });
+        };
+        let mut ours = || -> Result<()> {
+            inp.cnn.net.forward_t(&x, false)?;
+            Ok(())
+        };
         let label = format!("cnn batch {batch}");
-        fill(
-            &mut row,
-            s.measure(
-                &label,
-                batch as f64,
-                &mut || m.net.forward_t(&x, false).map(|_| ()).map_err(Into::into),
-                reference,
-            ),
-        )?;
+        let m =
+            b.s.measure(&label, batch as f64, &mut ours, Some(reference));
+        fill(&mut row, m)?;
         rows.push(row);
     }
+    Ok(rows)
+}
 
+fn tag_clip_row(b: &mut Bench, inp: &Inputs) -> Result<Row> {
+    let windows = tag_audio(inp.cnn.clone(), &inp.head, inp.opts)?
+        .windows
+        .len();
     let mut row = Row::new(
         "tag_30s",
-        format!("tag a {CLIP_S:.0}-s clip end to end: decode 44.1 kHz Ogg → resample → mel → CNN, hop 1 s ({} windows)", ours_tags.windows.len()),
+        format!(
+            "tag a {CLIP_S:.0}-s clip end to end: decode 44.1 kHz Ogg → resample → mel → CNN, \
+             hop 1 s ({windows} windows)"
+        ),
         "clip",
     );
-    row.reference_name = format!("{librosa} + {torch}");
-    row.audio_s = Some(clip_s);
-    let reference = Some(Reference {
-        cmd: json!({"cmd": "tag", "path": clip_path, "seconds": CLIP_S, "hop_frames": hop_frames, "window_frames": wf, "batch": opts.max_batch}),
+    row.reference_name = format!("{} + {}", b.librosa, b.torch);
+    row.audio_s = Some(inp.clip_s());
+    let reference = Reference {
+        cmd: inp.tag_cmd(),
         per: 1.0,
-    });
+    };
     let mut ours = || -> Result<()> {
-        let a = model::audio::decode_file_head(&clip_path, CLIP_S)?;
-        tag_audio(m.clone(), &a, opts)?;
+        let a = model::audio::decode_file_head(&inp.clip_path, CLIP_S)?;
+        tag_audio(inp.cnn.clone(), &a, inp.opts)?;
         Ok(())
     };
-    fill(&mut row, s.measure("tag 30 s", 1.0, &mut ours, reference))?;
-    rows.push(row);
+    fill(
+        &mut row,
+        b.s.measure("tag 30 s", 1.0, &mut ours, Some(reference)),
+    )?;
+    Ok(row)
+}
 
-    let song = model::audio::decode_file(&song_path)?;
+/// A whole song against the seed paper's published figure (not measured here).
+fn tag_song_row(b: &mut Bench, inp: &Inputs) -> Result<Row> {
+    let song = model::audio::decode_file(&inp.song_path)?;
     let mut row = Row::new(
         "tag_song",
         format!(
@@ -628,110 +650,139 @@ pub fn run(args: Args) -> Result<ExitCode> {
     row.reference_same_audio = false;
     row.note = Some("the paper does not give its song's length".into());
     let mut ours = || -> Result<()> {
-        let a = model::audio::decode_file(&song_path)?;
-        tag_audio(m.clone(), &a, opts)?;
+        let a = model::audio::decode_file(&inp.song_path)?;
+        tag_audio(inp.cnn.clone(), &a, inp.opts)?;
         Ok(())
     };
-    let (o, _) = s.measure("tag song", 1.0, &mut ours, None);
+    let (o, _) = b.s.measure("tag song", 1.0, &mut ours, None);
     row.ours = Some(o?);
-    rows.push(row);
+    Ok(row)
+}
 
+/// musicnn: candle (model::nets::musicnn) against the same weights in PyTorch.
+fn musicnn_rows(b: &mut Bench, inp: &Inputs) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
     for batch in [1usize, 8] {
-        // ---- musicnn: candle (model::nets::musicnn) vs the same weights in PyTorch ----
-        let x = Tensor::rand(0f32, 3.0, (batch, mnn_mels, mnn_frames), &cpu)?;
+        let x = Tensor::rand(
+            0f32,
+            3.0,
+            (batch, MUSICNN_MELS, MUSICNN_FRAMES),
+            &Device::Cpu,
+        )?;
         let mut row = Row::new(
             &format!("musicnn_b{batch}"),
             format!("musicnn (MSD) forward, batch {batch} (per 3-s patch)"),
             "patch",
         );
-        row.reference_name = torch.clone();
-        row.audio_s = Some((mnn_frames - 1) as f64 * 256.0 / 16_000.0);
+        row.reference_name = b.torch.clone();
+        let m = MelConfig::musicnn();
+        row.audio_s = Some((MUSICNN_FRAMES - 1) as f64 * m.hop as f64 / m.sample_rate as f64);
         row.goal = Some(Goal::RatioAtLeast { ratio: 1.0 });
-        let reference = Some(Reference {
+        let reference = Reference {
             cmd: json!({"cmd": "musicnn", "batch": batch}),
             per: batch as f64,
-        });
+        };
+        let mut ours = || -> Result<()> {
+            inp.musicnn.forward(&x)?;
+            Ok(())
+        };
         let label = format!("musicnn batch {batch}");
-        fill(
-            &mut row,
-            s.measure(
-                &label,
-                batch as f64,
-                &mut || musicnn.forward(&x).map(|_| ()).map_err(Into::into),
-                reference,
-            ),
-        )?;
+        let m =
+            b.s.measure(&label, batch as f64, &mut ours, Some(reference));
+        fill(&mut row, m)?;
         rows.push(row);
     }
+    Ok(rows)
+}
 
-    rows.extend(eat.rows(&mut s, &eat_inputs)?);
-
-    // The plugin's worker: what one second of 48 kHz host audio costs at the default hop.
-    // Measured in a process of its own (model/examples/worker_cost.rs) because this one has
-    // its allocator tuned for training (xtask's main), which a plugin host does not.
-    let cores = machine["cores"].as_u64().unwrap_or(1) as usize;
-    for (id, threads, label) in [
-        ("worker", None, format!("rayon's default, {cores} threads")),
-        (
-            "worker_1thread",
-            Some(1),
-            "RAYON_NUM_THREADS=1, as in the plugin (a one-thread pool)".to_string(),
-        ),
-    ] {
-        let mut row = Row::new(id, format!("plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded default (musicnn-MTT + head), CPU time, {label}"), "s of audio");
-        row.audio_s = Some(1.0);
-        match worker_cost(&root, &clip_path, args.samples, threads, None) {
-            Ok(v) => {
-                row.ours = Stat::from_samples(v);
-                if let Some(o) = &row.ours {
-                    row.note = Some(format!("{:.2} % of one core", o.median_s * 100.0));
-                }
+/// The plugin's worker: what one second of 48 kHz host audio costs at the default hop.
+/// Measured in a process of its own (the plugin crate's `worker_cost` example) because this
+/// one has its allocator tuned for training (xtask's main), which a plugin host does not.
+fn worker_row(b: &mut Bench, inp: &Inputs) -> Row {
+    let mut row = Row::new(
+        "worker",
+        "plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded \
+         default (musicnn-MTT + head) on the worker's one-thread pool, CPU time"
+            .to_string(),
+        "s of audio",
+    );
+    row.audio_s = Some(1.0);
+    match plugin::worker_cost(&b.root, &inp.clip_path, b.args.samples, None) {
+        Ok(v) => {
+            row.ours = Stat::from_samples(v);
+            if let Some(o) = &row.ours {
+                row.note = Some(format!("{:.2} % of one core", o.median_s * 100.0));
             }
-            Err(e) => row.note = Some(format!("not measured: {e:#}")),
         }
-        rows.push(row);
+        Err(e) => row.note = Some(format!("not measured: {e:#}")),
     }
-    for _ in 0..args.samples {
-        s.bars.tick("worker");
+    for _ in 0..b.args.samples {
+        b.s.bars.tick("worker");
     }
-    s.bars.stage_done();
+    row
+}
 
-    // --- the plugin's audio thread: its own criterion bench ------------------------------
-    let mut tap = Vec::new();
-    if args.no_plugin {
-        say("plugin audio thread: skipped (--no-plugin)".into());
-    } else {
-        s.bars.stage("plugin bench", 1);
-        s.bars
-            .tick("cargo bench -p genre-tagger --bench audio_thread (builds it the first time)");
-        match plugin::run(&root, &target, &target.join("bench-plugin.log")) {
-            Ok(figs) => tap = figs,
-            Err(e) => say(format!("plugin audio thread: not measured: {e:#}")),
+/// The plugin's audio thread: its own criterion bench, one row per layout it measured.
+fn tap_rows(b: &mut Bench) -> (Vec<Row>, Vec<plugin::TapFigure>) {
+    if b.args.no_plugin {
+        b.say("plugin audio thread: skipped (--no-plugin)".into());
+        return (Vec::new(), Vec::new());
+    }
+    b.s.bars.stage("plugin bench", 1);
+    b.s.bars
+        .tick("cargo bench -p genre-tagger --bench audio_thread (builds it the first time)");
+    let figures = match plugin::run(&b.root, &b.target, &b.target.join("bench-plugin.log")) {
+        Ok(figures) => figures,
+        Err(e) => {
+            b.say(format!("plugin audio thread: not measured: {e:#}"));
+            Vec::new()
         }
-        s.bars.stage_done();
-    }
-    for f in &tap {
-        let mut row = Row::new(
-            &format!("tap_{}ch_{}", f.channels, f.block),
-            format!(
-                "audio thread: Tap::process, {} ch, {}-frame blocks (criterion median)",
-                f.channels, f.block
-            ),
-            "frame",
-        );
-        row.ours = Some(Stat::fixed(f.per_frame_s()));
-        row.audio_s = Some(1.0 / HOST_RATE as f64);
-        row.note = Some(format!(
-            "{:.4} % of the block's time at 48 kHz",
-            f.per_frame_s() * HOST_RATE as f64 * 100.0
-        ));
-        rows.push(row);
-    }
-    drop(s);
-
-    // --- report ----------------------------------------------------------------------------
-    let row_json: Vec<Value> = rows
+    };
+    b.s.bars.stage_done();
+    let rows = figures
         .iter()
+        .map(|f| {
+            let mut row = Row::new(
+                &format!("tap_{}ch_{}", f.channels, f.block),
+                format!(
+                    "audio thread: Tap::process, {} ch, {}-frame blocks (criterion median)",
+                    f.channels, f.block
+                ),
+                "frame",
+            );
+            row.ours = Some(Stat::fixed(f.per_frame_s()));
+            row.audio_s = Some(1.0 / HOST_RATE as f64);
+            row.note = Some(format!(
+                "{:.4} % of the block's time at 48 kHz",
+                f.per_frame_s() * HOST_RATE as f64 * 100.0
+            ));
+            row
+        })
+        .collect();
+    (rows, figures)
+}
+
+/// Writes `target/bench.json` and prints the table (or the JSON with `--json`).
+fn report(b: &Bench, doc: Value, rows: &[Row]) -> Result<()> {
+    let out = b.target.join("bench.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&doc)?)?;
+    if b.args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!();
+        print!("{}", table::markdown(rows));
+        println!(
+            "\nratio = reference time / our time (above 1: ours is faster); medians of {} \
+             interleaved samples per side; written to {}",
+            b.args.samples,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn rows_json(rows: &[Row]) -> Vec<Value> {
+    rows.iter()
         .map(|r| {
             let mut v = serde_json::to_value(r).expect("rows serialise");
             v["ratio_reference_over_ours"] = json!(r.ratio());
@@ -740,26 +791,76 @@ pub fn run(args: Args) -> Result<ExitCode> {
             v["goal_met"] = json!(r.goal_met());
             v
         })
-        .collect();
+        .collect()
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    // Before anything touches rayon or candle: both read it once (rayon) or per call (candle's
+    // gemm).
+    std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    let (root, target) = (paths::workspace_root(), paths::target_dir());
+    let tmp = target.join("bench-tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let machine = machine();
+    say(
+        args.json,
+        format!(
+            "machine: {}, {} cores; threads per side: {} (ours: RAYON_NUM_THREADS; references: \
+             torch, BLAS, OpenMP); {} samples per side",
+            machine["cpu"].as_str().unwrap_or("?"),
+            machine["cores"],
+            args.threads,
+            args.samples
+        ),
+    );
+    let (py, reference_info) = start_references(&args, &root, &target)?;
+    let named = |name: &str, k: &str| match reference_info["hello"]["versions"][k].as_str() {
+        Some(v) => format!("{name} {v}"),
+        None => name.to_string(),
+    };
+    let mut b = Bench {
+        librosa: named("librosa", "librosa"),
+        torch: named("PyTorch", "torch"),
+        s: Session {
+            samples: args.samples,
+            bars: Bars::new(),
+            py,
+        },
+        args,
+        root,
+        target,
+        tmp,
+    };
+    let inp = Inputs::load(&b.root)?;
+    let mut checks = check_agreement(&mut b, &inp)?;
+    let eat = efficientat::prepare(&mut b, &inp, &mut checks)?;
+
+    // Timed, interleaved with the references sample by sample.
+    const TIMED_ROWS: usize = 8 + efficientat::TIMED_ROWS;
+    b.s.bars.stage("bench", TIMED_ROWS * b.args.samples);
+    let mut rows = vec![mel_row(&mut b, &inp)?];
+    rows.extend(cnn_rows(&mut b, &inp)?);
+    rows.push(tag_clip_row(&mut b, &inp)?);
+    rows.push(tag_song_row(&mut b, &inp)?);
+    rows.extend(musicnn_rows(&mut b, &inp)?);
+    rows.push(worker_row(&mut b, &inp));
+    rows.extend(eat.rows(&mut b, &inp)?);
+    b.s.bars.stage_done();
+    let (tap_rows, tap) = tap_rows(&mut b);
+    rows.extend(tap_rows);
+    b.s.py = None; // ends the Python process before the report
+
     let doc = json!({
         "command": std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         "machine": machine,
-        "threads": args.threads,
-        "samples": args.samples,
+        "threads": b.args.threads,
+        "samples": b.args.samples,
         "reference": reference_info,
         "checks": checks,
-        "rows": row_json,
+        "rows": rows_json(&rows),
         "plugin_tap": tap,
     });
-    let out = target.join("bench.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&doc)?)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!();
-        print!("{}", table::markdown(&rows));
-        println!("\nratio = reference time / our time (above 1: ours is faster); medians of {} interleaved samples per side; written to {}", args.samples, out.display());
-    }
+    report(&b, doc, &rows)?;
     Ok(ExitCode::SUCCESS)
 }
 

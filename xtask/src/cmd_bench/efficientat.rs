@@ -6,7 +6,8 @@
 //! outputs (when `../shared` has them).
 
 use super::table::{Goal, Row, Stat};
-use super::{fill, json_matrix, max_abs_diff, worker_cost, write_f32, Reference, Session};
+use super::{fill, json_matrix, max_abs_diff, plugin, write_f32, Bench, Inputs, Reference};
+use crate::paths;
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -17,21 +18,8 @@ use model::window::copy_window;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// What the rows need from the session's setup.
-pub struct Inputs<'a> {
-    pub root: &'a Path,
-    pub tmp: &'a Path,
-    /// The bench clip, decoded.
-    pub clip: &'a model::audio::Audio,
-    pub clip_path: &'a Path,
-    /// EfficientAT's reference folder (`reference/*.ref.safetensors`), for PyTorch's parity.
-    pub refs: &'a Path,
-    pub torch: &'a str,
-    pub samples: usize,
-}
-
 /// Timed rows this adds (for the progress bar).
-pub const TIMED_ROWS: u64 = 4;
+pub const TIMED_ROWS: usize = 4;
 
 /// The network and inputs, checked against PyTorch; [`Prepared::rows`] times them.
 pub struct Prepared {
@@ -44,16 +32,9 @@ pub struct Prepared {
 }
 
 /// Builds the inputs and runs the agreement checks (before any timing).
-pub fn prepare(
-    s: &mut Session,
-    inp: &Inputs,
-    say: &dyn Fn(String),
-    checks: &mut Map<String, Value>,
-) -> Result<Prepared> {
+pub fn prepare(b: &mut Bench, inp: &Inputs, checks: &mut Map<String, Value>) -> Result<Prepared> {
     let cpu = Device::Cpu;
-    let weights = inp
-        .root
-        .join("model/weights/efficientat/mn04_as.safetensors");
+    let weights = b.root.join("model/weights/efficientat/mn04_as.safetensors");
     let net = Mn::new(
         &MnConfig::mn04_as(),
         VarBuilder::from_tensors(
@@ -63,7 +44,7 @@ pub fn prepare(
         ),
     )?;
     let cfg = MelConfig::efficientat();
-    let audio = model::audio::resample(&inp.clip.samples, inp.clip.sample_rate, cfg.sample_rate)?;
+    let audio = model::audio::resample(&inp.head.samples, inp.head.sample_rate, cfg.sample_rate)?;
     let wave = &audio[..3 * cfg.sample_rate as usize];
     let wf = cfg.frames_for(3.0);
     // Four real windows of the clip through our front end: both networks get these.
@@ -78,14 +59,15 @@ pub fn prepare(
     let ours_logits: Vec<f32> = net.forward(&x)?.logits.flatten_all()?.to_vec1()?;
     let ours_mel = mel_spectrogram(&cfg, wave)?;
 
-    if let Some(p) = s.py.as_mut() {
+    let mut said = Vec::new();
+    if let Some(p) = b.s.py.as_mut() {
         let (win_f, wave_f) = (
-            inp.tmp.join("efficientat_windows.f32"),
-            inp.tmp.join("efficientat_wave.f32"),
+            b.tmp.join("efficientat_windows.f32"),
+            b.tmp.join("efficientat_wave.f32"),
         );
         write_f32(&win_f, &windows)?;
         write_f32(&wave_f, wave)?;
-        match p.call(json!({"cmd": "efficientat_setup", "weights": weights, "windows": win_f, "frames": wf, "waveform": wave_f, "batches": [1, 8], "reference_root": inp.refs})) {
+        match p.call(json!({"cmd": "efficientat_setup", "weights": weights, "windows": win_f, "frames": wf, "waveform": wave_f, "batches": [1, 8], "reference_root": paths::from_root(&b.args.efficientat_refs)})) {
             Ok(r) => {
                 let (theirs_logits, theirs_mel) =
                     (json_matrix(&r["logits"]), json_matrix(&json!([r["mel"]])));
@@ -100,7 +82,7 @@ pub fn prepare(
                 }
                 let d = max_abs_diff(&ours_logits, &theirs_logits);
                 let m = max_abs_diff(&ours_mel.data, &theirs_mel);
-                say(format!("check: EfficientAT, ours vs PyTorch on a 3-s window of the clip: log-mel max |Δ| {m:.1e}; logits on 4 windows max |Δ| {d:.1e} (must be ≤ 1e-3)"));
+                said.push(format!("check: EfficientAT, ours vs PyTorch on a 3-s window of the clip: log-mel max |Δ| {m:.1e}; logits on 4 windows max |Δ| {d:.1e} (must be ≤ 1e-3)"));
                 checks.insert("efficientat_mel_max_abs_diff".into(), m.into());
                 checks.insert("efficientat_logits_max_abs_diff".into(), d.into());
                 // A NaN difference fails too.
@@ -108,7 +90,7 @@ pub fn prepare(
                     bail!("the PyTorch EfficientAT does not compute what ours does (max |Δ| {d}): timing them against each other would mean nothing");
                 }
                 if let Some(par) = r.get("parity") {
-                    say(format!(
+                    said.push(format!(
                         "check: PyTorch EfficientAT (bench/torch_models.py) vs EfficientAT's own reference outputs ({} inputs): mel {:.1e}, logits {:.1e}, embedding {:.1e}",
                         par["inputs"],
                         par["mel"].as_f64().unwrap_or(f64::NAN),
@@ -118,8 +100,11 @@ pub fn prepare(
                     checks.insert("efficientat_torch_vs_reference".into(), par.clone());
                 }
             }
-            Err(e) => say(format!("check: EfficientAT in PyTorch failed: {e:#}")),
+            Err(e) => said.push(format!("check: EfficientAT in PyTorch failed: {e:#}")),
         }
+    }
+    for line in said {
+        b.say(line);
     }
     Ok(Prepared {
         net,
@@ -131,7 +116,7 @@ pub fn prepare(
 }
 
 impl Prepared {
-    pub fn rows(self, s: &mut Session, inp: &Inputs) -> Result<Vec<Row>> {
+    pub fn rows(self, b: &mut Bench, inp: &Inputs) -> Result<Vec<Row>> {
         let Prepared {
             net,
             cfg,
@@ -155,7 +140,7 @@ impl Prepared {
         "EfficientAT front end, one 3-s window (32 kHz, pre-emphasis, n_fft 1024, hop 320, 128 Kaldi mels, ln)",
         "window",
     );
-        row.reference_name = inp.torch.to_string();
+        row.reference_name = b.torch.clone();
         row.audio_s = Some(window_s);
         row.goal = Some(Goal::RatioAtLeast { ratio: 1.5 });
         let mut ours = || -> Result<()> {
@@ -171,7 +156,7 @@ impl Prepared {
         });
         fill(
             &mut row,
-            s.measure("efficientat front end", 1.0, &mut ours, reference),
+            b.s.measure("efficientat front end", 1.0, &mut ours, reference),
         )?;
         rows.push(row);
 
@@ -182,7 +167,7 @@ impl Prepared {
                 format!("EfficientAT mn04 forward, batch {batch} (per 3-s window)"),
                 "window",
             );
-            row.reference_name = inp.torch.to_string();
+            row.reference_name = b.torch.clone();
             row.audio_s = Some(window_s);
             row.goal = Some(Goal::RatioAtLeast { ratio: 1.5 });
             let reference = Some(Reference {
@@ -192,7 +177,7 @@ impl Prepared {
             let label = format!("efficientat batch {batch}");
             fill(
                 &mut row,
-                s.measure(
+                b.s.measure(
                     &label,
                     batch as f64,
                     &mut || net.forward(&xb).map(|_| ()).map_err(Into::into),
@@ -203,7 +188,7 @@ impl Prepared {
         }
 
         // The plugin's worker with a zero-shot EfficientAT model, as the plugin runs it.
-        let model_file = inp.tmp.join("efficientat_zero_shot.safetensors");
+        let model_file = b.tmp.join("efficientat_zero_shot.safetensors");
         let card = model::weights::ModelCard::efficientat(Decision::zero_shot_gtzan());
         let (vars, _) = model::weights::efficientat_from_checkpoint(
             &card,
@@ -215,17 +200,11 @@ impl Prepared {
         model::weights::save(&model_file, &card, &vars)?;
         let mut row = Row::new(
         "worker_efficientat",
-        "plugin worker at the default hop (1 s): 48 kHz → resample → mel → EfficientAT mn04 (zero-shot), CPU time, RAYON_NUM_THREADS=1, as in the plugin",
+        "plugin worker at the default hop (1 s): 48 kHz → resample → mel → EfficientAT mn04 (zero-shot), on the worker's one-thread pool, CPU time",
         "s of audio",
     );
         row.audio_s = Some(1.0);
-        match worker_cost(
-            inp.root,
-            inp.clip_path,
-            inp.samples,
-            Some(1),
-            Some(&model_file),
-        ) {
+        match plugin::worker_cost(&b.root, &inp.clip_path, b.args.samples, Some(&model_file)) {
             Ok(v) => {
                 row.ours = Stat::from_samples(v);
                 if let Some(o) = &row.ours {
@@ -235,8 +214,8 @@ impl Prepared {
             Err(e) => row.note = Some(format!("not measured: {e:#}")),
         }
         rows.push(row);
-        for _ in 0..inp.samples {
-            s.bars.tick("worker (EfficientAT)");
+        for _ in 0..b.args.samples {
+            b.s.bars.tick("worker (EfficientAT)");
         }
         Ok(rows)
     }

@@ -1,17 +1,16 @@
-//! The plugin's audio-thread cost, measured by the plugin crate's own criterion bench
-//! (`cargo bench -p genre-tagger --bench audio_thread`) run as a subprocess: that is the
-//! real `Tap::process` with its real ring, and it keeps nice-plug, egui and the standalone
-//! audio backends out of xtask's dependencies. Its medians are read back from criterion's
-//! `estimates.json` files.
+//! The plugin's costs, measured by the plugin crate's own bench and example run as
+//! subprocesses: the real `Tap::process` with its real ring (`cargo bench -p genre-tagger
+//! --bench audio_thread`) and the real `Engine`'s worker (`--example worker_cost`). That
+//! keeps nice-plug, egui and the standalone audio backends out of xtask's dependencies.
+//! The bench's medians are read back from criterion's `estimates.json` files, for whichever
+//! layouts the bench measures (its `CASES`).
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use std::path::Path;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
-
-/// The layouts the bench measures: (channels, block frames).
-pub const CASES: [(usize, usize); 5] = [(1, 64), (2, 64), (2, 512), (2, 4096), (8, 512)];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TapFigure {
@@ -58,19 +57,9 @@ pub fn run(root: &Path, target_dir: &Path, log: &Path) -> Result<Vec<TapFigure>>
             log.display()
         );
     }
-    CASES
-        .iter()
-        .map(|&(channels, block)| {
-            let path = target_dir.join(format!(
-                "criterion/tap_process/{channels}ch/{block}/new/estimates.json"
-            ));
-            let fresh = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map(|t| t >= started)
-                .unwrap_or(false);
-            if !fresh {
-                bail!("{} was not written by this run", path.display());
-            }
+    let figures = fresh_estimates(&target_dir.join("criterion/tap_process"), started)?
+        .into_iter()
+        .map(|(channels, block, path)| {
             let text = std::fs::read_to_string(&path)?;
             Ok(TapFigure {
                 channels,
@@ -78,7 +67,45 @@ pub fn run(root: &Path, target_dir: &Path, log: &Path) -> Result<Vec<TapFigure>>
                 median_block_s: median_ns(&text)? * 1e-9,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if figures.is_empty() {
+        bail!(
+            "the bench wrote no estimates under {}",
+            target_dir.join("criterion/tap_process").display()
+        );
+    }
+    Ok(figures)
+}
+
+/// `(channels, block, estimates.json)` for every `{channels}ch/{block}/new/estimates.json`
+/// under `group` written since `since`, ordered by channels then block.
+fn fresh_estimates(group: &Path, since: SystemTime) -> Result<Vec<(usize, usize, PathBuf)>> {
+    let mut found = Vec::new();
+    let dirs = |p: &Path| -> Result<Vec<(String, PathBuf)>> {
+        Ok(std::fs::read_dir(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .collect())
+    };
+    for (name, dir) in dirs(group)? {
+        let Some(channels) = name.strip_suffix("ch").and_then(|c| c.parse().ok()) else {
+            continue;
+        };
+        for (block, dir) in dirs(&dir)? {
+            let Ok(block) = block.parse() else { continue };
+            let path = dir.join("new/estimates.json");
+            let fresh = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since);
+            if fresh {
+                found.push((channels, block, path));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// criterion's median estimate (ns per iteration) from an `estimates.json`.
@@ -87,6 +114,41 @@ pub fn median_ns(estimates_json: &str) -> Result<f64> {
     v["median"]["point_estimate"]
         .as_f64()
         .context("no median.point_estimate in criterion's estimates")
+}
+
+/// Runs the plugin crate's `worker_cost` example (built on first use) on `clip`: CPU
+/// seconds per second of audio, one value per sample. `model`: a model file instead of the
+/// embedded default.
+pub fn worker_cost(
+    root: &Path,
+    clip: &Path,
+    samples: usize,
+    model: Option<&Path>,
+) -> Result<Vec<f64>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let what = "cargo run --release -p genre-tagger --example worker_cost";
+    let out = Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--quiet", "--release", "-p", "genre-tagger"])
+        .args(["--example", "worker_cost", "--"])
+        .arg(clip)
+        .arg(samples.to_string())
+        .args(model)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!("`{what}` failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or(""))
+        .with_context(|| format!("worker_cost printed {text}"))?;
+    v["cpu_s_per_audio_s"]
+        .as_array()
+        .context("no cpu_s_per_audio_s")?
+        .iter()
+        .map(|x| x.as_f64().context("not a number"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -104,5 +166,25 @@ mod tests {
             median_block_s: 978e-9,
         };
         assert!((f.per_frame_s() - 978e-9 / 512.0).abs() < 1e-18);
+    }
+
+    #[test]
+    fn finds_the_layouts_this_run_wrote() {
+        let group = std::env::temp_dir().join(format!("xtask-tap-{}", std::process::id()));
+        let write = |rel: &str| {
+            let p = group.join(rel).join("new/estimates.json");
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "{}").unwrap();
+        };
+        write("8ch/512");
+        write("2ch/4096");
+        write("2ch/64");
+        write("report"); // criterion's own folder, not a layout
+        let found = fresh_estimates(&group, SystemTime::UNIX_EPOCH).unwrap();
+        let layouts: Vec<_> = found.iter().map(|&(c, b, _)| (c, b)).collect();
+        assert_eq!(layouts, [(2, 64), (2, 4096), (8, 512)]);
+        let later = SystemTime::now() + std::time::Duration::from_secs(3600);
+        assert!(fresh_estimates(&group, later).unwrap().is_empty());
+        std::fs::remove_dir_all(&group).unwrap();
     }
 }
