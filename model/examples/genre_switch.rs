@@ -50,7 +50,8 @@ fn main() -> anyhow::Result<()> {
         let pos = (i + 1) * block;
         if pos > cut && now == target && before != Some(target) {
             println!(
-                "hop {hop_s} s, smoothing {smoothing_s} s: top genre {} -> {} {:.1} s after the cut",
+                "hop {hop_s} s, smoothing {smoothing_s} s: top genre {} -> {} {:.1} s after the \
+                 cut",
                 before.map_or("-", |g| labels[g].as_str()),
                 labels[now],
                 (pos - cut) as f32 / rate as f32

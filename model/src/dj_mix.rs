@@ -171,7 +171,7 @@ mod tests {
         let segs = [seg(1, 0.0, 20.0), seg(5, 20.0, 40.0), seg(2, 40.0, 60.0)];
         let tl = timeline(60.0, |t| match t {
             t if t < 20.0 => 1,
-            t if t == 21.0 => 5, // one window only
+            21.0 => 5, // one window only
             t if t < 30.0 => 1,
             t if t < 40.0 => 5, // switches 10 s late
             _ => 1,             // never follows the last change

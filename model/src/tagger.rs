@@ -1,6 +1,7 @@
 //! The Tagger: audio of any rate and chunking in, per-window genre distributions (and
-//! style probabilities, for models with styles) and a smoothed distribution out. The plugin's analysis worker and `cargo xtask tag`/`eval`
-//! all go through this one type, so what the plugin shows is what the CLI measures.
+//! style probabilities, for models with styles) and a smoothed distribution out. The
+//! plugin's analysis worker and `cargo xtask tag`/`eval` all go through this one type, so
+//! what the plugin shows is what the CLI measures.
 
 use crate::audio::{sanitize, Audio, StreamResampler};
 use crate::mel::{Mel, MelStream};

@@ -106,7 +106,8 @@ impl ModelCard {
     fn validate(&self) -> Result<()> {
         if self.format_version != FORMAT_VERSION {
             return Err(Error::Config(format!(
-                "model format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                "model format version {} is not supported (this build reads version \
+                 {FORMAT_VERSION})",
                 self.format_version
             )));
         }

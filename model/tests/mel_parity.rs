@@ -73,7 +73,10 @@ fn mel_power_and_db_match_librosa() {
             }
         }
     }
-    eprintln!("librosa parity: {checked} bins above -80 dB, max abs dB error {worst_db:.2e}, max relative power error {worst_rel:.2e}");
+    eprintln!(
+        "librosa parity: {checked} bins above -80 dB, max abs dB error {worst_db:.2e}, max \
+         relative power error {worst_rel:.2e}"
+    );
     assert!(
         checked > n_mels * frames / 2,
         "only {checked} bins above -80 dB"

@@ -180,7 +180,8 @@ fn main() -> ExitCode {
     });
     if headless && !help {
         eprintln!(
-            "genre-tagger: no editor (headless); top genre changes are printed here. Stop with Ctrl-C."
+            "genre-tagger: no editor (headless); top genre changes are printed here. Stop with \
+             Ctrl-C."
         );
         console(playing && !own.looped);
     }

@@ -148,7 +148,8 @@ fn process_is_allocation_free_everywhere() {
                 let got = bits(&views.iter().map(|v| v.to_vec()).collect::<Vec<_>>());
                 assert_eq!(
                     want, got,
-                    "output is not the input with subnormals flushed ({rate} Hz, {channels} ch, block {block}, {input:?})"
+                    "output is not the input with subnormals flushed ({rate} Hz, {channels} ch, \
+                     block {block}, {input:?})"
                 );
             }
             // Every input kind at every block size, on the same engine.

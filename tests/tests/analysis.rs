@@ -19,7 +19,10 @@ const WITHIN_S: f32 = 6.0;
 
 fn placeholder_model() -> bool {
     if model::DEFAULT_MODEL.is_empty() {
-        eprintln!("SKIPPED: model/weights/default.safetensors is the empty placeholder: no embedded model to test yet");
+        eprintln!(
+            "SKIPPED: model/weights/default.safetensors is the empty placeholder: no embedded \
+             model to test yet"
+        );
         return true;
     }
     false

@@ -58,7 +58,8 @@ const HOST_RATE: u32 = 48_000;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print one JSON document instead of the table (it is written to target/bench.json either way).
+    /// Print one JSON document instead of the table (it is written to target/bench.json
+    /// either way).
     #[arg(long)]
     pub json: bool,
     /// Threads for both sides: candle/rayon here, torch/BLAS/OpenMP in Python.
@@ -76,7 +77,8 @@ pub struct Args {
     /// Skip the plugin's audio-thread bench (a `cargo bench` subprocess).
     #[arg(long)]
     pub no_plugin: bool,
-    /// musicnn's reference logits (`reference/*.ref.safetensors`), for the PyTorch port's parity check.
+    /// musicnn's reference logits (`reference/*.ref.safetensors`), for the PyTorch port's
+    /// parity check.
     #[arg(long, default_value = "../shared/models/musicnn")]
     pub musicnn_refs: PathBuf,
     /// EfficientAT's reference outputs (`reference/*.ref.safetensors`), for the PyTorch
@@ -105,7 +107,8 @@ fn machine() -> Value {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    json!({ "cpu": cpu, "cores": cores, "os": std::env::consts::OS, "arch": std::env::consts::ARCH })
+    let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
+    json!({ "cpu": cpu, "cores": cores, "os": os, "arch": arch })
 }
 
 fn write_f32(path: &Path, v: &[f32]) -> Result<()> {

@@ -142,7 +142,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     if !end_to_end.is_empty() {
-        println!("\nend to end: audio file -> our decode, resample (rubato; musicnn: librosa/soxr), mel -> port");
+        println!(
+            "\nend to end: audio file -> our decode, resample (rubato; musicnn: librosa/soxr), \
+             mel -> port"
+        );
         println!(
             "{:<18} {:>7} {:>10} {:>24} {:>24}",
             "clip", "patches", "|mel diff|", "MSD |logit diff|", "MTT |logit diff|"

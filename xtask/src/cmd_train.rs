@@ -160,7 +160,10 @@ fn check_applicable(args: &Args) -> Result<()> {
             .features
             .is_some_and(|f| !matches!(f, FeaturesArg::Penultimate))
     {
-        anyhow::bail!("--fine-tune-dense trains the layer that makes the penultimate features, so the head reads those: drop --features or give --features penultimate");
+        anyhow::bail!(
+            "--fine-tune-dense trains the layer that makes the penultimate features, so the head \
+             reads those: drop --features or give --features penultimate"
+        );
     }
     if !wrong.is_empty() {
         anyhow::bail!(
@@ -205,8 +208,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let clips = discover(&args.set.data)?;
     let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
     eprintln!(
-        "{} clips under {}: {kind:?} split, {} train / {} valid / {} test (test is never touched here)",
-        clips.len(), args.set.data.display(), s.train.len(), s.valid.len(), s.test.len()
+        "{} clips under {}: {kind:?} split, {} train / {} valid / {} test (test is never \
+         touched here)",
+        clips.len(),
+        args.set.data.display(),
+        s.train.len(),
+        s.valid.len(),
+        s.test.len()
     );
     let mut card = match variant {
         None => ModelCard::seed_cnn_default(),
@@ -274,29 +282,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let secs = t0.elapsed().as_secs_f64();
     let v = &outcome.valid;
-    let extra: String = args
-        .extra
-        .iter()
-        .map(|d| format!(" --extra {}", d.display()))
-        .collect();
-    card.trained_on = format!(
-        "{} clips of {} ({kind:?} split: {} train, {} valid){}, seed {}, best epoch {} of {}; `cargo xtask train --data {}{extra}{} --epochs {} --seed {}`",
-        clips.len(), args.set.data.display(), s.train.len(), valid_f.len(),
-        if args.extra.is_empty() { String::new() } else { format!(" + {} extra training clips", train_clips.len() - s.train.len()) },
-        args.seed, outcome.best_epoch, outcome.history.len(), args.set.data.display(),
-        match variant {
-            None => String::new(),
-            Some(_) => format!(
-                " --backbone {} --features {}{} --train-hop {} --levels={}",
-                cli_name(args.backbone), cli_name(features), if args.fine_tune_dense { " --fine-tune-dense" } else { "" }, train_hop,
-                if levels.is_empty() { "none".into() } else { levels.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") }
-            ),
-        },
-        epochs, args.seed
+    let extra_clips = match train_clips.len() - s.train.len() {
+        0 => String::new(),
+        n => format!(" + {n} extra training clips"),
+    };
+    card.trained_on =
+        format!(
+        "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, seed {}, best epoch \
+         {} of {}; `{}`",
+        clips.len(),
+        args.set.data.display(),
+        s.train.len(),
+        valid_f.len(),
+        args.seed,
+        outcome.best_epoch,
+        outcome.history.len(),
+        command_line(&args, variant.map(|_| (features, train_hop, &levels[..])), epochs)
     );
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),
-        "window_accuracy": v.window.accuracy, "window_balanced_accuracy": v.window.balanced_accuracy,
+        "window_accuracy": v.window.accuracy,
+        "window_balanced_accuracy": v.window.balanced_accuracy,
         "clip_accuracy": v.clip.accuracy, "clip_balanced_accuracy": v.clip.balanced_accuracy,
         "clip_macro_f1": v.clip.macro_f1,
     });
@@ -335,9 +341,42 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The command that trains this model again, as clap spells it, for the card.
+/// `musicnn`: the head's features, training hop and levels, when the backbone is musicnn.
+fn command_line(args: &Args, musicnn: Option<(FeaturesArg, f32, &[f32])>, epochs: usize) -> String {
+    let mut cmd = format!("cargo xtask train --data {}", args.set.data.display());
+    for d in &args.extra {
+        cmd += &format!(" --extra {}", d.display());
+    }
+    if let Some((features, train_hop, levels)) = musicnn {
+        let levels = if levels.is_empty() {
+            "none".to_string()
+        } else {
+            levels
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        cmd += &format!(
+            " --backbone {} --features {}{} --train-hop {train_hop} --levels={levels}",
+            cli_name(args.backbone),
+            cli_name(features),
+            if args.fine_tune_dense {
+                " --fine-tune-dense"
+            } else {
+                ""
+            },
+        );
+    }
+    cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
+}
+
 /// musicnn: convert the published weights, run the frozen backbone once over every
 /// window (training at `--train-hop`, validation at the evaluator's 1.5 s), then fit the
 /// head on those features.
+// `run`'s locals, passed on as they are: a struct made for this one call would only rename
+// the list.
 #[allow(clippy::too_many_arguments)]
 fn train_musicnn_head(
     card: &ModelCard,

@@ -44,7 +44,8 @@ enum Cmd {
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
 #[derive(clap::Args)]
 pub struct DataArgs {
-    /// A GTZAN copy: genres_original/<g>/<g>.NNNNN.wav, genres/<g>/<g>.NNNNN.au or <g>/<g>.NNNNN.flac.
+    /// A GTZAN copy: genres_original/<g>/<g>.NNNNN.wav, genres/<g>/<g>.NNNNN.au or
+    /// <g>/<g>.NNNNN.flac.
     #[arg(long)]
     pub data: std::path::PathBuf,
     /// Split; `filtered` when the data covers the artist-filtered lists, else `by-index`.

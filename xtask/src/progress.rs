@@ -50,8 +50,16 @@ impl Observer for Bars {
     }
     fn epoch_done(&mut self, r: &EpochRecord) {
         eprintln!(
-            "epoch {:>3}: train loss {:.3} acc {:.3} | valid loss {:.3} window acc {:.3} clip acc {:.3} | lr {:.1e} | {:.1}s",
-            r.epoch, r.train_loss, r.train_acc, r.valid_loss, r.valid_acc, r.valid_clip_acc, r.lr, r.seconds
+            "epoch {:>3}: train loss {:.3} acc {:.3} | valid loss {:.3} window acc {:.3} clip acc \
+             {:.3} | lr {:.1e} | {:.1}s",
+            r.epoch,
+            r.train_loss,
+            r.train_acc,
+            r.valid_loss,
+            r.valid_acc,
+            r.valid_clip_acc,
+            r.lr,
+            r.seconds
         );
     }
 }

@@ -226,7 +226,7 @@ impl MelConfig {
                 "sample_rate, hop and n_mels must be positive: {self:?}"
             ));
         }
-        if self.n_fft < 16 || self.n_fft % 2 != 0 {
+        if self.n_fft < 16 || !self.n_fft.is_multiple_of(2) {
             return bad(format!(
                 "n_fft must be even and at least 16, got {}",
                 self.n_fft

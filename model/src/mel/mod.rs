@@ -26,11 +26,7 @@ pub struct Mel {
 
 impl Mel {
     pub fn frames(&self) -> usize {
-        if self.n_mels == 0 {
-            0
-        } else {
-            self.data.len() / self.n_mels
-        }
+        self.data.len().checked_div(self.n_mels).unwrap_or(0)
     }
     pub fn frame(&self, i: usize) -> &[f32] {
         &self.data[i * self.n_mels..(i + 1) * self.n_mels]

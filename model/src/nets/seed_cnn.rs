@@ -240,8 +240,7 @@ mod tests {
         let x = Tensor::zeros((1, 8, 130), DType::F32, &Device::Cpu).unwrap();
         let err = net
             .forward_t(&x, false)
-            .err()
-            .expect("8 mels cannot take four 2×2 pools")
+            .expect_err("8 mels cannot take four 2×2 pools")
             .to_string();
         assert!(err.contains("vanishes"), "{err}");
     }

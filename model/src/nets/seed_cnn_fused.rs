@@ -33,7 +33,8 @@ pub(super) struct FusedSeedCnn {
 
 thread_local! {
     /// Per-thread columns, GEMM output and the two activation maps, reused across calls.
-    static SCRATCH: RefCell<[Vec<f32>; 4]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+    static SCRATCH: RefCell<[Vec<f32>; 4]> =
+        const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
 impl FusedSeedCnn {

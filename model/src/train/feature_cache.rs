@@ -33,7 +33,8 @@ pub struct FeatureCache {
 /// What an entry's features were computed from, besides the clip's mel.
 pub struct FeatureRecipe<'a> {
     pub card: &'a ModelCard,
-    /// Which output of the backbone ([`FeatureBackbone::describe`](super::FeatureBackbone::describe)).
+    /// Which output of the backbone
+    /// ([`FeatureBackbone::describe`](super::FeatureBackbone::describe)).
     pub features: serde_json::Value,
     pub hop_frames: usize,
     pub levels_db: &'a [f32],
@@ -83,8 +84,10 @@ impl FeatureCache {
         h.update(self.backbone);
         // The settings as JSON: every field the card serialises is part of the key.
         let settings = serde_json::json!({
-            "mel": recipe.card.mel, "norm": recipe.card.norm, "window_frames": recipe.card.window_frames,
-            "input": recipe.features, "hop_frames": recipe.hop_frames, "levels_db": recipe.levels_db,
+            "mel": recipe.card.mel, "norm": recipe.card.norm,
+            "window_frames": recipe.card.window_frames,
+            "input": recipe.features, "hop_frames": recipe.hop_frames,
+            "levels_db": recipe.levels_db,
         });
         h.update(settings.to_string().as_bytes());
         h.update((mel.n_mels as u64).to_le_bytes());

@@ -116,6 +116,8 @@ impl WindowFeatures {
 /// front end), once per level in `levels_db` (see [`TransferConfig::levels_db`]; empty
 /// for the windows as recorded), and keeps its features. With a `cache`, a clip whose
 /// features are already there skips the backbone, and new ones are added.
+// Each argument is a separate input of the one pass (what runs, on which clips, how they
+// are cut, where results are kept, progress): a struct would only rename the list.
 #[allow(clippy::too_many_arguments)]
 pub fn backbone_features(
     backbone: &dyn FeatureBackbone,
@@ -481,7 +483,8 @@ impl Trainee {
                         || dim != cfg.cached_input(mcfg.head.input).dim())
                 {
                     return Err(Error::Config(format!(
-                        "fine-tuning the dense layer needs a head on the penultimate layer and pooled training features; got a {:?} head and {dim}-d features",
+                        "fine-tuning the dense layer needs a head on the penultimate layer and \
+                         pooled training features; got a {:?} head and {dim}-d features",
                         mcfg.head.input
                     )));
                 }

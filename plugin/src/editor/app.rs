@@ -279,7 +279,8 @@ impl App {
         };
         ui.label(
             RichText::new(format!(
-                "{model} · {} · {:.1} ms/window · {} windows · {} Hz · dropped {} · MIDI {} sent, {} late · log {hops} hops, {kb} KB{} · {}",
+                "{model} · {} · {:.1} ms/window · {} windows · {} Hz · dropped {} · MIDI {} sent, \
+                 {} late · log {hops} hops, {kb} KB{} · {}",
                 a.device.name(),
                 a.inference_ms,
                 a.windows,
@@ -287,7 +288,8 @@ impl App {
                 m.dropped(),
                 m.midi_sent(),
                 m.midi_late(),
-                file.map(|f| format!(" -> {}", f.display())).unwrap_or_default(),
+                file.map(|f| format!(" -> {}", f.display()))
+                    .unwrap_or_default(),
                 if a.running { "running" } else { "stopped" },
             ))
             .small(),

@@ -157,7 +157,15 @@ mod tests {
 
     #[test]
     fn reads_criterions_median() {
-        let json = r#"{"mean":{"point_estimate":879.9,"standard_error":27.8},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":894.2,"upper_bound":1031.8},"point_estimate":978.0875,"standard_error":41.3}}"#;
+        let json = r#"{
+            "mean": {"point_estimate": 879.9, "standard_error": 27.8},
+            "median": {
+                "confidence_interval": {
+                    "confidence_level": 0.95, "lower_bound": 894.2, "upper_bound": 1031.8
+                },
+                "point_estimate": 978.0875, "standard_error": 41.3
+            }
+        }"#;
         assert_eq!(median_ns(json).unwrap(), 978.0875);
         assert!(median_ns("{}").is_err());
         let f = TapFigure {

@@ -22,8 +22,9 @@ pub fn install_hint(root: &Path, python: &Path) -> String {
         .unwrap_or(Path::new("target/bench-venv"));
     let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
     format!(
-        "To add librosa and PyTorch references (optional; about 6 GB on disk: PyPI has no CPU-only torch wheel\n\
-         for Linux x86_64, so pip also fetches torch's CUDA libraries, which the benchmark never loads):\n    \
+        "To add librosa and PyTorch references (optional; about 6 GB on disk: PyPI has no \
+         CPU-only torch wheel\nfor Linux x86_64, so pip also fetches torch's CUDA libraries, \
+         which the benchmark never loads):\n    \
          python3 -m venv {venv}\n    {venv}/bin/pip install -r bench/requirements.txt\n\
          then run `cargo xtask bench` again (or pass --python PATH to use another interpreter).",
         venv = rel(venv)

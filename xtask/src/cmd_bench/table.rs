@@ -62,7 +62,7 @@ impl Goal {
 
     pub fn describe(&self) -> String {
         match *self {
-            Goal::RatioAtLeast { ratio } if ratio == 1.0 => "≤ 1.0× its time".to_string(),
+            Goal::RatioAtLeast { ratio: 1.0 } => "≤ 1.0× its time".to_string(),
             Goal::RatioAtLeast { ratio } => format!("≥ {}× faster", fmt_num(ratio)),
         }
     }
@@ -169,7 +169,7 @@ fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('\u{202f}'); // narrow no-break space, as the README writes 17 000
         }
         out.push(c);
@@ -195,7 +195,8 @@ pub fn fmt_num(v: f64) -> String {
 /// The rows as a Markdown table (what the README's Performance section shows).
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| measurement | ours | reference | reference / ours | × real time (ours · reference) | goal |\n|---|---|---|---|---|---|\n",
+        "| measurement | ours | reference | reference / ours | × real time (ours · reference) \
+         | goal |\n|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let ours = r
@@ -302,7 +303,7 @@ mod tests {
         assert_eq!(fmt_duration(17.0), "17.0 s");
         assert_eq!(fmt_duration(2.5e-5), "25.0 µs");
         assert_eq!(fmt_num(0.456), "0.46");
-        assert_eq!(fmt_num(3.14), "3.1");
+        assert_eq!(fmt_num(3.24), "3.2");
         assert_eq!(fmt_num(27.4), "27");
         assert_eq!(fmt_num(12345.0), "12\u{202f}345");
         assert_eq!(fmt_num(f64::NAN), "–");

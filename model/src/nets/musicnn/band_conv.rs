@@ -175,7 +175,8 @@ struct FusedBandConv<'a> {
 thread_local! {
     /// Per-thread im2col and GEMM-output blocks, reused across calls (a worker thread
     /// tags for hours; these are its only sizeable buffers).
-    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> =
+        const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl FusedBandConv<'_> {
@@ -191,7 +192,7 @@ impl FusedBandConv<'_> {
         Ok((t_pad - self.kt + 1, f - self.kf + 1))
     }
 
-    /// Fills `cols` with the receptive fields of output frames `t0..t0 + frames`: row
+    /// Fills `cols` with the receptive fields of the output frames `out_frames`: row
     /// `(frame, f)` holds taps `(i, j)` at `i·kf + j`, zeros where a tap reaches into the
     /// time padding.
     fn im2col(
@@ -200,11 +201,11 @@ impl FusedBandConv<'_> {
         t: usize,
         f: usize,
         f_out: usize,
-        t0: usize,
-        frames: usize,
+        out_frames: std::ops::Range<usize>,
         cols: &mut [f32],
     ) {
         let (kt, kf, k) = (self.kt, self.kf, self.kt * self.kf);
+        let (t0, frames) = (out_frames.start, out_frames.len());
         for dt in 0..frames {
             let rows = &mut cols[dt * f_out * k..(dt + 1) * f_out * k];
             for i in 0..kt {
@@ -267,7 +268,7 @@ impl CustomOp1 for FusedBandConv<'_> {
                 let m = frames * f_out;
                 cols.resize(m * k, 0.0);
                 y.resize(m * c, 0.0);
-                self.im2col(img, t, f, f_out, t0, frames, cols);
+                self.im2col(img, t, f, f_out, t0..t0 + frames, cols);
                 if c > 0 {
                     // SAFETY: `cols` is m×k, `w_kc` k×c and `y` m×c, all row-major and
                     // exactly that long; no aliasing.
