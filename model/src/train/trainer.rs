@@ -226,33 +226,10 @@ pub fn train(
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
-    if train_set.is_empty() || valid_set.is_empty() {
-        return Err(Error::Data(format!(
-            "{} training and {} validation clips: need both",
-            train_set.len(),
-            valid_set.len()
-        )));
-    }
-    if cfg.batch_size < 2 || cfg.crops_per_clip == 0 || cfg.epochs == 0 {
-        return Err(Error::Config(
-            "epochs, crops per clip must be >= 1 and batch size >= 2".into(),
-        ));
-    }
-    let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
-    let per = n_mels * wf;
+    check_settings(train_set, valid_set, cfg)?;
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
-    // Batch-norm running statistics are variables too, but not parameters to optimise.
-    let params: Vec<Var> = {
-        let data = varmap.data().lock().expect("varmap poisoned");
-        let mut named: Vec<(&String, &Var)> = data
-            .iter()
-            .filter(|(k, _)| !k.contains("running_"))
-            .collect();
-        named.sort_by(|a, b| a.0.cmp(b.0));
-        named.into_iter().map(|(_, v)| v.clone()).collect()
-    };
     let mut opt = AdamW::new(
-        params,
+        trainable_params(&varmap),
         ParamsAdamW {
             lr: cfg.lr,
             weight_decay: cfg.weight_decay,
@@ -261,76 +238,29 @@ pub fn train(
     )?;
     let valid = eval_set(card, valid_set, cfg.eval_hop_s);
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA1);
-    // Class-balanced sampling: every genre gets the same number of crops per epoch
-    // (crops per clip × the median clips per genre), however many clips it has.
-    let mut by_genre: Vec<Vec<usize>> = vec![Vec::new(); n_lab];
-    for (i, f) in train_set.iter().enumerate() {
-        by_genre[f.clip.genre].push(i);
-    }
-    let mut counts: Vec<usize> = by_genre.iter().map(Vec::len).filter(|&n| n > 0).collect();
-    counts.sort_unstable();
-    let per_genre = cfg.crops_per_clip * counts[counts.len() / 2];
-
+    let sampler = BalancedSampler::new(train_set, card.labels.len(), cfg.crops_per_clip);
+    let steps = Steps {
+        card,
+        cfg,
+        set: train_set,
+        device,
+    };
+    let mut plateau = Plateau::new(cfg);
     let mut history = Vec::new();
     let mut best = BestEpoch::new(CNN_BEST_BY);
-    let mut best_loss = f64::INFINITY;
-    let mut since_lr = 0;
-    let mut window = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
-        let items = balanced_crops(train_set, &by_genre, per_genre, wf, &mut rng);
-        let steps = items.len().div_ceil(cfg.batch_size);
-        obs.stage(&format!("epoch {epoch}/{}", cfg.epochs), steps);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
-        for batch in items.chunks(cfg.batch_size) {
-            let b = batch.len();
-            let mut x = Vec::with_capacity(b * per);
-            let mut y = vec![cfg.label_smoothing / n_lab as f32; b * n_lab];
-            for (i, &(ci, start)) in batch.iter().enumerate() {
-                let f = &train_set[ci];
-                copy_window(&f.mel.data, n_mels, start, wf, &mut window);
-                cfg.augment.equalise(&mut window, n_mels, wf, &mut rng);
-                normalize(&mut window, card.norm);
-                cfg.augment.mask(&mut window, n_mels, wf, &mut rng);
-                x.extend_from_slice(&window);
-                y[i * n_lab + f.clip.genre] += 1.0 - cfg.label_smoothing;
-            }
-            if cfg.augment.mixup_alpha > 0.0 {
-                mixup(
-                    &mut x,
-                    &mut y,
-                    per,
-                    n_lab,
-                    cfg.augment.mixup_alpha,
-                    &mut rng,
-                );
-            }
-            let xt = Tensor::from_vec(x, (b, n_mels, wf), device)?;
-            let yt = Tensor::from_vec(y.clone(), (b, n_lab), device)?;
-            let logits = net.forward_t(&xt, true)?;
-            let logp = candle_nn::ops::log_softmax(&logits, 1)?;
-            let loss = (logp.mul(&yt)?.sum(1)?.neg()?.mean_all())?;
-            opt.backward_step(&loss)?;
-            let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            if !l.is_finite() {
-                return Err(Error::Data(format!(
-                    "training diverged at epoch {epoch} (loss {l}); lower the learning rate"
-                )));
-            }
-            loss_sum += l * b as f64;
-            let preds = logits.argmax(1)?.to_vec1::<u32>()?;
-            for (i, p) in preds.iter().enumerate() {
-                correct += (*p as usize == argmax(&y[i * n_lab..(i + 1) * n_lab])) as usize;
-            }
-            seen += b;
-            obs.tick(&format!("loss {:.3}", loss_sum / seen as f64));
-        }
+        let crops = sampler.crops(train_set, card.window_frames, &mut rng);
+        let n_steps = crops.len().div_ceil(cfg.batch_size);
+        obs.stage(&format!("epoch {epoch}/{}", cfg.epochs), n_steps);
+        let (train_loss, train_acc) =
+            steps.epoch(net.as_ref(), &mut opt, &crops, &mut rng, epoch, obs)?;
         obs.stage_done();
         let v = run_eval(net.as_ref(), card, &valid, device)?;
         let rec = EpochRecord {
             epoch,
-            train_loss: loss_sum / seen as f64,
-            train_acc: correct as f64 / seen as f64,
+            train_loss,
+            train_acc,
             valid_loss: v.window_loss,
             valid_acc: v.window.accuracy,
             valid_clip_acc: v.clip.accuracy,
@@ -340,16 +270,7 @@ pub fn train(
         obs.epoch_done(&rec);
         best.offer(&rec, || snapshot(&varmap))?;
         history.push(rec);
-        if v.window_loss < best_loss - 1e-4 {
-            best_loss = v.window_loss;
-            since_lr = 0;
-        } else {
-            since_lr += 1;
-            if since_lr >= cfg.lr_patience {
-                opt.set_learning_rate(opt.learning_rate() * cfg.lr_factor);
-                since_lr = 0;
-            }
-        }
+        plateau.step(v.window_loss, &mut opt);
         if best.epochs_since(epoch) >= cfg.early_stop {
             obs.tick(&format!(
                 "early stop: no better validation accuracy for {} epochs",
@@ -369,6 +290,185 @@ pub fn train(
         best_by: CNN_BEST_BY,
         valid,
     })
+}
+
+fn check_settings(
+    train_set: &[ClipFeatures],
+    valid_set: &[ClipFeatures],
+    cfg: &TrainConfig,
+) -> Result<()> {
+    if train_set.is_empty() || valid_set.is_empty() {
+        return Err(Error::Data(format!(
+            "{} training and {} validation clips: need both",
+            train_set.len(),
+            valid_set.len()
+        )));
+    }
+    if cfg.batch_size < 2 || cfg.crops_per_clip == 0 || cfg.epochs == 0 {
+        return Err(Error::Config(
+            "epochs, crops per clip must be >= 1 and batch size >= 2".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The variables the optimiser moves, in a fixed order: all but the batch-norm running
+/// statistics, which are variables too.
+fn trainable_params(varmap: &VarMap) -> Vec<Var> {
+    let data = varmap.data().lock().expect("varmap poisoned");
+    let mut named: Vec<(&String, &Var)> = data
+        .iter()
+        .filter(|(k, _)| !k.contains("running_"))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// Class-balanced sampling: every genre gets the same number of crops per epoch (crops per
+/// clip × the median clips per genre), however many clips it has.
+struct BalancedSampler {
+    by_genre: Vec<Vec<usize>>,
+    per_genre: usize,
+}
+
+impl BalancedSampler {
+    fn new(set: &[ClipFeatures], n_labels: usize, crops_per_clip: usize) -> Self {
+        let mut by_genre: Vec<Vec<usize>> = vec![Vec::new(); n_labels];
+        for (i, f) in set.iter().enumerate() {
+            by_genre[f.clip.genre].push(i);
+        }
+        let mut counts: Vec<usize> = by_genre.iter().map(Vec::len).filter(|&n| n > 0).collect();
+        counts.sort_unstable();
+        Self {
+            per_genre: crops_per_clip * counts[counts.len() / 2],
+            by_genre,
+        }
+    }
+
+    /// One epoch's (clip, first frame) crops of `wf` frames, shuffled.
+    fn crops(
+        &self,
+        set: &[ClipFeatures],
+        wf: usize,
+        rng: &mut rand::rngs::StdRng,
+    ) -> Vec<(usize, usize)> {
+        balanced_crops(set, &self.by_genre, self.per_genre, wf, rng)
+    }
+}
+
+/// The learning rate halves (by `lr_factor`) after `lr_patience` epochs without a
+/// validation loss lower than the best by 1e-4.
+struct Plateau {
+    best_loss: f64,
+    since: usize,
+    patience: usize,
+    factor: f64,
+}
+
+impl Plateau {
+    fn new(cfg: &TrainConfig) -> Self {
+        Self {
+            best_loss: f64::INFINITY,
+            since: 0,
+            patience: cfg.lr_patience,
+            factor: cfg.lr_factor,
+        }
+    }
+
+    fn step(&mut self, valid_loss: f64, opt: &mut AdamW) {
+        if valid_loss < self.best_loss - 1e-4 {
+            self.best_loss = valid_loss;
+            self.since = 0;
+        } else {
+            self.since += 1;
+            if self.since >= self.patience {
+                opt.set_learning_rate(opt.learning_rate() * self.factor);
+                self.since = 0;
+            }
+        }
+    }
+}
+
+/// Optimisation steps on augmented crops of the training clips.
+struct Steps<'a> {
+    card: &'a ModelCard,
+    cfg: &'a TrainConfig,
+    set: &'a [ClipFeatures],
+    device: &'a Device,
+}
+
+impl Steps<'_> {
+    /// One pass over `crops` in batches; returns the mean training loss and accuracy
+    /// (against the mixed, smoothed targets' top genre).
+    fn epoch(
+        &self,
+        net: &dyn GenreNet,
+        opt: &mut AdamW,
+        crops: &[(usize, usize)],
+        rng: &mut rand::rngs::StdRng,
+        epoch: usize,
+        obs: &mut dyn Observer,
+    ) -> Result<(f64, f64)> {
+        let (n_mels, wf, n_lab) = (
+            self.card.mel.n_mels,
+            self.card.window_frames,
+            self.card.labels.len(),
+        );
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+        let mut window = Vec::new();
+        for batch in crops.chunks(self.cfg.batch_size) {
+            let b = batch.len();
+            let (x, y) = self.batch(batch, rng, &mut window);
+            let xt = Tensor::from_vec(x, (b, n_mels, wf), self.device)?;
+            let yt = Tensor::from_slice(&y, (b, n_lab), self.device)?;
+            let logits = net.forward_t(&xt, true)?;
+            let logp = candle_nn::ops::log_softmax(&logits, 1)?;
+            let loss = (logp.mul(&yt)?.sum(1)?.neg()?.mean_all())?;
+            opt.backward_step(&loss)?;
+            let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            if !l.is_finite() {
+                return Err(Error::Data(format!(
+                    "training diverged at epoch {epoch} (loss {l}); lower the learning rate"
+                )));
+            }
+            loss_sum += l * b as f64;
+            let preds = logits.argmax(1)?.to_vec1::<u32>()?;
+            for (p, target) in preds.iter().zip(y.chunks_exact(n_lab)) {
+                correct += (*p as usize == argmax(target)) as usize;
+            }
+            seen += b;
+            obs.tick(&format!("loss {:.3}", loss_sum / seen as f64));
+        }
+        Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
+    }
+
+    /// A batch of augmented, normalised windows and their label-smoothed (and mixed)
+    /// targets. `window` is scratch.
+    fn batch(
+        &self,
+        batch: &[(usize, usize)],
+        rng: &mut rand::rngs::StdRng,
+        window: &mut Vec<f32>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (cfg, card) = (self.cfg, self.card);
+        let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
+        let mut x = Vec::with_capacity(batch.len() * n_mels * wf);
+        let mut y = vec![cfg.label_smoothing / n_lab as f32; batch.len() * n_lab];
+        for (i, &(ci, start)) in batch.iter().enumerate() {
+            let f = &self.set[ci];
+            copy_window(&f.mel.data, n_mels, start, wf, window);
+            cfg.augment.equalise(window, n_mels, wf, rng);
+            normalize(window, card.norm);
+            cfg.augment.mask(window, n_mels, wf, rng);
+            x.extend_from_slice(window);
+            y[i * n_lab + f.clip.genre] += 1.0 - cfg.label_smoothing;
+        }
+        if cfg.augment.mixup_alpha > 0.0 {
+            let alpha = cfg.augment.mixup_alpha;
+            mixup(&mut x, &mut y, n_mels * wf, n_lab, alpha, rng);
+        }
+        (x, y)
+    }
 }
 
 /// `per_genre` random (clip, first frame) crops for every genre present, shuffled.

@@ -17,7 +17,7 @@ use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize};
 use crate::{Error, Result};
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -247,102 +247,25 @@ pub fn train_head(
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
-    if train_set.is_empty() || valid_set.is_empty() {
-        return Err(Error::Data(format!(
-            "{} training and {} validation windows: need both",
-            train_set.len(),
-            valid_set.len()
-        )));
-    }
-    let n_lab = card.labels.len();
+    check_features(train_set, valid_set)?;
     let d = train_set.dim;
-    // A NaN feature would poison the standardisation statistics and every weight after the
-    // first step, and the run would end "successfully" with a useless head.
-    for (name, set) in [("training", train_set), ("validation", valid_set)] {
-        if let Some(i) = set.x.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Data(format!(
-                "{name} feature {} of window {} is not finite",
-                i % d,
-                i / d
-            )));
-        }
-    }
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
-    {
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        for (name, t) in backbone {
-            let var = vars.get(name).ok_or_else(|| {
-                Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network"))
-            })?;
-            var.set(&t.to_device(device)?)?;
-        }
-    }
+    load_backbone(&varmap, backbone, device)?;
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     let net_view = Trainee::new(card, &vb, cfg, d)?;
     let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
     let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
-    if let Some(prefix) = net_view.standardised {
-        // Standardisation statistics of what the head reads: the cached features themselves
-        // (no tensor round trip for them: 110 MB for a musicnn run), or what the layers under
-        // the head make of them with their initial weights.
-        let (mean, std) = if net_view.reads_cached_features() {
-            feature_stats(&train_set.x, d)
-        } else {
-            let head_in = net_view.head_input(&x_train, false)?;
-            let width = head_in.dim(1)?;
-            let head_in = head_in
-                .to_device(&Device::Cpu)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            feature_stats(&head_in, width)
-        };
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        vars[&format!("{prefix}.feature_mean")].set(&Tensor::new(mean, device)?)?;
-        vars[&format!("{prefix}.feature_std")].set(&Tensor::new(std, device)?)?;
-    }
-    let (head_params, dense_params): (Vec<Var>, Vec<Var>) = {
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        let pick = |names: &[String]| names.iter().map(|n| vars[n].clone()).collect::<Vec<_>>();
-        (pick(&net_view.params), pick(&net_view.slow_params))
+    set_standardisation(&net_view, &varmap, train_set, &x_train, device)?;
+    let mut opt = HeadOptimisers::new(&varmap, &net_view, cfg)?;
+    let class_w = class_weights(&train_set.labels, card.labels.len());
+    let steps = HeadEpoch {
+        net: &net_view,
+        x: &x_train,
+        labels: &train_set.labels,
+        class_w: &class_w,
+        cfg,
+        device,
     };
-    let params: Vec<Var> = head_params.iter().chain(&dense_params).cloned().collect();
-    let mut opt = AdamW::new(
-        head_params,
-        ParamsAdamW {
-            lr: cfg.lr,
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
-    )?;
-    let mut dense_opt = if dense_params.is_empty() {
-        None
-    } else {
-        Some(AdamW::new(
-            dense_params,
-            ParamsAdamW {
-                lr: cfg.lr / 10.0,
-                weight_decay: 0.0,
-                ..Default::default()
-            },
-        )?)
-    };
-
-    // Class weights: each genre contributes equally to the loss however many windows it has.
-    let mut counts = vec![0usize; n_lab];
-    for &y in &train_set.labels {
-        counts[y] += 1;
-    }
-    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-    let class_w: Vec<f32> = counts
-        .iter()
-        .map(|&c| {
-            if c == 0 {
-                0.0
-            } else {
-                train_set.len() as f32 / (present * c) as f32
-            }
-        })
-        .collect();
 
     let mut rng = crate::rng::seeded(cfg.seed, 0x7EA2);
     let mut order: Vec<usize> = (0..train_set.len()).collect();
@@ -352,22 +275,222 @@ pub fn train_head(
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
         order.shuffle(&mut rng);
+        let (train_loss, train_acc) = steps.run(&order, &mut opt, epoch)?;
+        let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
+        let rec = EpochRecord {
+            epoch,
+            train_loss,
+            train_acc,
+            valid_loss: valid.window_loss,
+            valid_acc: valid.window.accuracy,
+            valid_clip_acc: valid.clip.accuracy,
+            lr: cfg.lr,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        obs.epoch_done(&rec);
+        obs.tick(&format!(
+            "epoch {epoch}: valid loss {:.3}, clip acc {:.3}",
+            rec.valid_loss, rec.valid_clip_acc
+        ));
+        best.offer(&rec, || opt.snapshot())?;
+        history.push(rec);
+        if best.epochs_since(epoch) >= cfg.early_stop {
+            break;
+        }
+    }
+    obs.stage_done();
+    let (best_epoch, weights) = best.into_best().expect("at least one epoch ran");
+    opt.restore(&weights)?;
+    let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
+    Ok(TrainOutcome {
+        varmap,
+        net,
+        history,
+        best_epoch,
+        best_by: HEAD_BEST_BY,
+        valid,
+    })
+}
+
+/// Both sets have windows, and every feature is finite: a NaN feature would poison the
+/// standardisation statistics and every weight after the first step, and the run would
+/// end "successfully" with a useless head.
+fn check_features(train_set: &WindowFeatures, valid_set: &WindowFeatures) -> Result<()> {
+    if train_set.is_empty() || valid_set.is_empty() {
+        return Err(Error::Data(format!(
+            "{} training and {} validation windows: need both",
+            train_set.len(),
+            valid_set.len()
+        )));
+    }
+    let d = train_set.dim;
+    for (name, set) in [("training", train_set), ("validation", valid_set)] {
+        if let Some(i) = set.x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Data(format!(
+                "{name} feature {} of window {} is not finite",
+                i % d,
+                i / d
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the converted backbone tensors into the network's variables.
+fn load_backbone(
+    varmap: &VarMap,
+    backbone: &HashMap<String, Tensor>,
+    device: &Device,
+) -> Result<()> {
+    let vars = varmap.data().lock().expect("varmap poisoned");
+    for (name, t) in backbone {
+        let var = vars.get(name).ok_or_else(|| {
+            Error::WeightsMismatch(format!("backbone tensor '{name}' is not in the network"))
+        })?;
+        var.set(&t.to_device(device)?)?;
+    }
+    Ok(())
+}
+
+/// Sets the head's standardisation statistics from what it reads: the cached features
+/// themselves (no tensor round trip for them: 110 MB for a musicnn run), or what the layers
+/// under the head make of them with their initial weights.
+fn set_standardisation(
+    net: &Trainee,
+    varmap: &VarMap,
+    train_set: &WindowFeatures,
+    x_train: &Tensor,
+    device: &Device,
+) -> Result<()> {
+    let Some(prefix) = net.standardised else {
+        return Ok(());
+    };
+    let (mean, std) = if net.reads_cached_features() {
+        feature_stats(&train_set.x, train_set.dim)
+    } else {
+        let head_in = net.head_input(x_train, false)?;
+        let width = head_in.dim(1)?;
+        let head_in = head_in
+            .to_device(&Device::Cpu)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        feature_stats(&head_in, width)
+    };
+    let vars = varmap.data().lock().expect("varmap poisoned");
+    vars[&format!("{prefix}.feature_mean")].set(&Tensor::new(mean, device)?)?;
+    vars[&format!("{prefix}.feature_std")].set(&Tensor::new(std, device)?)?;
+    Ok(())
+}
+
+/// Class weights: each genre contributes equally to the loss however many windows it has.
+fn class_weights(labels: &[usize], n_labels: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; n_labels];
+    for &y in labels {
+        counts[y] += 1;
+    }
+    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                labels.len() as f32 / (present * c) as f32
+            }
+        })
+        .collect()
+}
+
+/// The head's optimiser and, when pretrained layers fine-tune under it, theirs: a tenth of
+/// the rate and no weight decay, so they move from their published values rather than
+/// decaying towards zero.
+struct HeadOptimisers {
+    /// Every trained variable, the head's first (what the best epoch keeps).
+    params: Vec<Var>,
+    head: AdamW,
+    slow: Option<AdamW>,
+}
+
+impl HeadOptimisers {
+    fn new(varmap: &VarMap, net: &Trainee, cfg: &TransferConfig) -> Result<Self> {
+        let (head_params, slow_params): (Vec<Var>, Vec<Var>) = {
+            let vars = varmap.data().lock().expect("varmap poisoned");
+            let pick = |names: &[String]| names.iter().map(|n| vars[n].clone()).collect();
+            (pick(&net.params), pick(&net.slow_params))
+        };
+        let params = head_params.iter().chain(&slow_params).cloned().collect();
+        let head = AdamW::new(
+            head_params,
+            ParamsAdamW {
+                lr: cfg.lr,
+                weight_decay: cfg.weight_decay,
+                ..Default::default()
+            },
+        )?;
+        let slow = if slow_params.is_empty() {
+            None
+        } else {
+            Some(AdamW::new(
+                slow_params,
+                ParamsAdamW {
+                    lr: cfg.lr / 10.0,
+                    weight_decay: 0.0,
+                    ..Default::default()
+                },
+            )?)
+        };
+        Ok(Self { params, head, slow })
+    }
+
+    fn step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
+        self.head.step(grads)?;
+        if let Some(o) = self.slow.as_mut() {
+            o.step(grads)?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Vec<Tensor>> {
+        self.params
+            .iter()
+            .map(|p| Ok(p.as_tensor().copy()?))
+            .collect()
+    }
+
+    fn restore(&self, weights: &[Tensor]) -> Result<()> {
+        for (p, w) in self.params.iter().zip(weights) {
+            p.set(w)?;
+        }
+        Ok(())
+    }
+}
+
+/// One pass over the cached training features in shuffled batches.
+struct HeadEpoch<'a> {
+    net: &'a Trainee,
+    x: &'a Tensor,
+    labels: &'a [usize],
+    class_w: &'a [f32],
+    cfg: &'a TransferConfig,
+    device: &'a Device,
+}
+
+impl HeadEpoch<'_> {
+    /// Steps over `order` in batches; returns the mean training loss and accuracy.
+    fn run(&self, order: &[usize], opt: &mut HeadOptimisers, epoch: usize) -> Result<(f64, f64)> {
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        for chunk in order.chunks(cfg.batch_size) {
+        for chunk in order.chunks(self.cfg.batch_size) {
             let idx = Tensor::from_vec(
                 chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(),
                 chunk.len(),
-                device,
+                self.device,
             )?;
-            let x = x_train.index_select(&idx, 0)?;
-            let labels: Vec<usize> = chunk.iter().map(|&i| train_set.labels[i]).collect();
-            let logits = net_view.logits(&x, true)?;
-            let loss = weighted_smoothed_ce(&logits, &labels, &class_w, cfg.label_smoothing)?;
-            let grads = loss.backward()?;
-            opt.step(&grads)?;
-            if let Some(o) = dense_opt.as_mut() {
-                o.step(&grads)?;
-            }
+            let x = self.x.index_select(&idx, 0)?;
+            let labels: Vec<usize> = chunk.iter().map(|&i| self.labels[i]).collect();
+            let logits = self.net.logits(&x, true)?;
+            let loss =
+                weighted_smoothed_ce(&logits, &labels, self.class_w, self.cfg.label_smoothing)?;
+            opt.step(&loss.backward()?)?;
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
                 return Err(Error::Data(format!(
@@ -383,47 +506,8 @@ pub fn train_head(
                 .count();
             seen += chunk.len();
         }
-        let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
-        let rec = EpochRecord {
-            epoch,
-            train_loss: loss_sum / seen as f64,
-            train_acc: correct as f64 / seen as f64,
-            valid_loss: valid.window_loss,
-            valid_acc: valid.window.accuracy,
-            valid_clip_acc: valid.clip.accuracy,
-            lr: cfg.lr,
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        obs.epoch_done(&rec);
-        obs.tick(&format!(
-            "epoch {epoch}: valid loss {:.3}, clip acc {:.3}",
-            rec.valid_loss, rec.valid_clip_acc
-        ));
-        best.offer(&rec, || {
-            params
-                .iter()
-                .map(|p| Ok(p.as_tensor().copy()?))
-                .collect::<Result<Vec<_>>>()
-        })?;
-        history.push(rec);
-        if best.epochs_since(epoch) >= cfg.early_stop {
-            break;
-        }
+        Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
     }
-    obs.stage_done();
-    let (best_epoch, weights) = best.into_best().expect("at least one epoch ran");
-    for (p, w) in params.iter().zip(&weights) {
-        p.set(w)?;
-    }
-    let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
-    Ok(TrainOutcome {
-        varmap,
-        net,
-        history,
-        best_epoch,
-        best_by: HEAD_BEST_BY,
-        valid,
-    })
 }
 
 /// Mean over the batch of class-weighted cross-entropy against label-smoothed targets.
