@@ -14,7 +14,10 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: efficientat_zero_shot OUT.safetensors"))?;
     let mut card = ModelCard::efficientat(Decision::zero_shot_gtzan());
-    card.trained_on = "nothing: EfficientAT mn04_as (AudioSet, published weights), zero-shot over its ten GTZAN-named classes; `cargo run --release -p model --example efficientat_zero_shot`".into();
+    card.trained_on = "nothing: EfficientAT mn04_as (AudioSet, published weights), zero-shot \
+                       over its ten GTZAN-named classes; `cargo run --release -p model \
+                       --example efficientat_zero_shot`"
+        .into();
     let (varmap, _) =
         efficientat_from_checkpoint(&card, CHECKPOINT, "mn04_as.safetensors", &Device::Cpu, 0)?;
     save(std::path::Path::new(&out), &card, &varmap)?;

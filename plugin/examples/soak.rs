@@ -265,7 +265,8 @@ fn report(m: &Monitor, f: &Figures, failures: &mut Vec<String>) {
     let end = *cycles.last().unwrap();
     let series: Vec<String> = cycles.iter().map(|&c| format!("{:.1}", mb(c))).collect();
     println!(
-        "soak: RSS {:.1} MB at start; at the end of each {:.1}-min cycle: {} MB (growth after cycle {WARM_CYCLES}: {:+.1} MB); peak {:.1} MB",
+        "soak: RSS {:.1} MB at start; at the end of each {:.1}-min cycle: {} MB (growth after \
+         cycle {WARM_CYCLES}: {:+.1} MB); peak {:.1} MB",
         mb(f.rss_start),
         CYCLE_S / 60.0,
         series.join(", "),
@@ -273,7 +274,9 @@ fn report(m: &Monitor, f: &Figures, failures: &mut Vec<String>) {
         mb(f.rss_peak)
     );
     println!(
-        "soak: log {hops} hops in {rows} rows, {:.2} MB (bound {:.1} MB); dropped {}, non-finite {}, subnormals flushed {} (checked {}), MIDI late {} (expected: faster than real time)",
+        "soak: log {hops} hops in {rows} rows, {:.2} MB (bound {:.1} MB); dropped {}, \
+         non-finite {}, subnormals flushed {} (checked {}), MIDI late {} (expected: faster \
+         than real time)",
         mb(bytes as u64),
         mb(bound as u64),
         m.meters.dropped(),
