@@ -16,7 +16,6 @@ use model::nets::efficientat::{Decision, Mn, MnConfig};
 use model::train::Observer;
 use model::window::copy_window;
 use serde_json::{json, Map, Value};
-use std::path::Path;
 
 /// Timed rows this adds (for the progress bar).
 pub const TIMED_ROWS: usize = 4;
