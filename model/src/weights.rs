@@ -249,13 +249,6 @@ pub fn read_card(bytes: &[u8], source: &str) -> Result<ModelCard> {
 /// architecture needs (names and shapes): every mismatch is listed in the error.
 pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedModel> {
     let card = read_card(bytes, source)?;
-    // musicnn's convolutions are hand-written CPU kernels (see nets/musicnn/band_conv.rs):
-    // it runs on the CPU whatever device was asked for.
-    let device = if matches!(card.arch, Arch::Musicnn(_)) {
-        &Device::Cpu
-    } else {
-        device
-    };
     let file =
         candle_core::safetensors::load_buffer(bytes, device).map_err(|e| Error::ModelFile {
             path: source.to_string(),

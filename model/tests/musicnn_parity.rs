@@ -69,6 +69,40 @@ fn logits_match_tensorflow_for_both_published_models() {
     }
 }
 
+/// candle's ops (what a GPU runs: every filter, `conv2d`, whole batches) give the fused
+/// CPU kernels' outputs and TensorFlow's logits.
+#[test]
+fn the_candle_ops_path_matches_the_fused_kernels_and_tensorflow() {
+    let fx = fixture();
+    let input = &fx["patches_mel_major"];
+    for (file, key) in [
+        ("MSD_musicnn.safetensors", "MSD_musicnn_logits"),
+        ("MTT_musicnn.safetensors", "MTT_musicnn_logits"),
+    ] {
+        let (_, net) = backbone(file);
+        let (fused, ops) = (
+            net.forward(input).unwrap(),
+            net.forward_candle_ops(input).unwrap(),
+        );
+        for (name, a, b) in [
+            ("pooled", &fused.pooled, &ops.pooled),
+            ("penultimate", &fused.penultimate, &ops.penultimate),
+            ("tags", &fused.tags, &ops.tags),
+        ] {
+            let d = max_abs_diff(a, b);
+            assert!(
+                d <= 1e-4,
+                "{file} {name}: candle ops differ from fused by {d}"
+            );
+        }
+        let err = max_abs_diff(&ops.tags, &fx[key]);
+        assert!(
+            err <= 1e-3,
+            "{file}: candle ops differ from TensorFlow by {err}"
+        );
+    }
+}
+
 #[test]
 fn patches_in_a_batch_do_not_affect_each_other() {
     let fx = fixture();

@@ -5,7 +5,8 @@
 //! allocates a zero tensor and concatenates). So the im2col step is a small custom op with
 //! a hand-written col2im backward — plain strided copies, parallel over (batch, channel) —
 //! and the arithmetic is one GEMM each way. The weights keep candle's `[out, in, 3, 3]`
-//! layout and names, so model files are interchangeable with `candle_nn::Conv2d`.
+//! layout and names, so model files are interchangeable with `candle_nn::Conv2d`, which
+//! is what runs off the CPU.
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use candle_nn::{Init, VarBuilder};
@@ -62,6 +63,12 @@ impl Conv3x3 {
     }
 
     fn forward_with(&self, x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        if !x.device().is_cpu() {
+            // The im2col op below is CPU code; a GPU has candle's own convolution.
+            return x
+                .conv2d(weight, 1, 1, 1, 1)?
+                .broadcast_add(&bias.reshape((1, self.c_out, 1, 1))?);
+        }
         let (b, c, h, w) = x.dims4()?;
         // [b, c·9, h·w]; column index c·9 + tap matches the row-major `[out, in, 3, 3]` kernel.
         let cols = x.contiguous()?.apply_op1(Im2Col3x3)?;

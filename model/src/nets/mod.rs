@@ -42,6 +42,14 @@ pub trait GenreNet: Send + Sync {
             style_logits: None,
         })
     }
+
+    /// Inference genre logits through candle's own ops alone: the path a GPU runs. On the
+    /// CPU, `forward_t(x, false)` may take hand-fused kernels instead; this lets the two be
+    /// compared on one machine (`gpu_check`). Networks without fused kernels keep this
+    /// default.
+    fn forward_candle_ops(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_t(x, false)
+    }
 }
 
 /// The architecture named in a model's card, with its hyper-parameters.

@@ -106,11 +106,12 @@ impl SeedCnn {
 
     /// The network through candle's ops: training, and inference off the CPU.
     fn forward_candle(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        // Inference in chunks of 4 windows: whole-batch im2col at batch 32 made a 19 MB
-        // column matrix and a 34 MB output per call that left the cache and page-faulted.
+        // Inference on the CPU in chunks of 4 windows: whole-batch im2col at batch 32 made a
+        // 19 MB column matrix and a 34 MB output per call that left the cache and
+        // page-faulted. A GPU wants the whole batch.
         const CHUNK: usize = 4;
         let b = x.dim(0)?;
-        if !train && b > CHUNK {
+        if !train && b > CHUNK && x.device().is_cpu() {
             let parts = (0..b)
                 .step_by(CHUNK)
                 .map(|i| self.forward_candle(&x.narrow(0, i, CHUNK.min(b - i))?, false))
@@ -139,6 +140,10 @@ impl GenreNet for SeedCnn {
         } else {
             self.forward_candle(x, train)
         }
+    }
+
+    fn forward_candle_ops(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_candle(x, false)
     }
 }
 

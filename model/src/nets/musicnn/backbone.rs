@@ -15,7 +15,7 @@
 //! - Back end: max and mean over time (1 506) → BN → dense 200 + ReLU → BN (the
 //!   "penultimate" embedding) → dense 50 tag logits.
 
-use super::band_conv::BandConv;
+use super::band_conv::{BandConv, Kernels};
 use super::bn::TfBatchNorm;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
@@ -75,14 +75,15 @@ impl ConvBn {
     }
 
     /// Front-end block: `[b, T, 96]` → frequency-max-pooled `[b, T, filters]`.
-    fn forward_pooled(&self, x: &Tensor) -> Result<Tensor> {
-        let (zmax, zmin) = self.conv.forward_freq_extrema(x)?;
+    fn forward_pooled(&self, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
+        let (zmax, zmin) = self.conv.forward_freq_extrema(x, kernels)?;
         self.bn.relu_bn_of_max(&zmax, &zmin)
     }
 
     /// Mid-end block: `[b, T, C]` → `[b, T, filters]`.
-    fn forward_full_width(&self, x: &Tensor) -> Result<Tensor> {
-        self.bn.forward(&self.conv.forward_full_width(x)?.relu()?)
+    fn forward_full_width(&self, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
+        self.bn
+            .forward(&self.conv.forward_full_width(x, kernels)?.relu()?)
     }
 }
 
@@ -168,7 +169,17 @@ impl Backbone {
     /// `x`: `[batch, 96, frames]` log-mel patches (187 frames for the trained behaviour;
     /// the network is fully convolutional in time, so other lengths run too).
     pub fn forward(&self, x: &Tensor) -> Result<BackboneOutputs> {
-        let pooled = self.pooled(x)?;
+        self.forward_with(x, Kernels::for_device(x.device()))
+    }
+
+    /// [`Backbone::forward`] through candle's ops alone, on any device (see
+    /// [`crate::nets::GenreNet::forward_candle_ops`]).
+    pub fn forward_candle_ops(&self, x: &Tensor) -> Result<BackboneOutputs> {
+        self.forward_with(x, Kernels::CandleOps)
+    }
+
+    fn forward_with(&self, x: &Tensor, kernels: Kernels) -> Result<BackboneOutputs> {
+        let pooled = self.pooled_with(x, kernels)?;
         let penultimate = self.embedding.forward(&pooled)?;
         let tags = self.tags.forward(&penultimate)?;
         Ok(BackboneOutputs {
@@ -180,16 +191,21 @@ impl Backbone {
 
     /// The normalised 1 506-d pooled features (the dense layer's input).
     pub fn pooled(&self, x: &Tensor) -> Result<Tensor> {
+        self.pooled_with(x, Kernels::for_device(x.device()))
+    }
+
+    fn pooled_with(&self, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
         let (b, n_mels, _) = x.dims3()?;
         if n_mels != N_MELS {
             candle_core::bail!("musicnn takes {N_MELS} mel bands, got {n_mels}");
         }
-        // One patch at a time: measured 18 ms per patch alone against 44 ms per patch in
-        // a batch of 8 (the candle ops between the convolutions — concatenations, the
-        // filter reordering, the time pooling — scale worse than linearly with the batch).
-        if b > 1 {
+        // On the CPU one patch at a time: measured 18 ms per patch alone against 44 ms per
+        // patch in a batch of 8 (the candle ops between the convolutions — concatenations,
+        // the filter reordering, the time pooling — scale worse than linearly with the
+        // batch). A GPU wants the whole batch.
+        if b > 1 && x.device().is_cpu() {
             let each = (0..b)
-                .map(|i| self.pooled(&x.narrow(0, i, 1)?))
+                .map(|i| self.pooled_with(&x.narrow(0, i, 1)?, kernels))
                 .collect::<Result<Vec<_>>>()?;
             return Tensor::cat(&each, 0);
         }
@@ -199,12 +215,12 @@ impl Backbone {
             .timbral
             .iter()
             .chain(&self.temporal)
-            .map(|b| b.forward_pooled(&x))
+            .map(|b| b.forward_pooled(&x, kernels))
             .collect::<Result<Vec<_>>>()?;
         let front = Tensor::cat(&front, 2)?;
-        let c1 = self.mid[0].forward_full_width(&front)?;
-        let r2 = (self.mid[1].forward_full_width(&c1)? + &c1)?;
-        let r3 = (self.mid[2].forward_full_width(&r2)? + &r2)?;
+        let c1 = self.mid[0].forward_full_width(&front, kernels)?;
+        let r2 = (self.mid[1].forward_full_width(&c1, kernels)? + &c1)?;
+        let r3 = (self.mid[2].forward_full_width(&r2, kernels)? + &r2)?;
         let features = Tensor::cat(&[&front, &c1, &r2, &r3], 2)?;
         // TF concatenates max and mean on a trailing axis of size 1 and flattens, so the
         // 1 506 values interleave: (max c0, mean c0, max c1, mean c1, …).

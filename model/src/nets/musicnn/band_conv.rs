@@ -11,7 +11,9 @@
 //! whole-patch im2col and `matmul`) spent over half its time outside the GEMM — zeroing
 //! and page-faulting a fresh 12 MB matrix per call, a bias pass and a strided max over the
 //! full map (profiled with `perf` on `cargo bench -p model --bench musicnn`).
-//! Inference only: musicnn's weights stay frozen.
+//! That kernel is CPU code; [`Kernels::CandleOps`] is the same convolution through
+//! candle's `conv2d`, which every device runs. Inference only: musicnn's weights stay
+//! frozen.
 
 use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use candle_nn::{Init, VarBuilder};
@@ -26,6 +28,26 @@ use std::sync::OnceLock;
 /// front end's arithmetic. The threshold bounds the error per output at
 /// `1e-7 · |receptive field|₂`, far below the port's 1e-3 parity budget.
 const DEAD_FILTER_NORM: f32 = 1e-7;
+
+/// Which implementation a forward pass takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    /// The fused CPU kernel below (dead filters skipped).
+    Fused,
+    /// candle's `conv2d` and reductions, on any device (every filter computed).
+    CandleOps,
+}
+
+impl Kernels {
+    /// The fused kernel where it can run, candle's ops elsewhere.
+    pub fn for_device(device: &candle_core::Device) -> Self {
+        if device.is_cpu() {
+            Kernels::Fused
+        } else {
+            Kernels::CandleOps
+        }
+    }
+}
 
 /// Output frames per GEMM block.
 const BLOCK_FRAMES: usize = 8;
@@ -139,10 +161,26 @@ impl BandConv {
         Tensor::cat(&[&live, &constant], 2)?.index_select(&plan.order, 2)
     }
 
+    /// The convolution through candle's ops: `[batch, T, F]` → `[batch, filters, T', F']`.
+    fn conv_candle(&self, x: &Tensor) -> Result<Tensor> {
+        let filters = self.weight.dim(0)?;
+        let kernel = self.weight.reshape((filters, 1, self.kt, self.kf))?;
+        x.pad_with_zeros(1, self.pad_before, self.pad_after)?
+            .unsqueeze(1)?
+            .conv2d(&kernel, 0, 1, 1, 1)?
+            .broadcast_add(&self.bias.reshape((1, filters, 1, 1))?)
+    }
+
     /// `x`: `[batch, T, F]` → pre-activation max and min over frequency, `[batch, T',
     /// filters]` each — all the front end needs, see
     /// [`super::bn::TfBatchNorm::relu_bn_of_max`].
-    pub fn forward_freq_extrema(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+    pub fn forward_freq_extrema(&self, x: &Tensor, kernels: Kernels) -> Result<(Tensor, Tensor)> {
+        if kernels == Kernels::CandleOps {
+            let y = self.conv_candle(x)?;
+            let hi = y.max(3)?.transpose(1, 2)?.contiguous()?;
+            let lo = y.min(3)?.transpose(1, 2)?.contiguous()?;
+            return Ok((hi, lo));
+        }
         let plan = self.plan()?;
         let both = x.contiguous()?.apply_op1_no_bwd(&self.op(plan, true))?;
         let n = plan.n_live;
@@ -154,7 +192,17 @@ impl BandConv {
     }
 
     /// For a kernel as wide as the input (`F' = 1`): `[batch, T', filters]`.
-    pub fn forward_full_width(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward_full_width(&self, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
+        if kernels == Kernels::CandleOps {
+            let y = self.conv_candle(x)?;
+            if y.dim(3)? != 1 {
+                bail!(
+                    "band conv: a full-width conv needs kf == F, got {}",
+                    self.kf
+                );
+            }
+            return y.squeeze(3)?.transpose(1, 2)?.contiguous();
+        }
         let plan = self.plan()?;
         let y = x.contiguous()?.apply_op1_no_bwd(&self.op(plan, false))?;
         self.with_dead(y, plan)

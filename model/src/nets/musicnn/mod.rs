@@ -49,4 +49,9 @@ impl GenreNet for Musicnn {
         self.head
             .forward_t(&self.input.select(&out).detach(), train)
     }
+
+    fn forward_candle_ops(&self, x: &Tensor) -> Result<Tensor> {
+        let out = self.backbone.forward_candle_ops(x)?;
+        self.head.forward_t(&self.input.select(&out), false)
+    }
 }
