@@ -42,12 +42,14 @@ pub enum ModelSource {
 
 static EMBEDDED: OnceLock<Result<Arc<LoadedModel>, String>> = OnceLock::new();
 
-/// The embedded default model on the best device, loaded once per process. A failure (an
-/// empty or incompatible weights file, a panic in the loader) is kept as its message.
+/// The embedded default model on the worker's device, loaded once per process. A failure
+/// (an empty or incompatible weights file, a GPU asked for and missing, a panic in the
+/// loader) is kept as its message.
 pub fn embedded_model() -> Result<Arc<LoadedModel>, String> {
     EMBEDDED
         .get_or_init(|| {
-            match catch_unwind(|| model::weights::load_default(&model::device::best())) {
+            let device = worker_device()?;
+            match catch_unwind(|| model::weights::load_default(&device)) {
                 Ok(Ok(m)) => Ok(Arc::new(m)),
                 Ok(Err(e)) => Err(format!("cannot load the embedded model: {e}")),
                 Err(p) => Err(format!(
@@ -57,6 +59,21 @@ pub fn embedded_model() -> Result<Arc<LoadedModel>, String> {
             }
         })
         .clone()
+}
+
+/// The CPU, unless `GENRE_TAGGER_DEVICE` (`auto`, `cpu` or `cuda`) asks for a GPU: the
+/// worker tags one window per hop, a small batch that the CPU keeps up with in real time,
+/// and a plugin should not take a GPU its host may be using.
+fn worker_device() -> Result<model::device::Device, String> {
+    let Ok(asked) = std::env::var("GENRE_TAGGER_DEVICE") else {
+        return Ok(model::device::Device::Cpu);
+    };
+    let choice = asked
+        .parse()
+        .map_err(|e| format!("GENRE_TAGGER_DEVICE: {e}"))?;
+    model::device::select(choice)
+        .map(|(device, _)| device)
+        .map_err(|e| format!("GENRE_TAGGER_DEVICE={asked}: {e}"))
 }
 
 pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

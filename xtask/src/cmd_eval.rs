@@ -39,10 +39,12 @@ pub struct Args {
     /// `--extra`), scored whole: held-out music from other artists than GTZAN's.
     #[arg(long, conflicts_with_all = ["subset", "split"])]
     labelled: bool,
+    #[command(flatten)]
+    device: crate::DeviceArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let device = model::device::best();
+    let device = args.device.select()?;
     let m = Arc::new(model::weights::load_or_default(
         args.model.as_deref(),
         &device,

@@ -22,6 +22,8 @@ pub struct Args {
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    device: crate::DeviceArgs,
 }
 
 /// A hop between analysis windows, in the range the Tagger accepts.
@@ -39,7 +41,7 @@ pub fn hop_seconds(s: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let device = model::device::best();
+    let device = args.device.select()?;
     let m = Arc::new(model::weights::load_or_default(
         args.model.as_deref(),
         &device,

@@ -74,6 +74,8 @@ pub struct Args {
     /// does not drown the rest. Never used for validation.
     #[arg(long)]
     extra: Vec<PathBuf>,
+    #[command(flatten)]
+    device: crate::DeviceArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
@@ -204,7 +206,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         BackboneArg::MusicnnMtt => Some(Variant::Mtt),
     };
     let t0 = std::time::Instant::now();
-    let device = model::device::best();
+    let device = args.device.select()?;
     let clips = discover(&args.set.data)?;
     let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
     eprintln!(
@@ -317,6 +319,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "model": args.out.display().to_string(), "card": card, "config": cfg_json,
         "best_epoch": outcome.best_epoch, "best_by": outcome.best_by,
         "history": outcome.history, "valid": v, "warnings": bars.warnings, "seconds": secs,
+        "device": model::device::name(&device),
     });
     let metrics_path = dir.join("metrics.json");
     std::fs::write(&metrics_path, serde_json::to_string_pretty(&metrics)?)?;

@@ -53,6 +53,37 @@ pub struct DataArgs {
     pub split: Option<SplitArg>,
 }
 
+/// Where a command runs its network (train, eval, tag).
+#[derive(clap::Args)]
+pub struct DeviceArgs {
+    /// `auto`: CUDA when this build has it (scripts/build-cuda) and a GPU initialises,
+    /// else the CPU; `cuda` without one is an error, never a CPU run.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    device: DeviceArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl DeviceArgs {
+    /// The device, announced on stderr ("device: CUDA", or the CPU and why not a GPU).
+    pub fn select(&self) -> anyhow::Result<candle_core::Device> {
+        use model::device::Choice;
+        let choice = match self.device {
+            DeviceArg::Auto => Choice::Auto,
+            DeviceArg::Cpu => Choice::Cpu,
+            DeviceArg::Cuda => Choice::Cuda,
+        };
+        let (device, fallback) = model::device::select(choice)?;
+        eprintln!("{}", model::device::describe(&device, fallback.as_ref()));
+        Ok(device)
+    }
+}
+
 /// Copies everything in `target/bundled/` (the .clap, the .vst3 directory, the standalone)
 /// into `bundles/`, where the README says the built plugin is.
 fn copy_bundles() -> anyhow::Result<()> {

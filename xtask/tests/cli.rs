@@ -87,9 +87,19 @@ fn tag_json_reports_each_good_file_and_names_each_bad_one() {
 }
 
 #[test]
-fn tag_text_output_names_the_top_genre() {
-    let o = xtask(&["tag", "fixtures/cc-music/brahms_hungarian_dance_5.ogg"]);
+fn tag_text_output_names_the_top_genre_and_the_device() {
+    let o = xtask(&[
+        "tag",
+        "--device",
+        "cpu",
+        "fixtures/cc-music/brahms_hungarian_dance_5.ogg",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).lines().any(|l| l == "device: CPU"),
+        "{}",
+        stderr(&o)
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     let first = out.lines().next().unwrap();
     assert!(first.contains("brahms_hungarian_dance_5.ogg:"), "{out}");
@@ -217,4 +227,36 @@ fn bad_arguments_are_refused_clearly() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `--device cuda` gets CUDA or a clear error before any work: never a quiet CPU run.
+#[test]
+fn cuda_without_it_is_an_error_for_every_command() {
+    for args in [
+        &["tag", "--device", "cuda", "fixtures/cc-music/vibe_ace.ogg"][..],
+        &["eval", "--device", "cuda", "--data", "model/src"],
+        &["train", "--device", "cuda", "--data", "model/src"],
+    ] {
+        let o = xtask(args);
+        let err = stderr(&o);
+        if err.lines().any(|l| l == "device: CUDA") {
+            assert!(cfg!(feature = "cuda"), "{args:?}: {err}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("error: no CUDA"), "{args:?}: {err}");
+        if !cfg!(feature = "cuda") {
+            assert!(
+                err.contains("this build has no CUDA support"),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(
+            !err.contains("device: CPU") && o.stdout.is_empty(),
+            "{args:?}: {err}"
+        );
+    }
+    let o = xtask(&["tag", "--device", "gpu", "x.wav"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("invalid value 'gpu'"), "{}", stderr(&o));
 }

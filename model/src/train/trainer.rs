@@ -422,8 +422,7 @@ impl Steps<'_> {
             let xt = Tensor::from_vec(x, (b, n_mels, wf), self.device)?;
             let yt = Tensor::from_slice(&y, (b, n_lab), self.device)?;
             let logits = net.forward_t(&xt, true)?;
-            let logp = candle_nn::ops::log_softmax(&logits, 1)?;
-            let loss = (logp.mul(&yt)?.sum(1)?.neg()?.mean_all())?;
+            let loss = soft_cross_entropy(&logits, &yt)?;
             opt.backward_step(&loss)?;
             let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !l.is_finite() {
@@ -469,6 +468,16 @@ impl Steps<'_> {
         }
         (x, y)
     }
+}
+
+/// Cross-entropy against soft targets `y` (`[batch, labels]`, rows summing to 1: label
+/// smoothing and mixup make them soft), averaged over the batch.
+pub fn soft_cross_entropy(logits: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
+    candle_nn::ops::log_softmax(logits, 1)?
+        .mul(y)?
+        .sum(1)?
+        .neg()?
+        .mean_all()
 }
 
 /// `per_genre` random (clip, first frame) crops for every genre present, shuffled.
