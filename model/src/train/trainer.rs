@@ -314,7 +314,7 @@ fn check_settings(
 
 /// The variables the optimiser moves, in a fixed order: all but the batch-norm running
 /// statistics, which are variables too.
-fn trainable_params(varmap: &VarMap) -> Vec<Var> {
+pub fn trainable_params(varmap: &VarMap) -> Vec<Var> {
     let data = varmap.data().lock().expect("varmap poisoned");
     let mut named: Vec<(&String, &Var)> = data
         .iter()

@@ -1,0 +1,483 @@
+//! The GPU check: every network's forward pass on CUDA against the CPU on committed
+//! fixtures, a few seed-CNN training steps on CUDA that must lower the loss, and timings
+//! with the CPU beside them. Built by `scripts/gpu-check build` (with CUDA, through
+//! `scripts/build-cuda`) and run from the repository root by `scripts/gpu-check run`,
+//! which is how it travels to a lent GPU machine; sized to finish there in well under
+//! five minutes.
+//!
+//! The CPU reference is what users get on the CPU: the hand-fused kernels of the seed CNN
+//! and musicnn. The GPU runs candle's own ops (`GenreNet::forward_candle_ops`), so the
+//! comparison covers both the device and the two implementations. `--device cpu` runs
+//! that same candle-ops path on the CPU instead: a rehearsal of the whole check that needs
+//! no GPU (the test suite runs it). Asking for CUDA where there is none exits with status
+//! 2 and says why; it never falls back to the CPU.
+//!
+//! Output: a table on stdout and, with `--json PATH`, the same figures as JSON. Exit
+//! status 0 when every check passed, 1 when one failed, 2 when the device could not be
+//! initialised.
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
+use clap::Parser;
+use model::nets::musicnn::{read_tf_file, Backbone};
+use model::nets::GenreNet;
+use model::weights::{build_trainable, load_default, load_file, LoadedModel, ModelCard};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Largest |Δ| allowed between the device's and the CPU's logits: the budget the musicnn
+/// port meets against TensorFlow.
+const LOGIT_TOLERANCE: f32 = 1e-3;
+
+#[derive(Parser)]
+#[command(about = "CUDA against CPU: forward passes, training steps, timings")]
+struct Args {
+    /// `cuda`: the check; `cpu`: a rehearsal (candle's ops on the CPU against the fused
+    /// kernels) for machines without a GPU.
+    #[arg(long, default_value = "cuda")]
+    device: String,
+    /// The repository root (fixtures and weights are read from it).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Write the results as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Batch sizes to time, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    batches: Vec<usize>,
+    /// Timed repetitions per figure (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 10)]
+    reps: usize,
+    /// Seed-CNN training steps on one fixed batch.
+    #[arg(long, default_value_t = 25)]
+    steps: usize,
+    /// Seconds decoded from the start of each fixture file.
+    #[arg(long, default_value_t = 12.0)]
+    seconds: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let choice: model::device::Choice = match args.device.parse() {
+        Ok(c) if c != model::device::Choice::Auto => c,
+        Ok(_) => {
+            eprintln!("gpu_check: --device must be cuda or cpu, not auto (no silent fallback)");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("gpu_check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let device = match model::device::select(choice) {
+        Ok((d, _)) => d,
+        Err(e) => {
+            eprintln!("gpu_check: CUDA cannot be initialised: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args, &device) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("gpu_check: FAILED (see the table)");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("gpu_check: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Normalised windows of one model's front end, cut from the fixture audio.
+struct Windows {
+    data: Vec<f32>,
+    n_mels: usize,
+    frames: usize,
+    /// The file each window came from (the training check's labels).
+    file: Vec<usize>,
+}
+
+impl Windows {
+    fn len(&self) -> usize {
+        self.file.len()
+    }
+
+    fn per(&self) -> usize {
+        self.n_mels * self.frames
+    }
+
+    /// `batch` windows, cycling through the fixture's, on `device`.
+    fn tensor(&self, batch: usize, device: &Device) -> Result<Tensor> {
+        let per = self.per();
+        let data: Vec<f32> = (0..batch)
+            .flat_map(|i| {
+                let j = i % self.len();
+                self.data[j * per..(j + 1) * per].iter().copied()
+            })
+            .collect();
+        Ok(Tensor::from_vec(
+            data,
+            (batch, self.n_mels, self.frames),
+            device,
+        )?)
+    }
+}
+
+/// Up to `per_file` windows a second apart from the first `seconds` of every `.ogg` in
+/// `dir`, through `card`'s front end and normalisation.
+fn windows(card: &ModelCard, dir: &Path, seconds: f64, per_file: usize) -> Result<Windows> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("fixtures {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no .ogg fixtures in {}", dir.display());
+    }
+    let (n_mels, frames) = (card.mel.n_mels, card.window_frames);
+    let hop = card.mel.frames_for(1.0) - 1;
+    let mut out = Windows {
+        data: Vec::new(),
+        n_mels,
+        frames,
+        file: Vec::new(),
+    };
+    let mut w = Vec::new();
+    for (fi, path) in files.iter().enumerate() {
+        let mut taken = 0;
+        let audio = model::audio::decode_file_head(path, seconds)?;
+        let samples =
+            model::audio::resample(&audio.samples, audio.sample_rate, card.mel.sample_rate)?;
+        let mel = model::mel::mel_spectrogram(&card.mel, &samples)?;
+        let mut start = 0;
+        while start + frames <= mel.frames() && taken < per_file {
+            model::window::copy_window(&mel.data, n_mels, start, frames, &mut w);
+            model::window::normalize(&mut w, card.norm);
+            out.data.extend_from_slice(&w);
+            out.file.push(fi);
+            start += hop;
+            taken += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+    let a = a.to_device(&Device::Cpu)?;
+    let b = b.to_device(&Device::Cpu)?;
+    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+}
+
+/// One network on both sides: the CPU's own path against the device's candle ops.
+struct Pair {
+    name: &'static str,
+    cpu: LoadedModel,
+    dev: LoadedModel,
+    windows: Windows,
+}
+
+fn parity(p: &Pair, device: &Device) -> Result<Value> {
+    let n = p.windows.len();
+    let reference = p
+        .cpu
+        .net
+        .forward_t(&p.windows.tensor(n, &Device::Cpu)?, false)?;
+    let got = p
+        .dev
+        .net
+        .forward_candle_ops(&p.windows.tensor(n, device)?)?;
+    let diff = max_abs_diff(&got, &reference)?;
+    Ok(json!({
+        "model": p.name,
+        "what": format!("{n} fixture windows, genre logits"),
+        "max_abs_diff": diff,
+        "tolerance": LOGIT_TOLERANCE,
+        "ok": diff <= LOGIT_TOLERANCE,
+    }))
+}
+
+/// musicnn's published backbones on the device against TensorFlow's logits: the absolute
+/// check (the CPU meets the same 1e-3).
+fn tensorflow_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
+    let fixture = root.join("model/tests/fixtures/musicnn_reference.safetensors");
+    let fx = candle_core::safetensors::load(&fixture, device)
+        .with_context(|| fixture.display().to_string())?;
+    let mut out = Vec::new();
+    for variant in ["MSD", "MTT"] {
+        let weights = root.join(format!(
+            "model/weights/musicnn/{variant}_musicnn.safetensors"
+        ));
+        let (_, tensors) = read_tf_file(&weights, "", device)?;
+        let net = Backbone::new(VarBuilder::from_tensors(tensors, DType::F32, device))?;
+        let tags = net.forward_candle_ops(&fx["patches_mel_major"])?.tags;
+        let diff = max_abs_diff(&tags, &fx[&format!("{variant}_musicnn_logits")])?;
+        out.push(json!({
+            "model": format!("musicnn {variant} backbone"),
+            "what": "2 patches, 50 tag logits against TensorFlow",
+            "max_abs_diff": diff,
+            "tolerance": LOGIT_TOLERANCE,
+            "ok": diff <= LOGIT_TOLERANCE,
+        }));
+    }
+    Ok(out)
+}
+
+/// Median milliseconds of `f` over `reps` runs after one warm-up.
+fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?;
+    let mut t = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t0 = Instant::now();
+        f()?;
+        t.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+/// One inference batch end to end as the tagger does it: upload, forward, read back.
+fn infer_once(
+    net: &dyn GenreNet,
+    x_host: &[f32],
+    shape: (usize, usize, usize),
+    device: &Device,
+    candle_ops: bool,
+) -> Result<()> {
+    let x = Tensor::from_slice(x_host, shape, device)?;
+    let y = if candle_ops {
+        net.forward_candle_ops(&x)?
+    } else {
+        net.forward_t(&x, false)?
+    };
+    y.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+    Ok(())
+}
+
+fn inference_timings(p: &Pair, device: &Device, args: &Args) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for &batch in &args.batches {
+        let x = p
+            .windows
+            .tensor(batch, &Device::Cpu)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let shape = (batch, p.windows.n_mels, p.windows.frames);
+        let cpu = median_ms(args.reps, || {
+            infer_once(p.cpu.net.as_ref(), &x, shape, &Device::Cpu, false)
+        })?;
+        let dev = median_ms(args.reps, || {
+            infer_once(p.dev.net.as_ref(), &x, shape, device, true)
+        })?;
+        out.push(json!({
+            "model": p.name,
+            "what": format!("inference, batch {batch}"),
+            "batch": batch,
+            "cpu_ms": cpu,
+            "device_ms": dev,
+            "cpu_ms_per_window": cpu / batch as f64,
+            "device_ms_per_window": dev / batch as f64,
+        }));
+    }
+    Ok(out)
+}
+
+/// `steps` AdamW steps of a fresh seed CNN on one fixed batch (labels: the fixture file),
+/// on `device`; the losses and the median step time.
+fn train_steps(
+    card: &ModelCard,
+    w: &Windows,
+    device: &Device,
+    steps: usize,
+) -> Result<(Vec<f64>, f64)> {
+    let (varmap, net) = build_trainable(card, device, 7)?;
+    let mut opt = AdamW::new(
+        model::train::trainable_params(&varmap),
+        ParamsAdamW {
+            lr: 2e-3,
+            ..Default::default()
+        },
+    )?;
+    let n = w.len();
+    let labels = card.labels.len();
+    let mut y = vec![0f32; n * labels];
+    for (i, &f) in w.file.iter().enumerate() {
+        y[i * labels + f % labels] = 1.0;
+    }
+    let x_host = w.tensor(n, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+    let (mut losses, mut times) = (Vec::new(), Vec::new());
+    for _ in 0..steps {
+        let t0 = Instant::now();
+        let x = Tensor::from_slice(&x_host, (n, w.n_mels, w.frames), device)?;
+        let yt = Tensor::from_slice(&y, (n, labels), device)?;
+        let loss = model::train::soft_cross_entropy(&net.forward_t(&x, true)?, &yt)?;
+        opt.backward_step(&loss)?;
+        losses.push(loss.to_dtype(DType::F64)?.to_scalar::<f64>()?);
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    // The first step pays for one-off set-up (kernel loading on a GPU).
+    let mut t = times[1.min(times.len() - 1)..].to_vec();
+    t.sort_by(f64::total_cmp);
+    Ok((losses, t[t.len() / 2]))
+}
+
+fn training(root: &Path, w: &Windows, device: &Device, steps: usize) -> Result<(Value, Value)> {
+    let card = load_file(
+        &root.join("model/weights/seed_cnn.safetensors"),
+        &Device::Cpu,
+    )?
+    .card;
+    let (dev_loss, dev_ms) = train_steps(&card, w, device, steps)?;
+    let (cpu_loss, cpu_ms) = train_steps(&card, w, &Device::Cpu, steps)?;
+    // Lowered: the last quarter's mean loss clearly below the first step's.
+    let tail = &dev_loss[dev_loss.len() - (dev_loss.len() / 4).max(1)..];
+    let tail_mean = tail.iter().sum::<f64>() / tail.len() as f64;
+    let ok = dev_loss.iter().all(|l| l.is_finite()) && tail_mean < 0.8 * dev_loss[0];
+    let first_step_diff = (dev_loss[0] - cpu_loss[0]).abs();
+    let check = json!({
+        "model": "seed CNN",
+        "what": format!("{steps} training steps, batch {}: loss {:.3} -> {:.3}", w.len(), dev_loss[0], tail_mean),
+        "loss_device": dev_loss,
+        "loss_cpu": cpu_loss,
+        "first_loss_abs_diff": first_step_diff,
+        "ok": ok && first_step_diff <= LOGIT_TOLERANCE as f64,
+    });
+    let timing = json!({
+        "model": "seed CNN",
+        "what": format!("training step, batch {}", w.len()),
+        "batch": w.len(),
+        "cpu_ms": cpu_ms,
+        "device_ms": dev_ms,
+        "cpu_ms_per_window": cpu_ms / w.len() as f64,
+        "device_ms_per_window": dev_ms / w.len() as f64,
+    });
+    Ok((check, timing))
+}
+
+#[cfg(feature = "cuda")]
+fn device_name(device: &Device) -> String {
+    match device.as_cuda_device() {
+        Ok(d) => d
+            .cuda_stream()
+            .context()
+            .name()
+            .map_or_else(|e| format!("CUDA ({e})"), |n| format!("CUDA: {n}")),
+        Err(_) => model::device::name(device).into(),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn device_name(device: &Device) -> String {
+    model::device::name(device).into()
+}
+
+fn run(args: &Args, device: &Device) -> Result<bool> {
+    let t0 = Instant::now();
+    let root = &args.root;
+    let cc = root.join("fixtures/cc-music");
+    let seed_file = root.join("model/weights/seed_cnn.safetensors");
+    let pair = |name, cpu: LoadedModel, dev| -> Result<Pair> {
+        Ok(Pair {
+            name,
+            windows: windows(&cpu.card, &cc, args.seconds, 8)?,
+            cpu,
+            dev,
+        })
+    };
+    let pairs = [
+        pair(
+            "seed CNN",
+            load_file(&seed_file, &Device::Cpu)?,
+            load_file(&seed_file, device)?,
+        )?,
+        pair(
+            "musicnn + genre head (embedded default)",
+            load_default(&Device::Cpu)?,
+            load_default(device)?,
+        )?,
+    ];
+    let mut checks = Vec::new();
+    for p in &pairs {
+        checks.push(parity(p, device)?);
+    }
+    checks.extend(tensorflow_parity(root, device)?);
+    let (train_check, train_timing) = training(root, &pairs[0].windows, device, args.steps)?;
+    checks.push(train_check);
+    let mut timings = Vec::new();
+    for p in &pairs {
+        timings.extend(inference_timings(p, device, args)?);
+    }
+    timings.push(train_timing);
+
+    let ok = checks.iter().all(|c| c["ok"] == true);
+    let report = json!({
+        "device": device_name(device),
+        "rehearsal": device.is_cpu(),
+        "cpu_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "checks": checks,
+        "timings": timings,
+        "ok": ok,
+        "seconds": t0.elapsed().as_secs_f64(),
+    });
+    print_table(&report);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| path.display().to_string())?;
+    }
+    Ok(ok)
+}
+
+fn print_table(r: &Value) {
+    let rehearsal = if r["rehearsal"] == true {
+        " (rehearsal: candle's ops on the CPU against the fused kernels)"
+    } else {
+        ""
+    };
+    println!("device: {}{rehearsal}", r["device"].as_str().unwrap_or("?"));
+    println!("\n{:<42} {:<52} {:>10}  ok", "check", "what", "max |Δ|");
+    for c in r["checks"].as_array().into_iter().flatten() {
+        let diff = c["max_abs_diff"]
+            .as_f64()
+            .or(c["first_loss_abs_diff"].as_f64())
+            .map_or("-".into(), |d| format!("{d:.2e}"));
+        println!(
+            "{:<42} {:<52} {:>10}  {}",
+            c["model"].as_str().unwrap_or("?"),
+            c["what"].as_str().unwrap_or("?"),
+            diff,
+            if c["ok"] == true { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "\n{:<42} {:<28} {:>12} {:>12} {:>10}",
+        "timing (median ms)", "what", "CPU", "device", "CPU/device"
+    );
+    for t in r["timings"].as_array().into_iter().flatten() {
+        let (cpu, dev) = (
+            t["cpu_ms"].as_f64().unwrap_or(f64::NAN),
+            t["device_ms"].as_f64().unwrap_or(f64::NAN),
+        );
+        println!(
+            "{:<42} {:<28} {:>12.3} {:>12.3} {:>9.1}x",
+            t["model"].as_str().unwrap_or("?"),
+            t["what"].as_str().unwrap_or("?"),
+            cpu,
+            dev,
+            cpu / dev
+        );
+    }
+    println!(
+        "\n{} threads on the CPU side; {:.1} s in all; {}",
+        r["cpu_threads"],
+        r["seconds"].as_f64().unwrap_or(0.0),
+        if r["ok"] == true {
+            "all checks passed"
+        } else {
+            "SOME CHECKS FAILED"
+        }
+    );
+}
