@@ -6,8 +6,10 @@
 //! five minutes.
 //!
 //! The CPU reference is what users get on the CPU: the hand-fused kernels of the seed CNN
-//! and musicnn. The GPU runs candle's own ops (`GenreNet::forward_candle_ops`), so the
-//! comparison covers both the device and the two implementations. `--device cpu` runs
+//! and musicnn, candle's ops for EfficientAT. The GPU runs candle's own ops
+//! (`GenreNet::forward_candle_ops`), so the comparison covers both the device and the two
+//! implementations. musicnn and EfficientAT are also held to their reference framework's
+//! logits (TensorFlow, PyTorch) on the device. `--device cpu` runs
 //! that same candle-ops path on the CPU instead: a rehearsal of the whole check that needs
 //! no GPU (the test suite runs it). Asking for CUDA where there is none exits with status
 //! 2 and says why; it never falls back to the CPU.
@@ -20,9 +22,12 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
 use clap::Parser;
+use model::nets::efficientat::{Decision, Mn, MnConfig};
 use model::nets::musicnn::{read_tf_file, Backbone};
 use model::nets::GenreNet;
-use model::weights::{build_trainable, load_default, load_file, LoadedModel, ModelCard};
+use model::weights::{
+    build_trainable, efficientat_from_checkpoint, load_default, load_file, LoadedModel, ModelCard,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,8 +181,8 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
 /// One network on both sides: the CPU's own path against the device's candle ops.
 struct Pair {
     name: &'static str,
-    cpu: LoadedModel,
-    dev: LoadedModel,
+    cpu: Box<dyn GenreNet>,
+    dev: Box<dyn GenreNet>,
     windows: Windows,
 }
 
@@ -185,12 +190,8 @@ fn parity(p: &Pair, device: &Device) -> Result<Value> {
     let n = p.windows.len();
     let reference = p
         .cpu
-        .net
         .forward_t(&p.windows.tensor(n, &Device::Cpu)?, false)?;
-    let got = p
-        .dev
-        .net
-        .forward_candle_ops(&p.windows.tensor(n, device)?)?;
+    let got = p.dev.forward_candle_ops(&p.windows.tensor(n, device)?)?;
     let diff = max_abs_diff(&got, &reference)?;
     Ok(json!({
         "model": p.name,
@@ -219,6 +220,35 @@ fn tensorflow_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
         out.push(json!({
             "model": format!("musicnn {variant} backbone"),
             "what": "2 patches, 50 tag logits against TensorFlow",
+            "max_abs_diff": diff,
+            "tolerance": LOGIT_TOLERANCE,
+            "ok": diff <= LOGIT_TOLERANCE,
+        }));
+    }
+    Ok(out)
+}
+
+const EFFICIENTAT_WEIGHTS: &str = "model/weights/efficientat/mn04_as.safetensors";
+
+/// EfficientAT's network on the device against PyTorch's logits on the log-mels its own
+/// front end made (3 s and 10 s of Vibe Ace; the CPU meets the same 1e-3).
+fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
+    let fixture = root.join("model/tests/fixtures/efficientat_vibe_ace.ref.safetensors");
+    let fx = candle_core::safetensors::load(&fixture, device)
+        .with_context(|| fixture.display().to_string())?;
+    let weights = std::fs::read(root.join(EFFICIENTAT_WEIGHTS))?;
+    let tensors = candle_core::safetensors::load_buffer(&weights, device)?;
+    let net = Mn::new(
+        &MnConfig::mn04_as(),
+        VarBuilder::from_tensors(tensors, DType::F32, device),
+    )?;
+    let mut out = Vec::new();
+    for secs in ["3s", "10s"] {
+        let logits = net.forward(&fx[&format!("mel_{secs}")])?.logits;
+        let diff = max_abs_diff(&logits, &fx[&format!("logits_{secs}")])?;
+        out.push(json!({
+            "model": format!("EfficientAT mn04_as network, {secs}"),
+            "what": "527 AudioSet logits against PyTorch",
             "max_abs_diff": diff,
             "tolerance": LOGIT_TOLERANCE,
             "ok": diff <= LOGIT_TOLERANCE,
@@ -268,10 +298,10 @@ fn inference_timings(p: &Pair, device: &Device, args: &Args) -> Result<Vec<Value
             .to_vec1::<f32>()?;
         let shape = (batch, p.windows.n_mels, p.windows.frames);
         let cpu = median_ms(args.reps, || {
-            infer_once(p.cpu.net.as_ref(), &x, shape, &Device::Cpu, false)
+            infer_once(p.cpu.as_ref(), &x, shape, &Device::Cpu, false)
         })?;
         let dev = median_ms(args.reps, || {
-            infer_once(p.dev.net.as_ref(), &x, shape, device, true)
+            infer_once(p.dev.as_ref(), &x, shape, device, true)
         })?;
         out.push(json!({
             "model": p.name,
@@ -380,24 +410,37 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
     let root = &args.root;
     let cc = root.join("fixtures/cc-music");
     let seed_file = root.join("model/weights/seed_cnn.safetensors");
-    let pair = |name, cpu: LoadedModel, dev| -> Result<Pair> {
+    let pair = |name, card: &ModelCard, cpu, dev| -> Result<Pair> {
         Ok(Pair {
             name,
-            windows: windows(&cpu.card, &cc, args.seconds, 8)?,
+            windows: windows(card, &cc, args.seconds, 8)?,
             cpu,
             dev,
         })
     };
+    let loaded = |cpu: LoadedModel, dev: LoadedModel| (cpu.card, cpu.net, dev.net);
+    let (seed_card, seed_cpu, seed_dev) = loaded(
+        load_file(&seed_file, &Device::Cpu)?,
+        load_file(&seed_file, device)?,
+    );
+    let (musicnn_card, musicnn_cpu, musicnn_dev) =
+        loaded(load_default(&Device::Cpu)?, load_default(device)?);
+    let eat_card = ModelCard::efficientat(Decision::zero_shot_gtzan());
+    let eat_bytes = std::fs::read(root.join(EFFICIENTAT_WEIGHTS))?;
+    let eat = |d: &Device| efficientat_from_checkpoint(&eat_card, &eat_bytes, "mn04_as", d, 0);
     let pairs = [
-        pair(
-            "seed CNN",
-            load_file(&seed_file, &Device::Cpu)?,
-            load_file(&seed_file, device)?,
-        )?,
+        pair("seed CNN", &seed_card, seed_cpu, seed_dev)?,
         pair(
             "musicnn + genre head (embedded default)",
-            load_default(&Device::Cpu)?,
-            load_default(device)?,
+            &musicnn_card,
+            musicnn_cpu,
+            musicnn_dev,
+        )?,
+        pair(
+            "EfficientAT mn04_as, zero-shot genres",
+            &eat_card,
+            eat(&Device::Cpu)?.1,
+            eat(device)?.1,
         )?,
     ];
     let mut checks = Vec::new();
@@ -405,6 +448,7 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         checks.push(parity(p, device)?);
     }
     checks.extend(tensorflow_parity(root, device)?);
+    checks.extend(pytorch_parity(root, device)?);
     let (train_check, train_timing) = training(root, &pairs[0].windows, device, args.steps)?;
     checks.push(train_check);
     let mut timings = Vec::new();

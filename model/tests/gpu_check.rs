@@ -110,8 +110,8 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
     );
 
     let timings = r["timings"].as_array().unwrap();
-    // Two networks at two batch sizes, and a training step.
-    assert_eq!(timings.len(), 5, "{timings:?}");
+    // Three networks at two batch sizes, and a training step.
+    assert_eq!(timings.len(), 7, "{timings:?}");
     for t in timings {
         for k in [
             "cpu_ms",
