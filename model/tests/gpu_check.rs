@@ -6,28 +6,31 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Runs the check's example through cargo, in this test's profile and features.
+/// Builds the check's example through cargo, in this test's profile and features and with
+/// the whole workspace's feature resolution (so that after `cargo test --workspace`, as in
+/// CI, this is a no-op rather than a second build of candle), then runs it.
 fn gpu_check(args: &[&str]) -> Output {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // Through `..` rather than `parent()`: in the CUDA build's mirror workspace the crate
     // directory is a symlink, and the fixtures live beside its target.
     let root = manifest.join("..").canonicalize().unwrap();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args([
-        "run",
-        "--quiet",
-        "--example",
-        "gpu_check",
-        "--manifest-path",
-    ])
-    .arg(manifest.join("Cargo.toml"));
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "--workspace", "--example", "gpu_check"])
+        .arg("--manifest-path")
+        .arg(manifest.join("Cargo.toml"));
     if !cfg!(debug_assertions) {
-        cmd.arg("--release");
+        build.arg("--release");
     }
     if cfg!(feature = "cuda") {
-        cmd.args(["--features", "cuda"]);
+        build.args(["--features", "model/cuda"]);
     }
-    cmd.arg("--")
+    let built = build.output().unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    // This test runs from <target>/<profile>/deps; the example lands in <profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    Command::new(profile_dir.join("examples/gpu_check"))
         .arg("--root")
         .arg(&root)
         .args(args)
@@ -140,10 +143,9 @@ fn asking_for_cuda_without_it_fails_loudly_and_runs_nothing() {
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     if o.status.success() {
         // A CUDA build on a machine with a GPU: the real check ran.
-        assert!(
-            cfg!(feature = "cuda"),
-            "a build without CUDA ran the check:\n{out}"
-        );
+        if !cfg!(feature = "cuda") {
+            panic!("a build without CUDA ran the check:\n{out}");
+        }
         assert!(out.starts_with("device: CUDA"), "{out}");
         return;
     }
