@@ -5,8 +5,8 @@
 //! which is how it travels to a lent GPU machine; sized to finish there in well under
 //! five minutes.
 //!
-//! The CPU reference is what users get on the CPU: the hand-fused kernels of the seed CNN
-//! and musicnn, candle's ops for EfficientAT. The GPU runs candle's own ops
+//! The CPU reference is what users get on the CPU: the hand-fused kernels of the seed CNN,
+//! musicnn and EfficientAT. The GPU runs candle's own ops
 //! (`GenreNet::forward_candle_ops`), so the comparison covers both the device and the two
 //! implementations. musicnn and EfficientAT are also held to their reference framework's
 //! logits (TensorFlow, PyTorch) on the device. `--device cpu` runs
@@ -230,8 +230,9 @@ fn tensorflow_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
 
 const EFFICIENTAT_WEIGHTS: &str = "model/weights/efficientat/mn04_as.safetensors";
 
-/// EfficientAT's network on the device against PyTorch's logits on the log-mels its own
-/// front end made (3 s and 10 s of Vibe Ace; the CPU meets the same 1e-3).
+/// EfficientAT's network through candle's ops on the device against PyTorch's logits on
+/// the log-mels its own front end made (3 s and 10 s of Vibe Ace; the CPU meets the same
+/// 1e-3).
 fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
     let fixture = root.join("model/tests/fixtures/efficientat_vibe_ace.ref.safetensors");
     let fx = candle_core::safetensors::load(&fixture, device)
@@ -244,7 +245,7 @@ fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
     )?;
     let mut out = Vec::new();
     for secs in ["3s", "10s"] {
-        let logits = net.forward(&fx[&format!("mel_{secs}")])?.logits;
+        let logits = net.forward_candle(&fx[&format!("mel_{secs}")])?.logits;
         let diff = max_abs_diff(&logits, &fx[&format!("logits_{secs}")])?;
         out.push(json!({
             "model": format!("EfficientAT mn04_as network, {secs}"),

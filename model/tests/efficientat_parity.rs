@@ -114,6 +114,11 @@ fn a_zero_shot_model_file_loads_by_its_card_and_tags_audio_end_to_end() {
     let idx = Tensor::new(&GTZAN_CLASSES.map(|c| c as u32), &Device::Cpu).unwrap();
     let want = fx["logits_10s"].index_select(&idx, 1).unwrap();
     assert!(max_abs(&genre, &want) <= TOLERANCE);
+    // candle's ops alone (what a GPU runs) give the same decision as the fused pass.
+    let ops = model.net.forward_candle_ops(&fx["mel_10s"]).unwrap();
+    assert!(max_abs(&ops, &want) <= TOLERANCE);
+    let d = max_abs(&ops, &genre);
+    assert!(d <= 1e-4, "candle ops differ from the fused pass by {d}");
 
     // End to end through the Tagger, as `cargo xtask tag --model` runs it.
     let samples: Vec<f32> = fx["waveform_10s"].flatten_all().unwrap().to_vec1().unwrap();

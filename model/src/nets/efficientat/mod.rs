@@ -101,6 +101,10 @@ impl GenreNet for EfficientAt {
         self.decision.forward(&self.frozen_outputs(x)?, train)
     }
 
+    fn forward_candle_ops(&self, x: &Tensor) -> Result<Tensor> {
+        self.decision.forward(&self.net.forward_candle(x)?, false)
+    }
+
     /// The genre decision and the AudioSet music-genre logits from one pass.
     fn infer(&self, x: &Tensor) -> Result<NetOutput> {
         let out = self.frozen_outputs(x)?;
