@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! {"model": source,
-//!  "files": [{"path", "genre", "distribution": {label: p, …},
+//!  "files": [{"path", "duration_s", "genre", "distribution": {label: p, …},
 //!             "styles": [{"name", "probability"}, …],          // top 5, models with styles
 //!             "timeline": [{"start_s", "distribution", "styles", "silent"?}, …]}, …]}
 //! ```
@@ -23,11 +23,13 @@ pub fn document(source: &str, files: Vec<Value>) -> Value {
     json!({ "model": source, "files": files })
 }
 
-/// One file's entry: top genre, mean distribution, top styles and the window timeline.
+/// One file's entry: length, top genre, mean distribution, top styles and the window
+/// timeline.
 pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
     let timeline: Vec<Value> = tags.windows.iter().map(|w| window_entry(w, card)).collect();
     let mut v = json!({
         "path": path,
+        "duration_s": millis(tags.duration_s),
         "genre": card.labels[tags.top],
         "distribution": distribution(&tags.distribution, &card.labels),
     });
@@ -40,7 +42,7 @@ pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
 
 fn window_entry(w: &WindowResult, card: &ModelCard) -> Value {
     let mut v = json!({
-        "start_s": (w.start_s * 1000.0).round() / 1000.0,
+        "start_s": millis(w.start_s),
         "distribution": distribution(&w.probs, &card.labels),
     });
     if !card.styles.is_empty() {
@@ -63,6 +65,10 @@ pub fn top_styles(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
     // A stable sort keeps equal probabilities in vocabulary order.
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
     order.into_iter().take(k).map(|i| (i, probs[i])).collect()
+}
+
+fn millis(seconds: f64) -> Value {
+    json!((seconds * 1000.0).round() / 1000.0)
 }
 
 fn round4(p: f32) -> Value {

@@ -376,16 +376,31 @@ pub struct FileTags {
     /// Mean of the non-silent windows' style probabilities (empty without styles).
     pub styles: Vec<f32>,
     pub top: usize,
+    /// Length of the tagged audio, seconds.
+    pub duration_s: f64,
     pub non_finite: u64,
 }
 
 /// Tags decoded audio end to end through a [`Tagger`]. Fails with [`Error::Silent`] when
 /// every window is silent, rather than inventing a genre.
 pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) -> Result<FileTags> {
-    let mut t = Tagger::new(model, audio.sample_rate, opts)?;
+    let mut tags = tag_samples(model, &audio.samples, audio.sample_rate, opts)?;
+    tags.non_finite += audio.non_finite as u64;
+    Ok(tags)
+}
+
+/// Tags mono samples at `sample_rate` end to end: [`tag_audio`] for audio that was never a
+/// file (the Python package's numpy arrays), borrowed rather than copied into an [`Audio`].
+pub fn tag_samples(
+    model: Arc<LoadedModel>,
+    samples: &[f32],
+    sample_rate: u32,
+    opts: TaggerOptions,
+) -> Result<FileTags> {
+    let mut t = Tagger::new(model, sample_rate, opts)?;
     // Feed in blocks, as a stream would: the same path the plugin takes.
     let mut windows = Vec::new();
-    for chunk in audio.samples.chunks(1 << 16) {
+    for chunk in samples.chunks(1 << 16) {
         windows.extend(t.push(chunk)?);
     }
     windows.extend(t.finish()?);
@@ -404,7 +419,8 @@ pub fn tag_audio(model: Arc<LoadedModel>, audio: &Audio, opts: TaggerOptions) ->
         distribution,
         styles,
         top,
-        non_finite: audio.non_finite as u64 + t.non_finite_samples(),
+        duration_s: samples.len() as f64 / sample_rate as f64,
+        non_finite: t.non_finite_samples(),
     })
 }
 

@@ -164,6 +164,7 @@ fn json_entry_lists_the_top_five_styles_by_probability() {
     assert_eq!(doc["files"][0], entry);
 
     assert_eq!(entry["path"], "dir/a.wav");
+    assert_eq!(entry["duration_s"].as_f64(), Some(6.0));
     assert_eq!(entry["genre"], m.card.labels[tags.top].as_str());
     assert_eq!(entry["distribution"].as_object().unwrap().len(), 10);
     let check = |list: &serde_json::Value, probs: &[f32]| {
