@@ -146,6 +146,22 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// The error and its causes, as anyhow's `{:#}` prints them, less any cause the text
+/// before it already ends with: `model::Error::Open` quotes its `io::Error` and also
+/// returns it as its source, and `{:#}` alone would say "No such file or directory" twice.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if text.is_empty() {
+            text = cause;
+        } else if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
     if matches!(
         std::env::args().nth(1).as_deref(),
@@ -155,7 +171,7 @@ fn main() -> ExitCode {
         return match nice_plug_xtask::main().and_then(|()| copy_bundles()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", error_text(&e));
                 ExitCode::FAILURE
             }
         };
@@ -173,7 +189,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }

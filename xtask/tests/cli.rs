@@ -129,6 +129,13 @@ fn bad_arguments_are_refused_clearly() {
         stderr(&o)
     );
 
+    // The cause is said once, though model::Error::Open also returns it as its source.
+    let o = xtask(&["tag", "--model", "no/such.safetensors", "x.wav"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("no/such.safetensors: cannot open: "), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+
     let o = xtask(&["train", "--data", "no/such/dir"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
