@@ -1,0 +1,154 @@
+"""``tag_library``: a folder or list of audio files through Ray Data into Parquet.
+
+Ray Data holds the file list, runs :class:`~genre_tagger.ray.worker.TagWorker` actors (one
+model each) over it and streams their rows back to the driver, which writes them with
+:class:`~genre_tagger.ray.parts.PartWriter`. Writing in the driver keeps every part whole
+(the resume guarantee) and needs no filesystem shared with the workers for the output;
+the audio files themselves must be readable at the same path on every node."""
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, List, NamedTuple, Optional, Union
+
+import ray
+import ray.data
+from tqdm.auto import tqdm
+
+from .. import Tagger
+from .parts import PartWriter
+from .worker import TagWorker, schema
+
+#: File extensions tag_library picks up in a folder (the formats the decoder reads).
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".au", ".snd"})
+
+#: Ray's in-memory store for a local cluster started here: rows and paths are small.
+LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class LibraryRun(NamedTuple):
+    """What one call did."""
+
+    out: Path
+    #: Files tagged by this call (rows written, errors included).
+    tagged: int
+    #: Of those, files whose row holds an error.
+    failed: int
+    #: Files skipped because ``out`` already had them (resume).
+    skipped: int
+
+
+def list_audio(paths_or_dir: Union[PathLike, Iterable[PathLike]]) -> List[str]:
+    """The absolute paths to tag: every audio file under a folder (recursively, sorted),
+    or the given files, each once, in their order."""
+    if isinstance(paths_or_dir, (str, os.PathLike)):
+        root = Path(paths_or_dir)
+        if root.is_dir():
+            found = (
+                p
+                for p in root.rglob("*")
+                if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
+            )
+            return sorted(str(p.absolute()) for p in found)
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or folder")
+        paths_or_dir = [root]
+    return list(dict.fromkeys(str(Path(p).absolute()) for p in paths_or_dir))
+
+
+def tag_library(
+    paths_or_dir: Union[PathLike, Iterable[PathLike]],
+    out: PathLike,
+    *,
+    num_workers: Optional[int] = None,
+    resume: bool = True,
+    model: Optional[PathLike] = None,
+    hop: float = 1.0,
+    batch_size: int = 16,
+    rows_per_part: int = 1000,
+    progress: bool = True,
+) -> LibraryRun:
+    """Tags every audio file of a folder (or a list of files) on Ray, into Parquet.
+
+    ``out`` becomes a directory of Parquet parts, one row per file: ``path``,
+    ``duration_s``, ``genre``, ``p_<label>`` for each of the model's labels, ``styles``
+    (top five, models with styles), ``error`` and ``error_type`` (null unless the file
+    could not be tagged) and ``warnings``. Read it with ``pandas.read_parquet(out)``.
+
+    With ``resume=True`` the paths already in ``out`` are skipped, so a killed run picks
+    up where it stopped; ``resume=False`` refuses an ``out`` that holds results.
+
+    Uses the running Ray cluster if ``ray.init`` was called (or ``RAY_ADDRESS`` is set),
+    else starts a local one on this machine and stops it afterwards. ``num_workers``
+    actors (default: one per CPU of the cluster) each load the model once and use one
+    CPU. ``batch_size`` files go to a worker at a time; results are written every
+    ``rows_per_part`` rows or every minute.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    paths = list_audio(paths_or_dir)
+    model = None if model is None else str(Path(model).absolute())
+    # Loads the model here first: a bad model or hop fails now, not in every worker.
+    labels = Tagger(model, hop).labels
+    parts = PartWriter(out, schema(labels), resume=resume, rows_per_part=rows_per_part)
+    todo = [p for p in paths if p not in parts.done]
+    skipped = len(paths) - len(todo)
+    if not todo:
+        return LibraryRun(parts.out, 0, 0, skipped)
+
+    started = _start_ray_if_needed()
+    try:
+        workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False  # the driver's own bar below counts files
+        # Blocks of about one batch each, so results (and resumable parts) come back as
+        # files finish rather than at the end of a large block; capped for huge libraries.
+        blocks = min(math.ceil(len(todo) / batch_size), 10_000)
+        ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
+        ds = ds.map_batches(
+            TagWorker,
+            fn_constructor_args=(model, hop, 1),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            concurrency=workers,
+            num_cpus=1,
+        )
+        tagged = failed = 0
+        with tqdm(
+            total=len(paths),
+            initial=skipped,
+            unit="file",
+            desc="tagging",
+            disable=not progress,
+            file=sys.stderr,
+        ) as bar:
+            for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+                parts.add(block)
+                tagged += block.num_rows
+                failed += block.num_rows - block.column("error").null_count
+                bar.update(block.num_rows)
+        parts.flush()
+    finally:
+        if started:
+            ray.shutdown()
+    return LibraryRun(parts.out, tagged, failed, skipped)
+
+
+def _start_ray_if_needed() -> bool:
+    """Starts a local Ray cluster unless one is running or named by RAY_ADDRESS; says
+    whether it started one (and so must stop it)."""
+    if ray.is_initialized():
+        return False
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init()
+        return True
+    # Nothing outside this machine joins a cluster its own driver starts: loopback only.
+    ray.init(
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+    )
+    return True
