@@ -23,6 +23,10 @@ from .worker import TagWorker, schema
 #: File extensions tag_library picks up in a folder (the formats the decoder reads).
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".au", ".snd"})
 
+#: CPUs (and Rust threads) per tagging actor: one, because tagging a file on one core
+#: wastes nothing, while a file's windows spread over cores wait on each other.
+CPUS_PER_WORKER = 1
+
 #: Ray's in-memory store for a local cluster started here: rows and paths are small.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
 
@@ -100,23 +104,23 @@ def tag_library(
         return LibraryRun(parts.out, 0, 0, skipped)
 
     started = _start_ray_if_needed()
+    ctx = ray.data.DataContext.get_current()
+    ray_bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False  # ours counts files
+    tagged = failed = 0
     try:
         workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # the driver's own bar below counts files
         # Blocks of about one batch each, so results (and resumable parts) come back as
         # files finish rather than at the end of a large block; capped for huge libraries.
         blocks = min(math.ceil(len(todo) / batch_size), 10_000)
         ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
         ds = ds.map_batches(
             TagWorker,
-            fn_constructor_args=(model, hop, 1),
+            fn_constructor_args=(model, hop, CPUS_PER_WORKER),
             batch_size=batch_size,
             batch_format="pyarrow",
             concurrency=workers,
-            num_cpus=1,
+            num_cpus=CPUS_PER_WORKER,
         )
-        tagged = failed = 0
         with tqdm(
             total=len(paths),
             initial=skipped,
@@ -130,8 +134,9 @@ def tag_library(
                 tagged += block.num_rows
                 failed += block.num_rows - block.column("error").null_count
                 bar.update(block.num_rows)
-        parts.flush()
     finally:
+        parts.flush()  # rows that came back before an interruption are kept
+        ctx.enable_progress_bars = ray_bars
         if started:
             ray.shutdown()
     return LibraryRun(parts.out, tagged, failed, skipped)
