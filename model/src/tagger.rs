@@ -48,6 +48,16 @@ impl TaggerOptions {
         (Self::MIN_HOP_S..=Self::MAX_HOP_S).contains(&hop_s)
     }
 
+    /// The weight of each new window in the exponential smoothing: a time constant of
+    /// `smoothing_s` at one window every `hop_s`; 1 (no smoothing) when it is 0.
+    pub fn smoothing_alpha(&self) -> f32 {
+        if self.smoothing_s > 0.0 {
+            1.0 - (-self.hop_s / self.smoothing_s).exp()
+        } else {
+            1.0
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         let ok = Self::hop_in_range(self.hop_s)
             && self.smoothing_s.is_finite()
@@ -299,11 +309,7 @@ impl Tagger {
                 styles[i] = row;
             }
         }
-        let alpha = if self.opts.smoothing_s > 0.0 {
-            1.0 - (-self.opts.hop_s / self.opts.smoothing_s).exp()
-        } else {
-            1.0
-        };
+        let alpha = self.opts.smoothing_alpha();
         for (((start_s, level_db, w), p), s) in self.batch.drain(..).zip(probs).zip(styles) {
             let silent = level_db < self.opts.silence_db;
             if !silent {
@@ -356,8 +362,9 @@ impl Tagger {
 /// One vector per window of a batch.
 type Rows = Vec<Vec<f32>>;
 
-/// One step of the exponential smoothing; the first value starts it.
-fn smooth(state: &mut Option<Vec<f32>>, x: &[f32], alpha: f32) {
+/// One step of the exponential smoothing (`alpha` from
+/// [`TaggerOptions::smoothing_alpha`]); the first value starts it.
+pub fn smooth(state: &mut Option<Vec<f32>>, x: &[f32], alpha: f32) {
     match state.as_mut() {
         None => *state = Some(x.to_vec()),
         Some(s) => s

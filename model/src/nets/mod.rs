@@ -5,12 +5,14 @@
 mod conv3x3;
 mod dropout;
 pub mod efficientat;
+mod linear_head;
 pub mod musicnn;
 mod seed_cnn;
 mod seed_cnn_fused;
 
 pub use conv3x3::Conv3x3;
 pub use dropout::SeededDropout;
+pub use linear_head::LinearHead;
 pub use seed_cnn::{SeedCnn, SeedCnnConfig};
 
 use candle_core::{Result, Tensor};

@@ -21,7 +21,9 @@ pub use trainer::{
     evaluate, soft_cross_entropy, train, trainable_params, EpochRecord, EvalReport, TrainConfig,
     TrainOutcome, CNN_BEST_BY,
 };
-pub use transfer::{backbone_features, train_head, TransferConfig, WindowFeatures, HEAD_BEST_BY};
+pub use transfer::{
+    backbone_features, cached_probs, train_head, TransferConfig, WindowFeatures, HEAD_BEST_BY,
+};
 
 /// Receives progress from long operations.
 pub trait Observer {

@@ -510,6 +510,28 @@ impl HeadEpoch<'_> {
     }
 }
 
+/// The genre distribution per window of `set` that the model in `varmap` (made for
+/// `card`, trained or not) gives from cached backbone features — what the full network
+/// would give on those windows, without running the backbone again. For comparing
+/// decisions on features computed once.
+pub fn cached_probs(
+    card: &ModelCard,
+    varmap: &candle_nn::VarMap,
+    set: &WindowFeatures,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>> {
+    let vb = VarBuilder::from_varmap(varmap, DType::F32, device);
+    let view = Trainee::new(card, &vb, &TransferConfig::default(), set.dim)?;
+    let mut out = Vec::with_capacity(set.len());
+    // In blocks: a whole Emotify half at once would be a 100 MB tensor for nothing.
+    for rows in set.x.chunks(4096 * set.dim) {
+        let x = Tensor::from_slice(rows, (rows.len() / set.dim, set.dim), device)?;
+        let p = candle_nn::ops::softmax_last_dim(&view.logits(&x, false)?)?;
+        out.extend(p.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
+    }
+    Ok(out)
+}
+
 /// Mean over the batch of class-weighted cross-entropy against label-smoothed targets.
 fn weighted_smoothed_ce(
     logits: &Tensor,
@@ -583,7 +605,7 @@ impl Trainee {
                         } else {
                             None
                         },
-                        head: Head::new(&mcfg.head, n_lab, vb.pp("head"), cfg.seed)?,
+                        head: mcfg.head.build(n_lab, vb.pp("head"), cfg.seed)?,
                     },
                     params: names(&["head.linear.weight", "head.linear.bias"]),
                     slow_params: if cfg.fine_tune_dense {

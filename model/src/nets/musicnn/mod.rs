@@ -36,7 +36,7 @@ impl Musicnn {
     pub fn new(cfg: &MusicnnConfig, n_labels: usize, vb: VarBuilder, seed: u64) -> Result<Self> {
         Ok(Self {
             backbone: Backbone::new(vb.pp("backbone"))?,
-            head: Head::new(&cfg.head, n_labels, vb.pp("head"), seed)?,
+            head: cfg.head.build(n_labels, vb.pp("head"), seed)?,
             input: cfg.head.input,
         })
     }
