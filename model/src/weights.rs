@@ -248,6 +248,27 @@ pub fn read_card(bytes: &[u8], source: &str) -> Result<ModelCard> {
 /// Loads a model file's bytes, checking that its tensors are exactly those its card's
 /// architecture needs (names and shapes): every mismatch is listed in the error.
 pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedModel> {
+    let (card, _, net, device) = load_parts(bytes, source, device)?;
+    Ok(LoadedModel {
+        card,
+        net,
+        device,
+        source: source.to_string(),
+    })
+}
+
+/// A model file's card and variables, checked as [`load_bytes`] checks them: for code
+/// that works on the parameters themselves (e.g. scoring a decision on cached features).
+pub fn load_varmap(bytes: &[u8], source: &str, device: &Device) -> Result<(ModelCard, VarMap)> {
+    let (card, varmap, _, _) = load_parts(bytes, source, device)?;
+    Ok((card, varmap))
+}
+
+fn load_parts(
+    bytes: &[u8],
+    source: &str,
+    device: &Device,
+) -> Result<(ModelCard, VarMap, Box<dyn GenreNet>, Device)> {
     let card = read_card(bytes, source)?;
     let file =
         candle_core::safetensors::load_buffer(bytes, device).map_err(|e| Error::ModelFile {
@@ -256,12 +277,7 @@ pub fn load_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<LoadedM
         })?;
     let (varmap, net) = build_trainable(&card, device, 0)?;
     fill(&varmap, &file, source, |_| true)?;
-    Ok(LoadedModel {
-        card,
-        net,
-        device: device.clone(),
-        source: source.to_string(),
-    })
+    Ok((card, varmap, net, device.clone()))
 }
 
 /// Sets `varmap`'s variables from `file`, after checking names, shapes and dtypes: every

@@ -3,13 +3,17 @@
 use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
+use model::nets::efficientat::{Decision, HeadFeatures, Mn};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
+use model::nets::Arch;
 use model::train::{
     backbone_features, discover, discover_labelled, load_features, split, train, train_head,
-    FeatureCache, MusicnnFeatures, TrainConfig, TrainOutcome, TransferConfig,
+    ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache, MusicnnFeatures, TrainConfig,
+    TrainOutcome, TransferConfig,
 };
 use model::weights::{save, ModelCard};
 use serde_json::json;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,9 +21,13 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     set: crate::DataArgs,
-    /// What to train: the from-scratch CNN, or a genre head on a pretrained musicnn.
+    /// What to train: the from-scratch CNN, or a genre head (decision) on a pretrained,
+    /// frozen network.
     #[arg(long, value_enum, default_value_t = BackboneArg::Cnn)]
     backbone: BackboneArg,
+    /// efficientat only: how its AudioSet outputs become genres [default: zero-shot].
+    #[arg(long, value_enum)]
+    decision: Option<DecisionArg>,
     /// Epochs; default 60 for the CNN, 300 for a musicnn head (seconds each).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: Option<u32>,
@@ -30,23 +38,23 @@ pub struct Args {
     /// weights) under a head on its 200-d output; implies `--features penultimate`.
     #[arg(long)]
     fine_tune_dense: bool,
-    /// musicnn only: seconds between training windows (one backbone pass each) [default: 1].
+    /// Pretrained backbones: seconds between training windows (one backbone pass each) [default: 1].
     #[arg(long, value_parser = crate::cmd_tag::hop_seconds)]
     train_hop: Option<f32>,
-    /// musicnn only: absolute levels (RMS dBFS, comma-separated) at which every training
+    /// Pretrained backbones: absolute levels (RMS dBFS, comma-separated) at which every training
     /// window is seen, so the head cannot learn the datasets' recording levels; `none`
     /// trains on windows as recorded [default: -36,-30,-24,-18,-12].
     #[arg(long, value_parser = parse_levels, allow_hyphen_values = true)]
     levels: Option<Levels>,
-    /// musicnn only: the published weights in TF layout; the copy committed under
-    /// model/weights/musicnn/ when omitted.
+    /// Pretrained backbones: the published weights (musicnn's in TF layout, EfficientAT's
+    /// checkpoint); the copy committed under model/weights/ when omitted.
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
-    /// musicnn only: where backbone features are cached between runs, keyed by content
+    /// Pretrained backbones: where backbone features are cached between runs, keyed by content
     /// (backbone, audio, settings) [default: feature-cache in cargo's target folder].
     #[arg(long, conflicts_with = "no_feature_cache")]
     feature_cache: Option<PathBuf>,
-    /// musicnn only: compute every feature afresh and cache nothing.
+    /// Pretrained backbones: compute every feature afresh and cache nothing.
     #[arg(long)]
     no_feature_cache: bool,
     #[arg(long, default_value_t = 42)]
@@ -86,6 +94,35 @@ pub enum BackboneArg {
     MusicnnMsd,
     /// musicnn trained on MagnaTagATune (frozen) + a genre head.
     MusicnnMtt,
+    /// EfficientAT mn04 trained on AudioSet (frozen) + a genre decision (`--decision`).
+    Efficientat,
+}
+
+/// `--decision`: see [`Decision`].
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum DecisionArg {
+    /// The ten GTZAN-named AudioSet logits, nothing fitted.
+    ZeroShot,
+    /// Those logits with a fitted per-genre bias and temperature (11 parameters).
+    Calibrated,
+    /// A linear head on the 384-d embedding.
+    HeadEmbedding,
+    /// A linear head on the 527 AudioSet logits.
+    HeadLogits,
+    /// A linear head on both.
+    HeadBoth,
+}
+
+impl From<DecisionArg> for Decision {
+    fn from(d: DecisionArg) -> Self {
+        match d {
+            DecisionArg::ZeroShot => Decision::zero_shot_gtzan(),
+            DecisionArg::Calibrated => Decision::calibrated_gtzan(),
+            DecisionArg::HeadEmbedding => Decision::head(HeadFeatures::Embedding),
+            DecisionArg::HeadLogits => Decision::head(HeadFeatures::Logits),
+            DecisionArg::HeadBoth => Decision::head(HeadFeatures::Both),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -137,11 +174,25 @@ fn committed_musicnn(variant: Variant) -> PathBuf {
         .join(format!("{}.safetensors", variant.name()))
 }
 
+/// The committed copy of EfficientAT's published `mn04_as` checkpoint.
+pub fn committed_efficientat() -> PathBuf {
+    crate::paths::workspace_root().join("model/weights/efficientat/mn04_as.safetensors")
+}
+
+/// EfficientAT's checkpoint tensors, under the names a model file keeps them.
+pub fn efficientat_tensors(
+    path: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<HashMap<String, candle_core::Tensor>> {
+    candle_core::safetensors::load(path, device)
+        .with_context(|| format!("reading EfficientAT weights {}", path.display()))
+}
+
 /// Flags that mean nothing for the chosen backbone are refused rather than ignored: a user
 /// who passes `--train-hop` to the CNN believes it changed something.
 fn check_applicable(args: &Args) -> Result<()> {
     let given = |set: bool, name: &str| set.then(|| name.to_string());
-    let wrong: Vec<String> = if args.backbone == BackboneArg::Cnn {
+    let mut wrong: Vec<String> = if args.backbone == BackboneArg::Cnn {
         [
             given(args.features.is_some(), "--features"),
             given(args.fine_tune_dense, "--fine-tune-dense"),
@@ -157,6 +208,12 @@ fn check_applicable(args: &Args) -> Result<()> {
     } else {
         given(args.crops.is_some(), "--crops").into_iter().collect()
     };
+    if args.backbone == BackboneArg::Efficientat {
+        wrong.extend(given(args.features.is_some(), "--features"));
+        wrong.extend(given(args.fine_tune_dense, "--fine-tune-dense"));
+    } else {
+        wrong.extend(given(args.decision.is_some(), "--decision"));
+    }
     if args.fine_tune_dense
         && args
             .features
@@ -200,11 +257,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
         anyhow::bail!("--lr must be in (0, 1), got {lr}");
     }
-    let variant = match args.backbone {
-        BackboneArg::Cnn => None,
-        BackboneArg::MusicnnMsd => Some(Variant::Msd),
-        BackboneArg::MusicnnMtt => Some(Variant::Mtt),
-    };
+    let decision = args.decision.unwrap_or(DecisionArg::ZeroShot);
     let t0 = std::time::Instant::now();
     let device = args.device.select()?;
     let clips = discover(&args.set.data)?;
@@ -218,15 +271,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         s.valid.len(),
         s.test.len()
     );
-    let mut card = match variant {
-        None => ModelCard::seed_cnn_default(),
-        Some(v) => ModelCard::musicnn(
+    let musicnn = |v| {
+        ModelCard::musicnn(
             v,
             HeadConfig {
                 input: features.into(),
                 dropout: 0.5,
             },
-        ),
+        )
+    };
+    let mut card = match args.backbone {
+        BackboneArg::Cnn => ModelCard::seed_cnn_default(),
+        BackboneArg::MusicnnMsd => musicnn(Variant::Msd),
+        BackboneArg::MusicnnMtt => musicnn(Variant::Mtt),
+        BackboneArg::Efficientat => ModelCard::efficientat(decision.into()),
     };
     let mut bars = Bars::new();
     let mut train_clips = s.train.clone();
@@ -241,8 +299,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
     let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
-    let (outcome, cfg_json, epochs) = match variant {
-        None => {
+    let (outcome, cfg_json, epochs) = match args.backbone {
+        BackboneArg::Cnn => {
             let cfg = TrainConfig {
                 epochs: args.epochs.map_or(cnn_defaults.epochs, |e| e as usize),
                 seed: args.seed,
@@ -262,7 +320,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 cfg.epochs,
             )
         }
-        Some(v) => {
+        _ => {
             let cfg = TransferConfig {
                 epochs: args.epochs.map_or(head_defaults.epochs, |e| e as usize),
                 seed: args.seed,
@@ -276,9 +334,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 early_stop: args.patience.max(head_defaults.early_stop),
                 ..head_defaults
             };
-            let outcome = train_musicnn_head(
-                &card, v, &args, &train_f, &valid_f, &cfg, &device, &mut bars,
-            )?;
+            let outcome =
+                train_transfer_head(&card, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
         }
     };
@@ -288,8 +345,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(" + {n} extra training clips"),
     };
-    card.trained_on =
-        format!(
+    card.trained_on = format!(
         "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, seed {}, best epoch \
          {} of {}; `{}`",
         clips.len(),
@@ -299,7 +355,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.seed,
         outcome.best_epoch,
         outcome.history.len(),
-        command_line(&args, variant.map(|_| (features, train_hop, &levels[..])), epochs)
+        command_line(&args, (features, decision, train_hop, &levels[..]), epochs)
     );
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),
@@ -344,14 +400,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The command that trains this model again, as clap spells it, for the card.
-/// `musicnn`: the head's features, training hop and levels, when the backbone is musicnn.
-fn command_line(args: &Args, musicnn: Option<(FeaturesArg, f32, &[f32])>, epochs: usize) -> String {
+/// The command that trains this model again, as clap spells it, for the card. `head`: the
+/// musicnn head's features or EfficientAT's decision, the training hop and the levels
+/// (used for the pretrained backbones only).
+fn command_line(
+    args: &Args,
+    head: (FeaturesArg, DecisionArg, f32, &[f32]),
+    epochs: usize,
+) -> String {
+    let (features, decision, train_hop, levels) = head;
     let mut cmd = format!("cargo xtask train --data {}", args.set.data.display());
     for d in &args.extra {
         cmd += &format!(" --extra {}", d.display());
     }
-    if let Some((features, train_hop, levels)) = musicnn {
+    if args.backbone != BackboneArg::Cnn {
         let levels = if levels.is_empty() {
             "none".to_string()
         } else {
@@ -361,111 +423,138 @@ fn command_line(args: &Args, musicnn: Option<(FeaturesArg, f32, &[f32])>, epochs
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        let head = if args.backbone == BackboneArg::Efficientat {
+            format!("--decision {}", cli_name(decision))
+        } else {
+            format!(
+                "--features {}{}",
+                cli_name(features),
+                if args.fine_tune_dense {
+                    " --fine-tune-dense"
+                } else {
+                    ""
+                }
+            )
+        };
         cmd += &format!(
-            " --backbone {} --features {}{} --train-hop {train_hop} --levels={levels}",
+            " --backbone {} {head} --train-hop {train_hop} --levels={levels}",
             cli_name(args.backbone),
-            cli_name(features),
-            if args.fine_tune_dense {
-                " --fine-tune-dense"
-            } else {
-                ""
-            },
         );
     }
     cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
 }
 
-/// musicnn: convert the published weights, run the frozen backbone once over every
-/// window (training at `--train-hop`, validation at the evaluator's 1.5 s), then fit the
-/// head on those features.
-// `run`'s locals, passed on as they are: a struct made for this one call would only rename
-// the list.
-#[allow(clippy::too_many_arguments)]
-fn train_musicnn_head(
+/// A head on a pretrained network: load its published weights, run it (frozen) once over
+/// every window (training at `--train-hop` and `--levels`, validation at the evaluator's
+/// 1.5 s), then fit the head or decision on those features.
+fn train_transfer_head(
     card: &ModelCard,
-    variant: Variant,
     args: &Args,
-    train_f: &[model::train::ClipFeatures],
-    valid_f: &[model::train::ClipFeatures],
+    train_f: &[ClipFeatures],
+    valid_f: &[ClipFeatures],
     cfg: &TransferConfig,
     device: &candle_core::Device,
     bars: &mut Bars,
 ) -> Result<TrainOutcome> {
-    let path = args
-        .backbone_weights
-        .clone()
-        .unwrap_or_else(|| committed_musicnn(variant));
-    let (found, tensors) = read_tf_file(&path, "", device)?;
-    if found != variant {
-        anyhow::bail!(
-            "{} holds {}, but --backbone asks for {}",
-            path.display(),
-            found.name(),
-            variant.name()
-        );
-    }
-    let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(
-        tensors.clone(),
-        candle_core::DType::F32,
-        device,
-    ))?;
-    let model::nets::Arch::Musicnn(mcfg) = &card.arch else {
-        anyhow::bail!("a musicnn head needs a musicnn model card");
-    };
-    let input: HeadInput = cfg.cached_input(mcfg.head.input);
-    let cache = if args.no_feature_cache {
-        None
-    } else {
-        let dir = args
-            .feature_cache
-            .clone()
-            .unwrap_or_else(|| crate::paths::target_dir().join("feature-cache"));
-        Some(FeatureCache::new(dir, &tensors)?)
-    };
-    let features = MusicnnFeatures {
-        backbone: &backbone,
-        input,
-    };
-    let train_w = backbone_features(
-        &features,
-        card,
-        train_f,
-        cfg.train_hop_s,
-        &cfg.levels_db,
-        cache.as_ref(),
-        device,
-        bars,
-    )?;
-    let valid_w = backbone_features(
-        &features,
-        card,
-        valid_f,
-        cfg.eval_hop_s,
-        &[],
-        cache.as_ref(),
-        device,
-        bars,
-    )?;
-    if let Some(c) = &cache {
+    let fit = |backbone: &dyn FeatureBackbone,
+               cache_key: &HashMap<String, candle_core::Tensor>,
+               model_tensors: &HashMap<String, candle_core::Tensor>,
+               bars: &mut Bars| {
+        let cache = if args.no_feature_cache {
+            None
+        } else {
+            let dir = args
+                .feature_cache
+                .clone()
+                .unwrap_or_else(|| crate::paths::target_dir().join("feature-cache"));
+            Some(FeatureCache::new(dir, cache_key)?)
+        };
+        let features = |clips: &[ClipFeatures], hop: f32, levels: &[f32], bars: &mut Bars| {
+            backbone_features(
+                backbone,
+                card,
+                clips,
+                hop,
+                levels,
+                cache.as_ref(),
+                device,
+                bars,
+            )
+        };
+        let train_w = features(train_f, cfg.train_hop_s, &cfg.levels_db, bars)?;
+        let valid_w = features(valid_f, cfg.eval_hop_s, &[], bars)?;
+        if let Some(c) = &cache {
+            eprintln!(
+                "feature cache {}: {} clips found, {} computed",
+                c.dir().display(),
+                c.hits(),
+                c.misses()
+            );
+        }
         eprintln!(
-            "feature cache {}: {} clips found, {} computed",
-            c.dir().display(),
-            c.hits(),
-            c.misses()
+            "{} training / {} validation windows of {}-d features ({})",
+            train_w.len(),
+            valid_w.len(),
+            train_w.dim,
+            backbone.describe()
         );
+        anyhow::Ok(train_head(
+            card,
+            model_tensors,
+            &train_w,
+            &valid_w,
+            cfg,
+            device,
+            bars,
+        )?)
+    };
+    match &card.arch {
+        Arch::Musicnn(mcfg) => {
+            let variant = mcfg.variant;
+            let path = args
+                .backbone_weights
+                .clone()
+                .unwrap_or_else(|| committed_musicnn(variant));
+            let (found, tensors) = read_tf_file(&path, "", device)?;
+            if found != variant {
+                anyhow::bail!(
+                    "{} holds {}, but --backbone asks for {}",
+                    path.display(),
+                    found.name(),
+                    variant.name()
+                );
+            }
+            let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(
+                tensors.clone(),
+                candle_core::DType::F32,
+                device,
+            ))?;
+            let features = MusicnnFeatures {
+                backbone: &backbone,
+                input: cfg.cached_input(mcfg.head.input),
+            };
+            let prefixed = tensors
+                .iter()
+                .map(|(k, v)| (format!("backbone.{k}"), v.clone()))
+                .collect();
+            fit(&features, &tensors, &prefixed, bars)
+        }
+        Arch::EfficientAt(ecfg) => {
+            let path = args
+                .backbone_weights
+                .clone()
+                .unwrap_or_else(committed_efficientat);
+            let tensors = efficientat_tensors(&path, device)?;
+            let net = Mn::new(
+                &ecfg.net,
+                candle_nn::VarBuilder::from_tensors(
+                    tensors.clone(),
+                    candle_core::DType::F32,
+                    device,
+                ),
+            )?;
+            fit(&EfficientAtFeatures { net: &net }, &tensors, &tensors, bars)
+        }
+        other => anyhow::bail!("no pretrained backbone in a {other:?} card"),
     }
-    eprintln!(
-        "{} training / {} validation windows of {}-d {:?} features",
-        train_w.len(),
-        valid_w.len(),
-        train_w.dim,
-        input
-    );
-    let prefixed = tensors
-        .into_iter()
-        .map(|(k, v)| (format!("backbone.{k}"), v))
-        .collect();
-    Ok(train_head(
-        card, &prefixed, &train_w, &valid_w, cfg, device, bars,
-    )?)
 }

@@ -3,6 +3,7 @@
 //! passed through to `nice_plug_xtask`.
 
 mod cmd_bench;
+mod cmd_decisions;
 mod cmd_eval;
 mod cmd_parity;
 mod cmd_report;
@@ -29,6 +30,9 @@ struct Cli {
 enum Cmd {
     /// Train a genre model on a GTZAN copy.
     Train(cmd_train::Args),
+    /// Compare genre decisions on EfficientAT (and ensembles with a musicnn model) on the
+    /// model-choice protocol and a DJ mix: the README's table (needs ../shared).
+    Decisions(cmd_decisions::Args),
     /// Evaluate a model on GTZAN clips: window and clip accuracy, per-genre P/R/F1, confusion.
     Eval(cmd_eval::Args),
     /// Tag audio files: top genre, whole-file distribution and a timeline.
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Train(a) => cmd_train::run(a),
+        Cmd::Decisions(a) => cmd_decisions::run(a),
         Cmd::Eval(a) => cmd_eval::run(a),
         Cmd::Tag(a) => cmd_tag::run(a),
         Cmd::Parity(a) => cmd_parity::run(a),

@@ -206,6 +206,39 @@ fn bad_arguments_are_refused_clearly() {
         "{}",
         stderr(&o)
     );
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--backbone",
+        "efficientat",
+        "--features",
+        "pooled",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--features does not apply to --backbone efficientat"),
+        "{}",
+        stderr(&o)
+    );
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--backbone",
+        "musicnn-mtt",
+        "--decision",
+        "calibrated",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--decision does not apply to --backbone musicnn-mtt"),
+        "{}",
+        stderr(&o)
+    );
+    let o = xtask(&["decisions", "--gtzan", "no/such/dir"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
     let o = xtask(&["train", "--data", "model", "--no-feature-cache"]);
     assert!(
         stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"),

@@ -12,7 +12,7 @@ mod trainer;
 mod transfer;
 
 pub use augment::Augment;
-pub use backbone::{FeatureBackbone, MusicnnFeatures};
+pub use backbone::{EfficientAtFeatures, FeatureBackbone, MusicnnFeatures};
 pub use best_epoch::BestBy;
 pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
 pub use feature_cache::{FeatureCache, FeatureRecipe};

@@ -11,6 +11,7 @@ use super::best_epoch::{BestBy, BestEpoch};
 use super::feature_cache::{FeatureCache, FeatureRecipe};
 use super::trainer::report_from_log_probs;
 use super::{ClipFeatures, EpochRecord, EvalReport, Observer, TrainOutcome};
+use crate::nets::efficientat::{Decision, DecisionHead, MnOutput};
 use crate::nets::musicnn::{Embedding, Head, HeadInput};
 use crate::nets::{Arch, SeededDropout};
 use crate::weights::{build_trainable, ModelCard};
@@ -236,8 +237,10 @@ fn window_count(frames: usize, wf: usize, hop: usize) -> usize {
     }
 }
 
-/// Trains the head of `card` (a musicnn card) on cached features. `backbone` holds the
-/// converted backbone tensors (`backbone.*`), written into the returned model unchanged.
+/// Trains the head (or decision) of `card` on cached backbone features. `backbone` holds
+/// the backbone's tensors under the model file's names, written into the returned model
+/// unchanged. A decision with nothing to fit (zero-shot) is only scored on `valid_set`:
+/// no epochs, best epoch 0.
 pub fn train_head(
     card: &ModelCard,
     backbone: &HashMap<String, Tensor>,
@@ -271,8 +274,14 @@ pub fn train_head(
     let mut order: Vec<usize> = (0..train_set.len()).collect();
     let mut history = Vec::new();
     let mut best = BestEpoch::new(HEAD_BEST_BY);
-    obs.stage("training head", cfg.epochs);
-    for epoch in 1..=cfg.epochs {
+    // Zero-shot: nothing moves, so no epochs; the model is scored as it is.
+    let epochs = if net_view.params.is_empty() {
+        0
+    } else {
+        cfg.epochs
+    };
+    obs.stage("training head", epochs);
+    for epoch in 1..=epochs {
         let t0 = std::time::Instant::now();
         order.shuffle(&mut rng);
         let (train_loss, train_acc) = steps.run(&order, &mut opt, epoch)?;
@@ -299,7 +308,7 @@ pub fn train_head(
         }
     }
     obs.stage_done();
-    let (best_epoch, weights) = best.into_best().expect("at least one epoch ran");
+    let (best_epoch, weights) = best.into_best().unwrap_or_default();
     opt.restore(&weights)?;
     let valid = eval_features(&net_view, &x_valid, valid_set, &card.labels)?;
     Ok(TrainOutcome {
@@ -576,6 +585,12 @@ enum TraineeLayers {
         embedding: Option<(Embedding, SeededDropout)>,
         head: Head,
     },
+    /// EfficientAT's decision, on cached `[logits | embedding]` rows
+    /// ([`EfficientAtFeatures`](super::EfficientAtFeatures)).
+    EfficientAt {
+        decision: DecisionHead,
+        n_classes: usize,
+    },
 }
 
 impl Trainee {
@@ -616,11 +631,43 @@ impl Trainee {
                     standardised: Some("head"),
                 })
             }
+            Arch::EfficientAt(ecfg) => {
+                let want = ecfg.net.num_classes + ecfg.net.embedding_dim();
+                if cfg.fine_tune_dense || dim != want {
+                    return Err(Error::Config(format!(
+                        "an EfficientAT decision trains on cached {want}-d logits + embedding, without fine-tuning; got {dim}-d features{}",
+                        if cfg.fine_tune_dense { " and fine-tuning" } else { "" }
+                    )));
+                }
+                let decision = &ecfg.decision;
+                Ok(Self {
+                    layers: TraineeLayers::EfficientAt {
+                        decision: decision.build(n_lab, &ecfg.net, vb.pp("decision"), cfg.seed)?,
+                        n_classes: ecfg.net.num_classes,
+                    },
+                    params: decision
+                        .fitted_variables()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    slow_params: Vec::new(),
+                    standardised: matches!(decision, Decision::Head { .. }).then_some("decision"),
+                })
+            }
             other => Err(Error::Config(format!(
                 "a {} model has no head to train on cached features",
                 arch_name(other)
             ))),
         }
+    }
+
+    /// Cached EfficientAT rows as the network's outputs.
+    fn mn_output(x: &Tensor, n_classes: usize) -> Result<MnOutput> {
+        let d = x.dim(1)?;
+        Ok(MnOutput {
+            logits: x.narrow(1, 0, n_classes)?.contiguous()?,
+            embedding: x.narrow(1, n_classes, d - n_classes)?.contiguous()?,
+        })
     }
 
     /// Whether the head reads the cached features as they are.
@@ -634,7 +681,7 @@ impl Trainee {
         )
     }
 
-    /// The cached features → what the head reads.
+    /// The cached features → what the (standardised) head reads.
     fn head_input(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match &self.layers {
             TraineeLayers::Musicnn {
@@ -644,13 +691,24 @@ impl Trainee {
             TraineeLayers::Musicnn {
                 embedding: None, ..
             } => x.clone(),
+            TraineeLayers::EfficientAt {
+                decision,
+                n_classes,
+            } => decision
+                .head_input(&Self::mn_output(x, *n_classes)?)?
+                .unwrap_or_else(|| x.clone()),
         })
     }
 
     fn logits(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let z = self.head_input(x, train)?;
         Ok(match &self.layers {
-            TraineeLayers::Musicnn { head, .. } => head.forward_t(&z, train)?,
+            TraineeLayers::Musicnn { head, .. } => {
+                head.forward_t(&self.head_input(x, train)?, train)?
+            }
+            TraineeLayers::EfficientAt {
+                decision,
+                n_classes,
+            } => decision.forward(&Self::mn_output(x, *n_classes)?, train)?,
         })
     }
 }

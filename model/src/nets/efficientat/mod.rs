@@ -20,7 +20,7 @@ mod se;
 
 pub use blocks::{depthwise_conv, hard_swish, BN_EPS};
 pub use config::{make_divisible, Activation, BlockConfig, MnConfig};
-pub use decision::{Decision, DecisionHead};
+pub use decision::{Decision, DecisionHead, HeadFeatures};
 pub use labels::{audioset_labels, GTZAN_CLASSES, STYLE_CLASSES};
 pub use network::{Mn, MnOutput};
 
@@ -64,7 +64,7 @@ impl EfficientAt {
             net: Mn::new(&cfg.net, vb.clone())?,
             decision: cfg
                 .decision
-                .build(n_labels, cfg.net.num_classes, vb.pp("decision"), seed)?,
+                .build(n_labels, &cfg.net, vb.pp("decision"), seed)?,
         })
     }
 
