@@ -152,10 +152,18 @@ fn zero_shot_fits_nothing_and_calibration_fixes_a_bias() {
     let tensors = checkpoint();
 
     let zs_card = ModelCard::efficientat(Decision::zero_shot_gtzan());
+    // Nothing to fit: no training windows needed.
+    let none = WindowFeatures {
+        dim: DIM,
+        x: Vec::new(),
+        labels: Vec::new(),
+        clip_of: Vec::new(),
+        clip_labels: Vec::new(),
+    };
     let zs = train_head(
         &zs_card,
         &tensors,
-        &train,
+        &none,
         &valid,
         &cfg(),
         &Device::Cpu,
@@ -174,6 +182,18 @@ fn zero_shot_fits_nothing_and_calibration_fixes_a_bias() {
     assert!((zs.valid.window.accuracy - accuracy(&p, &valid.labels)).abs() < 1e-9);
 
     let card = ModelCard::efficientat(Decision::calibrated_gtzan());
+    let e = train_head(
+        &card,
+        &tensors,
+        &none,
+        &valid,
+        &cfg(),
+        &Device::Cpu,
+        &mut Quiet,
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("0 training"), "{e}");
     let out = train_head(
         &card,
         &tensors,

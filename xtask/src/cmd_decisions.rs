@@ -10,6 +10,7 @@
 //!   to back (windows every 0.5 s, with no smoothing and with the plugin's default);
 //! - cost: the backbone's forward time per 3-s window on one thread.
 
+use crate::cmd_train::DecisionArg;
 use crate::paths::from_root;
 use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
@@ -17,7 +18,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use model::distribution::argmax;
 use model::dj_mix::{self, MixScore, Segment};
-use model::nets::efficientat::{Decision, HeadFeatures, Mn, MnConfig};
+use model::nets::efficientat::{Decision, Mn, MnConfig};
 use model::nets::musicnn::{Backbone, HeadInput};
 use model::nets::Arch;
 use model::tagger::{smooth, TaggerOptions};
@@ -57,6 +58,13 @@ pub struct Args {
     mix_out: Option<PathBuf>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// At most this many epochs per fitted decision (`train`'s default when omitted; the
+    /// heads' best epochs come early, so a cap well above them saves time, not results).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    epochs: Option<u32>,
+    /// Only these decisions (repeatable) [default: all].
+    #[arg(long, value_enum)]
+    decision: Vec<DecisionArg>,
     /// The table as JSON on stdout instead of Markdown.
     #[arg(long)]
     json: bool,
@@ -359,10 +367,22 @@ fn clip_means(p: &[Vec<f32>], set: &WindowFeatures) -> Vec<Vec<f32>> {
     sum
 }
 
+fn row_name(d: DecisionArg) -> &'static str {
+    match d {
+        DecisionArg::ZeroShot => "(a) zero-shot: softmax over the ten GTZAN-named logits",
+        DecisionArg::Calibrated => "(b) zero-shot + per-genre bias + temperature",
+        DecisionArg::HeadEmbedding => "(c) head on the 384-d embedding",
+        DecisionArg::HeadLogits => "(c) head on the 527 logits",
+        DecisionArg::HeadBoth => "(c) head on embedding + logits",
+    }
+}
+
 /// One row of the table.
 struct Row {
     name: String,
     fitted: usize,
+    /// The epoch kept and the epochs run, for fitted decisions.
+    epochs: Option<(usize, usize)>,
     valid_clip: f64,
     valid_window: Option<f64>,
     heldout_clip: f64,
@@ -434,6 +454,7 @@ fn row(
     Row {
         name: name.to_string(),
         fitted,
+        epochs: None,
         valid_clip: accuracy(&valid, &out.valid.clip_labels),
         valid_window: window_valid,
         heldout_clip: accuracy(&heldout, &out.heldout.clip_labels),
@@ -527,9 +548,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map(from_root)
         .unwrap_or_else(|| crate::paths::target_dir().join("feature-cache"));
     let mut bars = Bars::new();
+    let defaults = TransferConfig::default();
     let cfg = TransferConfig {
         seed: args.seed,
-        ..TransferConfig::default()
+        epochs: args.epochs.map_or(defaults.epochs, |e| e as usize),
+        ..defaults
     };
 
     // EfficientAT: the outputs once, then every decision on them.
@@ -548,39 +571,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let eat_ms = ms_per_window(&features, &zs_card, &device)?;
     let window_s = zs_card.window_seconds() as f64;
 
-    let candidates: Vec<(&str, Decision)> = vec![
-        (
-            "(a) zero-shot: softmax over the ten GTZAN-named logits",
-            Decision::zero_shot_gtzan(),
-        ),
-        (
-            "(b) zero-shot + per-genre bias + temperature",
-            Decision::calibrated_gtzan(),
-        ),
-        (
-            "(c) head on the 384-d embedding",
-            Decision::head(HeadFeatures::Embedding),
-        ),
-        (
-            "(c) head on the 527 logits",
-            Decision::head(HeadFeatures::Logits),
-        ),
-        (
-            "(c) head on embedding + logits",
-            Decision::head(HeadFeatures::Both),
-        ),
+    let all = [
+        DecisionArg::ZeroShot,
+        DecisionArg::Calibrated,
+        DecisionArg::HeadEmbedding,
+        DecisionArg::HeadLogits,
+        DecisionArg::HeadBoth,
     ];
+    let candidates: Vec<(&str, Decision)> = all
+        .into_iter()
+        .filter(|d| args.decision.is_empty() || args.decision.contains(d))
+        .map(|d| (row_name(d), d.into()))
+        .collect();
     let mut rows = Vec::new();
     let mut scored = Vec::new();
     for (name, decision) in candidates {
         let card = ModelCard::efficientat(decision);
         eprintln!("fitting {name}");
-        let varmap = train_head(
+        let fitted = train_head(
             &card, &tensors, &eat.fit, &eat.valid, &cfg, &device, &mut bars,
-        )?
-        .varmap;
+        )?;
+        let varmap = fitted.varmap;
         let s = score_all(&card, &varmap, &eat, &device)?;
-        rows.push(scored_row(
+        let mut r = scored_row(
             name,
             fitted_params(&varmap),
             &s,
@@ -588,7 +601,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             &segments,
             window_s,
             eat_ms,
-        ));
+        );
+        r.epochs =
+            (!fitted.history.is_empty()).then_some((fitted.best_epoch, fitted.history.len()));
+        rows.push(r);
         scored.push((name, s));
     }
 
@@ -637,7 +653,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             window_s,
             m_ms,
         ));
-        for (ename, es) in scored.iter().take(2) {
+        for (ename, es) in scored
+            .iter()
+            .filter(|(n, _)| n.starts_with("(a)") || n.starts_with("(b)"))
+        {
             let (clips, mix) = ensemble(es, &eat, &ms, &mout);
             let label = format!("(d) {} and the musicnn model, mean", &ename[..3]);
             let fitted = rows
@@ -712,9 +731,11 @@ fn print_table(rows: &[Row], segments: &[Segment]) {
                 })
                 .collect();
         println!(
-            "| {} | {} | {:.3}{} | {:.3} ({}) | {} | {} | {:.1} ms |",
+            "| {} | {}{} | {:.3}{} | {:.3} ({}) | {} | {} | {:.1} ms |",
             r.name,
             r.fitted,
+            r.epochs
+                .map_or(String::new(), |(b, n)| format!(" (epoch {b} of {n})")),
             r.valid_clip,
             r.valid_window
                 .map_or(String::new(), |w| format!(" ({w:.3})")),
@@ -750,6 +771,7 @@ fn rows_json(rows: &[Row], segments: &[Segment]) -> serde_json::Value {
     json!({
         "rows": rows.iter().map(|r| json!({
             "decision": r.name, "fitted_parameters": r.fitted,
+            "best_epoch": r.epochs.map(|e| e.0), "epochs_run": r.epochs.map(|e| e.1),
             "gtzan_valid_clip": r.valid_clip, "gtzan_valid_window": r.valid_window,
             "emotify_heldout_clip": r.heldout_clip,
             "emotify_heldout_per_genre": r.heldout_per_genre.iter().map(|(g, k, n)| json!({"genre": g, "right": k, "of": n})).collect::<Vec<_>>(),

@@ -9,7 +9,7 @@ use model::nets::Arch;
 use model::train::{
     backbone_features, discover, discover_labelled, load_features, split, train, train_head,
     ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache, MusicnnFeatures, TrainConfig,
-    TrainOutcome, TransferConfig,
+    TrainOutcome, TransferConfig, WindowFeatures,
 };
 use model::weights::{save, ModelCard};
 use serde_json::json;
@@ -481,7 +481,20 @@ fn train_transfer_head(
                 bars,
             )
         };
-        let train_w = features(train_f, cfg.train_hop_s, &cfg.levels_db, bars)?;
+        // A decision with nothing to fit (zero-shot) needs no training windows.
+        let fits =
+            !matches!(&card.arch, Arch::EfficientAt(e) if e.decision.fitted_variables().is_empty());
+        let train_w = if fits {
+            features(train_f, cfg.train_hop_s, &cfg.levels_db, bars)?
+        } else {
+            WindowFeatures {
+                dim: backbone.dim(),
+                x: Vec::new(),
+                labels: Vec::new(),
+                clip_of: Vec::new(),
+                clip_labels: Vec::new(),
+            }
+        };
         let valid_w = features(valid_f, cfg.eval_hop_s, &[], bars)?;
         if let Some(c) = &cache {
             eprintln!(

@@ -59,7 +59,7 @@ impl Drawn {
 }
 
 /// The pictures of a report folder, from its `metrics.json`: `confusion.png` (clip level),
-/// `confusion_windows.png` and `curves.png`, written to `out`.
+/// `confusion_windows.png` and `curves.png` (when epochs were trained), written to `out`.
 pub fn draw_folder(metrics_json: &Path, out: &Path) -> Result<()> {
     let d = Drawn::read(metrics_json)?;
     plot_confusion(
@@ -72,6 +72,10 @@ pub fn draw_folder(metrics_json: &Path, out: &Path) -> Result<()> {
         "validation, window level",
         &out.join("confusion_windows.png"),
     )?;
+    // A decision with nothing to fit (zero-shot) has no epochs: no curves to draw.
+    if d.history.is_empty() {
+        return Ok(());
+    }
     plot_curves(&d.history, d.best_epoch, d.best_by, &out.join("curves.png"))
 }
 

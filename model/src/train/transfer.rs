@@ -250,12 +250,13 @@ pub fn train_head(
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<TrainOutcome> {
-    check_features(train_set, valid_set)?;
-    let d = train_set.dim;
+    let d = valid_set.dim;
     let (varmap, net) = build_trainable(card, device, cfg.seed)?;
     load_backbone(&varmap, backbone, device)?;
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     let net_view = Trainee::new(card, &vb, cfg, d)?;
+    // Training windows are needed only when something is fitted.
+    check_features(train_set, valid_set, !net_view.params.is_empty())?;
     let x_train = Tensor::from_slice(&train_set.x, (train_set.len(), d), device)?;
     let x_valid = Tensor::from_slice(&valid_set.x, (valid_set.len(), d), device)?;
     set_standardisation(&net_view, &varmap, train_set, &x_train, device)?;
@@ -321,18 +322,29 @@ pub fn train_head(
     })
 }
 
-/// Both sets have windows, and every feature is finite: a NaN feature would poison the
-/// standardisation statistics and every weight after the first step, and the run would
-/// end "successfully" with a useless head.
-fn check_features(train_set: &WindowFeatures, valid_set: &WindowFeatures) -> Result<()> {
-    if train_set.is_empty() || valid_set.is_empty() {
+/// Both sets have windows (training windows only when something is fitted), of one width,
+/// and every feature is finite: a NaN feature would poison the standardisation statistics
+/// and every weight after the first step, and the run would end "successfully" with a
+/// useless head.
+fn check_features(
+    train_set: &WindowFeatures,
+    valid_set: &WindowFeatures,
+    fits: bool,
+) -> Result<()> {
+    if valid_set.is_empty() || (fits && train_set.is_empty()) {
         return Err(Error::Data(format!(
             "{} training and {} validation windows: need both",
             train_set.len(),
             valid_set.len()
         )));
     }
-    let d = train_set.dim;
+    let d = valid_set.dim;
+    if !train_set.is_empty() && train_set.dim != d {
+        return Err(Error::Data(format!(
+            "{}-d training but {d}-d validation features",
+            train_set.dim
+        )));
+    }
     for (name, set) in [("training", train_set), ("validation", valid_set)] {
         if let Some(i) = set.x.iter().position(|v| !v.is_finite()) {
             return Err(Error::Data(format!(
