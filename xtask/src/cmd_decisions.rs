@@ -290,13 +290,18 @@ fn outputs(
     })
 }
 
+/// Per clip distributions of gtzan-mini validation, the held-out half and the CC pieces.
+type ClipDists = [Vec<Vec<f32>>; 3];
+/// `(window start, distribution)` over the mix.
+type MixTimeline = Vec<(f64, Vec<f32>)>;
+
 /// A candidate's window distributions on every scored part.
 struct Scored {
     valid: Vec<Vec<f32>>,
     heldout: Vec<Vec<f32>>,
     cc: Vec<Vec<f32>>,
     /// `(window start, distribution)` over the mix.
-    mix: Vec<(f64, Vec<f32>)>,
+    mix: MixTimeline,
 }
 
 fn score_all(card: &ModelCard, varmap: &VarMap, out: &Outputs, device: &Device) -> Result<Scored> {
@@ -315,12 +320,7 @@ fn score_all(card: &ModelCard, varmap: &VarMap, out: &Outputs, device: &Device) 
 
 /// The average of two candidates' distributions: per clip the mean of their clip means,
 /// per mix window the mean with the other's window nearest in time.
-fn ensemble(
-    a: &Scored,
-    a_out: &Outputs,
-    b: &Scored,
-    b_out: &Outputs,
-) -> ([Vec<Vec<f32>>; 3], Vec<(f64, Vec<f32>)>) {
+fn ensemble(a: &Scored, a_out: &Outputs, b: &Scored, b_out: &Outputs) -> (ClipDists, MixTimeline) {
     let avg = |x: &[f32], y: &[f32]| -> Vec<f32> {
         x.iter().zip(y).map(|(p, q)| (p + q) / 2.0).collect()
     };
@@ -407,7 +407,7 @@ fn accuracy(clip_p: &[Vec<f32>], labels: &[usize]) -> f64 {
 fn row(
     name: &str,
     fitted: usize,
-    clips: [Vec<Vec<f32>>; 3],
+    clips: ClipDists,
     window_valid: Option<f64>,
     mix: &[(f64, Vec<f32>)],
     out: &Outputs,
@@ -731,7 +731,7 @@ fn print_table(rows: &[Row], segments: &[Segment]) {
                 })
                 .collect();
         println!(
-            "| {} | {}{} | {:.3}{} | {:.3} ({}) | {} | {} | {:.1} ms |",
+            "| {} | {}{} | {:.3}{} | {:.3} ({}) | {} | {} | {} | {:.1} ms |",
             r.name,
             r.fitted,
             r.epochs
@@ -746,7 +746,8 @@ fn print_table(rows: &[Row], segments: &[Segment]) {
                 .collect::<Vec<_>>()
                 .join("/"),
             cc.join(" | "),
-            format!("{} | {}", mix_cell(&r.mix_raw), mix_cell(&r.mix_smoothed)),
+            mix_cell(&r.mix_raw),
+            mix_cell(&r.mix_smoothed),
             r.ms_per_window
         );
     }

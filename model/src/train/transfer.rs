@@ -594,8 +594,9 @@ enum TraineeLayers {
     /// musicnn's head, with its dense layer (and musicnn's own dropout 0.5 on that
     /// layer's input) under it when fine-tuning.
     Musicnn {
-        embedding: Option<(Embedding, SeededDropout)>,
-        head: Head,
+        // Boxed: musicnn's layers are several times the size of the other variant.
+        embedding: Option<Box<(Embedding, SeededDropout)>>,
+        head: Box<Head>,
     },
     /// EfficientAT's decision, on cached `[logits | embedding]` rows
     /// ([`EfficientAtFeatures`](super::EfficientAtFeatures)).
@@ -625,14 +626,14 @@ impl Trainee {
                 Ok(Self {
                     layers: TraineeLayers::Musicnn {
                         embedding: if cfg.fine_tune_dense {
-                            Some((
+                            Some(Box::new((
                                 Embedding::new(&vb.pp("backbone"))?,
                                 SeededDropout::new(0.5, cfg.seed ^ 0xF1E),
-                            ))
+                            )))
                         } else {
                             None
                         },
-                        head: mcfg.head.build(n_lab, vb.pp("head"), cfg.seed)?,
+                        head: Box::new(mcfg.head.build(n_lab, vb.pp("head"), cfg.seed)?),
                     },
                     params: names(&["head.linear.weight", "head.linear.bias"]),
                     slow_params: if cfg.fine_tune_dense {
@@ -697,9 +698,12 @@ impl Trainee {
     fn head_input(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match &self.layers {
             TraineeLayers::Musicnn {
-                embedding: Some((e, dropout)),
+                embedding: Some(layer),
                 ..
-            } => e.forward(&dropout.forward_t(x, train)?)?,
+            } => {
+                let (e, dropout) = &**layer;
+                e.forward(&dropout.forward_t(x, train)?)?
+            }
             TraineeLayers::Musicnn {
                 embedding: None, ..
             } => x.clone(),

@@ -128,7 +128,13 @@ impl Decision {
             }),
             Decision::Head { features, dropout } => Ok(DecisionHead::Head {
                 features: *features,
-                head: LinearHead::new(features.dim(net), *dropout, n_labels, vb, seed)?,
+                head: Box::new(LinearHead::new(
+                    features.dim(net),
+                    *dropout,
+                    n_labels,
+                    vb,
+                    seed,
+                )?),
             }),
         }
     }
@@ -146,7 +152,8 @@ pub enum DecisionHead {
     },
     Head {
         features: HeadFeatures,
-        head: LinearHead,
+        // Boxed: a head is several times the size of the other variants.
+        head: Box<LinearHead>,
     },
 }
 
