@@ -66,7 +66,7 @@ fn accuracy(p: &[Vec<f32>], labels: &[usize]) -> f64 {
     let right = p
         .iter()
         .zip(labels)
-        .filter(|(p, &y)| model::metrics::argmax(p) == y)
+        .filter(|(p, &y)| model::distribution::argmax(p) == y)
         .count();
     right as f64 / labels.len() as f64
 }
