@@ -42,18 +42,30 @@ pub struct ModelCard {
 impl ModelCard {
     /// A card for the seed CNN on the librosa-default front end, 10 GTZAN genres.
     pub fn seed_cnn_default() -> Self {
-        let mel = MelConfig::seed_default();
-        Self {
+        Self::from_scratch(Arch::SeedCnn(Default::default())).expect("the seed CNN has a front end")
+    }
+
+    /// A card for a network trained from scratch (`arch` must have a front end): its own
+    /// front end, a window of the size it was built for (3 s for the seed CNN), 10 GTZAN
+    /// genres, per-window standardisation.
+    pub fn from_scratch(arch: Arch) -> Result<Self> {
+        let mel = arch.front_end().ok_or_else(|| {
+            Error::Config(format!(
+                "{arch:?} is a pretrained backbone, not a network trained from scratch"
+            ))
+        })?;
+        let window_frames = arch.input().map_or(mel.frames_for(3.0), |(_, f)| f);
+        Ok(Self {
             format_version: FORMAT_VERSION,
-            arch: Arch::SeedCnn(Default::default()),
+            arch,
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
             styles: Vec::new(),
-            window_frames: mel.frames_for(3.0),
+            window_frames,
             mel,
             norm: WindowNorm::Standardize,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
-        }
+        })
     }
 
     /// A card for musicnn (`variant`'s published weights) with a genre head, on musicnn's
@@ -132,6 +144,14 @@ impl ModelCard {
                 "window of {} frames is too short",
                 self.window_frames
             )));
+        }
+        if let Some((mels, frames)) = self.arch.input() {
+            if (mels, frames) != (self.mel.n_mels, self.window_frames) {
+                return Err(Error::Config(format!(
+                    "the network takes {mels} × {frames} windows, but the card's front end makes {} × {}",
+                    self.mel.n_mels, self.window_frames
+                )));
+            }
         }
         self.mel.validate()
     }

@@ -28,6 +28,9 @@ pub struct Args {
     /// efficientat only: how its AudioSet outputs become genres [default: zero-shot].
     #[arg(long, value_enum)]
     decision: Option<DecisionArg>,
+    /// With `--backbone cnn`: which network to train from scratch [default: seed-cnn].
+    #[arg(long, value_enum)]
+    arch: Option<ArchArg>,
     /// Epochs; default 60 for the CNN, 300 for a musicnn head (seconds each).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: Option<u32>,
@@ -125,6 +128,42 @@ impl From<DecisionArg> for Decision {
     }
 }
 
+/// The networks trained from scratch, by the names the README's zoo table uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchArg {
+    /// This project's CNN (4 × conv3×3/BN/ReLU/pool, avg+max pooling; 3-s windows).
+    SeedCnn,
+    /// The first seed paper's two conv blocks on 64 mels, 3-s segments.
+    #[value(name = "seed-2block")]
+    Seed2Block,
+    /// The small CNN on 128 × 128 chunks.
+    #[value(name = "seed-128chunk")]
+    Seed128Chunk,
+    /// Four conv blocks 32/64/128/256 + dense 512, on 5-s segments.
+    #[value(name = "seed-4block")]
+    Seed4Block,
+    /// Conv blocks, then a GRU over time (after Choi et al. 2017).
+    Crnn,
+}
+
+impl ArchArg {
+    pub fn arch(self) -> model::nets::Arch {
+        use model::nets::Arch;
+        match self {
+            ArchArg::SeedCnn => Arch::SeedCnn(Default::default()),
+            ArchArg::Seed2Block => Arch::Seed2Block(Default::default()),
+            ArchArg::Seed128Chunk => Arch::Seed128Chunk(Default::default()),
+            ArchArg::Seed4Block => Arch::Seed4Block(Default::default()),
+            ArchArg::Crnn => Arch::Crnn(Default::default()),
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> String {
+        cli_name(self)
+    }
+}
+
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum FeaturesArg {
     Pooled,
@@ -143,7 +182,7 @@ impl From<FeaturesArg> for HeadInput {
 }
 
 /// How a value is spelt on the command line (for the command recorded in the card).
-fn cli_name(v: impl clap::ValueEnum) -> String {
+pub fn cli_name(v: impl clap::ValueEnum) -> String {
     v.to_possible_value()
         .map(|p| p.get_name().to_string())
         .unwrap_or_default()
@@ -167,8 +206,13 @@ fn parse_levels(s: &str) -> Result<Levels, String> {
         .map(Levels)
 }
 
+/// Where backbone features are cached between runs unless told otherwise.
+pub fn default_feature_cache() -> PathBuf {
+    crate::paths::target_dir().join("feature-cache")
+}
+
 /// The committed copy of musicnn's published weights.
-fn committed_musicnn(variant: Variant) -> PathBuf {
+pub fn committed_musicnn(variant: Variant) -> PathBuf {
     crate::paths::workspace_root()
         .join("model/weights/musicnn")
         .join(format!("{}.safetensors", variant.name()))
@@ -206,7 +250,13 @@ fn check_applicable(args: &Args) -> Result<()> {
         .flatten()
         .collect()
     } else {
-        given(args.crops.is_some(), "--crops").into_iter().collect()
+        [
+            given(args.crops.is_some(), "--crops"),
+            given(args.arch.is_some(), "--arch"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     };
     if args.backbone == BackboneArg::Efficientat {
         wrong.extend(given(args.features.is_some(), "--features"));
@@ -238,7 +288,11 @@ fn check_applicable(args: &Args) -> Result<()> {
 pub fn run(args: Args) -> Result<ExitCode> {
     check_applicable(&args)?;
     // Unset flags take the trainers' own defaults, so the CLI and the library cannot drift.
-    let (cnn_defaults, head_defaults) = (TrainConfig::default(), TransferConfig::default());
+    let arch = args.arch.unwrap_or(ArchArg::SeedCnn);
+    let (cnn_defaults, head_defaults) = (
+        TrainConfig::for_arch(&arch.arch()),
+        TransferConfig::default(),
+    );
     let features = args.features.unwrap_or(if args.fine_tune_dense {
         FeaturesArg::Penultimate
     } else {
@@ -281,7 +335,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )
     };
     let mut card = match args.backbone {
-        BackboneArg::Cnn => ModelCard::seed_cnn_default(),
+        BackboneArg::Cnn => ModelCard::from_scratch(arch.arch())?,
         BackboneArg::MusicnnMsd => musicnn(Variant::Msd),
         BackboneArg::MusicnnMtt => musicnn(Variant::Mtt),
         BackboneArg::Efficientat => ModelCard::efficientat(decision.into()),
@@ -334,8 +388,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 early_stop: args.patience.max(head_defaults.early_stop),
                 ..head_defaults
             };
-            let outcome =
-                train_transfer_head(&card, &args, &train_f, &valid_f, &cfg, &device, &mut bars)?;
+            let outcome = train_transfer_head(
+                &card,
+                &TransferInputs::of(&args),
+                &train_f,
+                &valid_f,
+                &cfg,
+                &device,
+                &mut bars,
+            )?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
         }
     };
@@ -440,16 +501,38 @@ fn command_line(
             " --backbone {} {head} --train-hop {train_hop} --levels={levels}",
             cli_name(args.backbone),
         );
+    } else {
+        cmd += &format!(" --arch {}", args.arch.unwrap_or(ArchArg::SeedCnn).name());
     }
     cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
+}
+
+/// What a transfer head's training reads besides its clips: the backbone's weights
+/// (`None`: the committed copy) and where its features are cached (`None`: not cached).
+pub struct TransferInputs {
+    pub backbone_weights: Option<PathBuf>,
+    pub feature_cache: Option<PathBuf>,
+}
+
+impl TransferInputs {
+    fn of(args: &Args) -> Self {
+        Self {
+            backbone_weights: args.backbone_weights.clone(),
+            feature_cache: (!args.no_feature_cache).then(|| {
+                args.feature_cache
+                    .clone()
+                    .unwrap_or_else(default_feature_cache)
+            }),
+        }
+    }
 }
 
 /// A head on a pretrained network: load its published weights, run it (frozen) once over
 /// every window (training at `--train-hop` and `--levels`, validation at the evaluator's
 /// 1.5 s), then fit the head or decision on those features.
-fn train_transfer_head(
+pub fn train_transfer_head(
     card: &ModelCard,
-    args: &Args,
+    inputs: &TransferInputs,
     train_f: &[ClipFeatures],
     valid_f: &[ClipFeatures],
     cfg: &TransferConfig,
@@ -460,14 +543,9 @@ fn train_transfer_head(
                cache_key: &HashMap<String, candle_core::Tensor>,
                model_tensors: &HashMap<String, candle_core::Tensor>,
                bars: &mut Bars| {
-        let cache = if args.no_feature_cache {
-            None
-        } else {
-            let dir = args
-                .feature_cache
-                .clone()
-                .unwrap_or_else(|| crate::paths::target_dir().join("feature-cache"));
-            Some(FeatureCache::new(dir, cache_key)?)
+        let cache = match &inputs.feature_cache {
+            None => None,
+            Some(dir) => Some(FeatureCache::new(dir.clone(), cache_key)?),
         };
         let features = |clips: &[ClipFeatures], hop: f32, levels: &[f32], bars: &mut Bars| {
             backbone_features(
@@ -524,7 +602,7 @@ fn train_transfer_head(
     match &card.arch {
         Arch::Musicnn(mcfg) => {
             let variant = mcfg.variant;
-            let path = args
+            let path = inputs
                 .backbone_weights
                 .clone()
                 .unwrap_or_else(|| committed_musicnn(variant));
@@ -553,7 +631,7 @@ fn train_transfer_head(
             fit(&features, &tensors, &prefixed, bars)
         }
         Arch::EfficientAt(ecfg) => {
-            let path = args
+            let path = inputs
                 .backbone_weights
                 .clone()
                 .unwrap_or_else(committed_efficientat);

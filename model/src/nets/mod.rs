@@ -2,19 +2,28 @@
 //! `[batch, n_mels, frames]` to genre logits `[batch, labels]`; some also give logits of a
 //! wider, multi-label style vocabulary (the card's `styles`).
 
-mod conv3x3;
+mod conv_same;
+mod crnn;
 mod dropout;
 pub mod efficientat;
 mod linear_head;
 pub mod musicnn;
+mod seed_128chunk;
+mod seed_2block;
+mod seed_4block;
 mod seed_cnn;
 mod seed_cnn_fused;
 
-pub use conv3x3::Conv3x3;
+pub use conv_same::ConvSame;
+pub use crnn::{Crnn, CrnnConfig};
 pub use dropout::SeededDropout;
 pub use linear_head::LinearHead;
+pub use seed_128chunk::{Seed128Chunk, Seed128ChunkConfig};
+pub use seed_2block::{Seed2Block, Seed2BlockConfig};
+pub use seed_4block::{Seed4Block, Seed4BlockConfig};
 pub use seed_cnn::{SeedCnn, SeedCnnConfig};
 
+use crate::mel::MelConfig;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -63,16 +72,62 @@ pub enum Arch {
     Musicnn(musicnn::MusicnnConfig),
     /// EfficientAT's AudioSet network (frozen) with a genre decision.
     EfficientAt(efficientat::EfficientAtConfig),
+    /// The seed papers' systems, reproduced (see each module).
+    #[serde(rename = "seed_2block")]
+    Seed2Block(Seed2BlockConfig),
+    #[serde(rename = "seed_128chunk")]
+    Seed128Chunk(Seed128ChunkConfig),
+    #[serde(rename = "seed_4block")]
+    Seed4Block(Seed4BlockConfig),
+    Crnn(CrnnConfig),
 }
 
 impl Arch {
     pub fn build(&self, vb: VarBuilder, n_labels: usize, seed: u64) -> Result<Box<dyn GenreNet>> {
+        Ok(match self {
+            Arch::SeedCnn(c) => Box::new(SeedCnn::new(c, n_labels, vb, seed)?),
+            Arch::Musicnn(c) => Box::new(musicnn::Musicnn::new(c, n_labels, vb, seed)?),
+            Arch::EfficientAt(c) => Box::new(efficientat::EfficientAt::new(c, n_labels, vb, seed)?),
+            Arch::Seed2Block(c) => Box::new(Seed2Block::new(c, n_labels, vb, seed)?),
+            Arch::Seed128Chunk(c) => Box::new(Seed128Chunk::new(c, n_labels, vb, seed)?),
+            Arch::Seed4Block(c) => Box::new(Seed4Block::new(c, n_labels, vb, seed)?),
+            Arch::Crnn(c) => Box::new(Crnn::new(c, n_labels, vb, seed)?),
+        })
+    }
+
+    /// The `(n_mels, frames)` window a network with a fixed-size layer was built for
+    /// (`None`: any window). A card whose front end makes another size is refused.
+    pub fn input(&self) -> Option<(usize, usize)> {
         match self {
-            Arch::SeedCnn(c) => Ok(Box::new(SeedCnn::new(c, n_labels, vb, seed)?)),
-            Arch::Musicnn(c) => Ok(Box::new(musicnn::Musicnn::new(c, n_labels, vb, seed)?)),
-            Arch::EfficientAt(c) => Ok(Box::new(efficientat::EfficientAt::new(
-                c, n_labels, vb, seed,
-            )?)),
+            Arch::SeedCnn(_) | Arch::Musicnn(_) | Arch::EfficientAt(_) => None,
+            Arch::Seed2Block(c) => Some((c.n_mels, c.frames)),
+            Arch::Seed128Chunk(c) => Some((c.n_mels, c.frames)),
+            Arch::Seed4Block(c) => Some((c.n_mels, c.frames)),
+            Arch::Crnn(c) => Some((c.n_mels, c.frames)),
+        }
+    }
+
+    /// The front end a from-scratch network of this architecture is trained on (`None`
+    /// for the pretrained ones, whose front end is their backbone's).
+    pub fn front_end(&self) -> Option<MelConfig> {
+        let librosa = MelConfig::seed_default();
+        match self {
+            Arch::SeedCnn(_) => Some(librosa),
+            Arch::Seed2Block(Seed2BlockConfig { n_mels, .. })
+            | Arch::Seed128Chunk(Seed128ChunkConfig { n_mels, .. })
+            | Arch::Seed4Block(Seed4BlockConfig { n_mels, .. }) => Some(MelConfig {
+                n_mels: *n_mels,
+                ..librosa
+            }),
+            // Choi et al.'s: 12 kHz, n_fft 512, hop 256, 96 mel bands, dB.
+            Arch::Crnn(c) => Some(MelConfig {
+                sample_rate: 12_000,
+                n_fft: 512,
+                hop: 256,
+                n_mels: c.n_mels,
+                ..librosa
+            }),
+            Arch::Musicnn(_) | Arch::EfficientAt(_) => None,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! both figures against the built network.
 
 use super::seed_cnn_fused::{FoldedBlock, FusedSeedCnn};
-use super::{Conv3x3, GenreNet, SeededDropout};
+use super::{ConvSame, GenreNet, SeededDropout};
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ impl Default for SeedCnnConfig {
 }
 
 struct Block {
-    conv: Conv3x3,
+    conv: ConvSame,
     bn: BatchNorm,
 }
 
@@ -56,7 +56,7 @@ impl SeedCnn {
         for (i, &c) in cfg.channels.iter().enumerate() {
             let vb = vb.pp(format!("blocks.{i}"));
             blocks.push(Block {
-                conv: Conv3x3::new(c_in, c, vb.pp("conv"))?,
+                conv: ConvSame::new(c_in, c, (3, 3), vb.pp("conv"))?,
                 bn: batch_norm(c, bn_cfg, vb.pp("bn"))?,
             });
             c_in = c;

@@ -3,7 +3,7 @@
 //! bias, ReLU and the 2×2 max-pool in a single sweep; after the last block, the global
 //! mean and max. Only the pooled `[2·channels]` vector leaves the op.
 //!
-//! Written by hand because the candle path (`Conv3x3::forward_folded` → `relu` →
+//! Written by hand because the candle path (`ConvSame::forward_folded` → `relu` →
 //! `max_pool2d`, per block) spends a third of its time outside the GEMM: a bias pass, a
 //! ReLU pass and a pooling pass over every activation map, each into a freshly allocated
 //! tensor, and at batch 32 column matrices large enough to leave the cache. Here the

@@ -54,6 +54,26 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// The defaults for training `arch` from scratch. Networks without batch norm
+    /// (seed-2block, seed-128chunk) feed thousands of non-negative activations (ReLU, then
+    /// max-pool) into a small dense ReLU layer: Adam's first steps move every weight by
+    /// about the learning rate in the same direction, which at 2e-3 (and still at 5e-4)
+    /// shifts each dense pre-activation by more than its spread and kills them all within
+    /// the first epoch (loss stuck at ln 10). They take 1e-4.
+    pub fn for_arch(arch: &crate::nets::Arch) -> Self {
+        use crate::nets::Arch;
+        let lr = match arch {
+            Arch::Seed2Block(_) | Arch::Seed128Chunk(_) => 1e-4,
+            _ => Self::default().lr,
+        };
+        Self {
+            lr,
+            ..Self::default()
+        }
+    }
+}
+
 /// The CNN trainer keeps the epoch with the highest validation window accuracy, ties
 /// broken by the lower loss: accuracy over hundreds of validation windows moves in small
 /// steps, and it is what the model is for.
