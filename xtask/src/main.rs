@@ -9,6 +9,7 @@ mod cmd_parity;
 mod cmd_report;
 mod cmd_tag;
 mod cmd_train;
+mod cmd_zoo;
 mod paths;
 mod progress;
 mod report;
@@ -43,6 +44,8 @@ enum Cmd {
     Report(cmd_report::Args),
     /// Benchmark the hot paths against librosa, PyTorch and the seed paper (one table).
     Bench(cmd_bench::Args),
+    /// Train and score the seed papers' systems and this project's under one protocol.
+    Zoo(cmd_zoo::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -190,6 +193,7 @@ fn main() -> ExitCode {
         Cmd::Parity(a) => cmd_parity::run(a),
         Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
+        Cmd::Zoo(a) => cmd_zoo::run(a),
     };
     match result {
         Ok(code) => code,

@@ -21,11 +21,11 @@ use serde::Deserialize;
 
 /// The embedded font (DejaVu Sans 2.37).
 static FONT_TTF: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Registers the embedded font with plotters exactly once (thread-safe);
 /// every public function here calls it before drawing.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FAMILY, FontStyle::Normal, FONT_TTF).is_ok()

@@ -267,6 +267,32 @@ fn bad_arguments_are_refused_clearly() {
         "{}",
         stderr(&o)
     );
+
+    // --arch names a network trained from scratch: unknown names and pretrained
+    // backbones are refused.
+    let o = xtask(&["train", "--data", "model", "--arch", "resnet50"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("seed-2block"), "{}", stderr(&o));
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--backbone",
+        "musicnn-mtt",
+        "--arch",
+        "crnn",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--arch does not apply to --backbone musicnn-mtt"),
+        "{}",
+        stderr(&o)
+    );
+    let o = xtask(&["zoo", "--data", "no/such/dir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
+    let o = xtask(&["zoo", "--systems", "seed-2block,alexnet"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 /// `--device cuda` gets CUDA or a clear error before any work: never a quiet CPU run.
