@@ -38,6 +38,7 @@ pub const GENRES: [&str; 10] = [
     "rock",
 ];
 
-/// The default model, trained by `cargo xtask train` on `gtzan-mini` (see the README's
-/// model card). Embedded so the plugin and `cargo xtask tag` work with no file beside them.
+/// The default model: EfficientAT's AudioSet network with the zero-shot genre decision,
+/// made (validated, nothing fitted) by `cargo xtask train` (see the README's model card).
+/// Embedded so the plugin and `cargo xtask tag` work with no file beside them.
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../weights/default.safetensors");

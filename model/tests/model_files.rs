@@ -183,6 +183,13 @@ fn embedded_default_model_loads_and_says_what_it_is() {
     assert_eq!(m.card.labels, model::GENRES);
     assert!(m.card.trained_on.contains("gtzan"), "{}", m.card.trained_on);
     assert!(m.card.validation.get("clip_accuracy").is_some());
+    // EfficientAT with AudioSet's 50 music-genre classes as styles (README "Model card").
+    assert!(
+        matches!(m.card.arch, model::nets::Arch::EfficientAt(_)),
+        "{:?}",
+        m.card.arch
+    );
+    assert_eq!(m.card.styles.len(), 50);
 }
 
 fn tempdir() -> std::path::PathBuf {

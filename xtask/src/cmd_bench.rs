@@ -705,7 +705,7 @@ fn worker_row(b: &mut Bench, inp: &Inputs) -> Row {
     let mut row = Row::new(
         "worker",
         "plugin worker at the default hop (1 s): 48 kHz → resample → mel → the embedded \
-         default (musicnn-MTT + head) on the worker's one-thread pool, CPU time"
+         default on the worker's one-thread pool, CPU time"
             .to_string(),
         "s of audio",
     );

@@ -406,18 +406,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(" + {n} extra training clips"),
     };
-    card.trained_on = format!(
-        "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, seed {}, best epoch \
-         {} of {}; `{}`",
-        clips.len(),
-        args.set.data.display(),
-        s.train.len(),
-        valid_f.len(),
-        args.seed,
-        outcome.best_epoch,
-        outcome.history.len(),
-        command_line(&args, (features, decision, train_hop, &levels[..]), epochs)
-    );
+    let command = command_line(&args, (features, decision, train_hop, &levels[..]), epochs);
+    card.trained_on = if outcome.history.is_empty() {
+        // Nothing was fitted (a zero-shot decision): say so rather than "best epoch 0 of 0".
+        format!(
+            "nothing fitted (the pretrained network's own outputs); validated on {} clips of {} \
+             ({kind:?} split); `{command}`",
+            valid_f.len(),
+            args.set.data.display(),
+        )
+    } else {
+        format!(
+            "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, seed {}, best \
+             epoch {} of {}; `{command}`",
+            clips.len(),
+            args.set.data.display(),
+            s.train.len(),
+            valid_f.len(),
+            args.seed,
+            outcome.best_epoch,
+            outcome.history.len(),
+        )
+    };
     card.validation = json!({
         "split": format!("{kind:?}"), "clips": valid_f.len(),
         "window_accuracy": v.window.accuracy,

@@ -84,6 +84,22 @@ fn tag_json_reports_each_good_file_and_names_each_bad_one() {
         assert!((pair[1] - pair[0] - 2.0).abs() < 0.03, "{starts:?}");
     }
     assert_eq!(timeline[0]["distribution"].as_object().unwrap().len(), 10);
+
+    // The embedded default (EfficientAT) names AudioSet's music-genre classes: the five
+    // most probable per file and per window, most probable first.
+    let styles = f["styles"]
+        .as_array()
+        .expect("the default's card has styles");
+    assert_eq!(styles.len(), 5, "{styles:?}");
+    let p: Vec<f64> = styles
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .collect();
+    assert!(p.windows(2).all(|w| w[0] >= w[1]), "{p:?}");
+    assert_eq!(styles[0]["name"], "Classical music", "{styles:?}");
+    for w in timeline {
+        assert_eq!(w["styles"].as_array().unwrap().len(), 5, "{w}");
+    }
 }
 
 #[test]
