@@ -26,7 +26,7 @@ pub enum System {
     Crnn,
     /// This project's from-scratch CNN.
     SeedCnn,
-    /// This project's default: musicnn-MTT (frozen) + a genre head.
+    /// This project's previous default: musicnn-MTT (frozen) + a genre head.
     MusicnnMtt,
 }
 

@@ -10,7 +10,7 @@ pub fn paper_figure(name: &str) -> &'static str {
         "seed-4block" => "71 %",
         "crnn" => "86.7 % (as the fifth paper reports it)",
         "seed-cnn" => "— (this project's CNN)",
-        "musicnn-mtt" => "— (this project's default)",
+        "musicnn-mtt" => "— (this project's previous default)",
         _ => "",
     }
 }
