@@ -132,6 +132,9 @@ pub struct Zoo {
     pub data: String,
     pub seed: u64,
     pub systems: Vec<SystemResult>,
+    /// Systems with no results under --out yet (the table lists them as not run).
+    #[serde(default)]
+    pub not_run: Vec<String>,
     pub leak: Option<Leak>,
     /// Wall time of this invocation, seconds (systems reused from earlier runs cost none).
     pub seconds: f64,
@@ -265,11 +268,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .iter()
         .filter_map(|s| read_json(&dir.join(format!("{}.json", s.name()))))
         .collect();
+    let not_run = System::all()
+        .iter()
+        .map(|s| s.name())
+        .filter(|n| !systems.iter().any(|r| &r.name == n))
+        .collect();
     let zoo = Zoo {
         command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
         data: data.display().to_string(),
         seed: args.seed,
         systems,
+        not_run,
         leak: read_json(&leak_path),
         seconds: t0.elapsed().as_secs_f64(),
     };

@@ -40,7 +40,9 @@ pub fn draw(zoo: &Zoo, path: &Path) -> Result<()> {
         })
         .collect();
     let n = zoo.systems.len().max(1);
-    let root = BitMapBackend::new(path, (220 * n as u32 + 160, 620)).into_drawing_area();
+    // Wide enough for the caption and legend whatever the number of systems.
+    let width = (220 * n as u32 + 160).max(820);
+    let root = BitMapBackend::new(path, (width, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
