@@ -99,7 +99,7 @@ pub fn markdown(zoo: &Zoo) -> String {
         ));
     }
     s.push_str(&format!(
-        "| ImageNet transfer (ResNet50 / Xception) | the third paper's | not run: no ImageNet weights can be reached from here. The rows that transfer do so from audio networks instead: musicnn-mtt (MagnaTagATune) here, and EfficientAT (AudioSet; `train --backbone efficientat`, compared in `cargo xtask decisions`) |{blank}\n"
+        "| ImageNet transfer (ResNet50 / Xception) | the third paper's | not run: no ImageNet weights can be reached from here. The rows that transfer do so from audio networks instead: musicnn-mtt (MagnaTagATune) here, and EfficientAT (AudioSet), the default model now, compared in its own table (\"How the decision was chosen\") |{blank}\n"
     ));
     if let Some(l) = &zoo.leak {
         s.push_str(&format!(
