@@ -370,6 +370,10 @@ fn clip_means(p: &[Vec<f32>], set: &WindowFeatures) -> Vec<Vec<f32>> {
 fn row_name(d: DecisionArg) -> &'static str {
     match d {
         DecisionArg::ZeroShot => "(a) zero-shot: softmax over the ten GTZAN-named logits",
+        DecisionArg::ZeroShotGroups => {
+            "(a') zero-shot over ontology groups: each genre's largest logit of its class and \
+             the class's children"
+        }
         DecisionArg::Calibrated => "(b) zero-shot + per-genre bias + temperature",
         DecisionArg::HeadEmbedding => "(c) head on the 384-d embedding",
         DecisionArg::HeadLogits => "(c) head on the 527 logits",
@@ -573,6 +577,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let all = [
         DecisionArg::ZeroShot,
+        DecisionArg::ZeroShotGroups,
         DecisionArg::Calibrated,
         DecisionArg::HeadEmbedding,
         DecisionArg::HeadLogits,

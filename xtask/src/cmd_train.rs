@@ -106,6 +106,9 @@ pub enum BackboneArg {
 pub enum DecisionArg {
     /// The ten GTZAN-named AudioSet logits, nothing fitted.
     ZeroShot,
+    /// Each genre's largest logit over its AudioSet class and the class's ontology
+    /// children, nothing fitted.
+    ZeroShotGroups,
     /// Those logits with a fitted per-genre bias and temperature (11 parameters).
     Calibrated,
     /// A linear head on the 384-d embedding.
@@ -120,6 +123,7 @@ impl From<DecisionArg> for Decision {
     fn from(d: DecisionArg) -> Self {
         match d {
             DecisionArg::ZeroShot => Decision::zero_shot_gtzan(),
+            DecisionArg::ZeroShotGroups => Decision::zero_shot_groups_gtzan(),
             DecisionArg::Calibrated => Decision::calibrated_gtzan(),
             DecisionArg::HeadEmbedding => Decision::head(HeadFeatures::Embedding),
             DecisionArg::HeadLogits => Decision::head(HeadFeatures::Logits),

@@ -21,7 +21,7 @@ mod se;
 pub use blocks::{depthwise_conv, hard_swish, BN_EPS};
 pub use config::{make_divisible, Activation, BlockConfig, MnConfig};
 pub use decision::{Decision, DecisionHead, HeadFeatures};
-pub use labels::{audioset_labels, GTZAN_CLASSES, STYLE_CLASSES};
+pub use labels::{audioset_labels, GTZAN_CLASSES, GTZAN_GROUPS, STYLE_CLASSES};
 pub use network::{Mn, MnOutput};
 
 use super::{GenreNet, NetOutput};
