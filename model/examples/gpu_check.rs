@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
 use clap::Parser;
-use model::nets::efficientat::{Decision, Mn, MnConfig};
+use model::nets::efficientat::{Mn, MnConfig};
 use model::nets::musicnn::{read_tf_file, Backbone};
 use model::nets::GenreNet;
 use model::weights::{
@@ -424,24 +424,26 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         load_file(&seed_file, &Device::Cpu)?,
         load_file(&seed_file, device)?,
     );
-    let (musicnn_card, musicnn_cpu, musicnn_dev) =
+    let musicnn_file = root.join("model/weights/musicnn_mtt_head.safetensors");
+    let (musicnn_card, musicnn_cpu, musicnn_dev) = loaded(
+        load_file(&musicnn_file, &Device::Cpu)?,
+        load_file(&musicnn_file, device)?,
+    );
+    let (eat_card, eat_cpu, eat_dev) =
         loaded(load_default(&Device::Cpu)?, load_default(device)?);
-    let eat_card = ModelCard::efficientat(Decision::zero_shot_gtzan());
-    let eat_bytes = std::fs::read(root.join(EFFICIENTAT_WEIGHTS))?;
-    let eat = |d: &Device| efficientat_from_checkpoint(&eat_card, &eat_bytes, "mn04_as", d, 0);
     let pairs = [
         pair("seed CNN", &seed_card, seed_cpu, seed_dev)?,
         pair(
-            "musicnn + genre head (embedded default)",
+            "musicnn-MTT + genre head (the previous default)",
             &musicnn_card,
             musicnn_cpu,
             musicnn_dev,
         )?,
         pair(
-            "EfficientAT mn04_as, zero-shot genres",
+            "EfficientAT mn04_as (the embedded default)",
             &eat_card,
-            eat(&Device::Cpu)?.1,
-            eat(device)?.1,
+            eat_cpu,
+            eat_dev,
         )?,
     ];
     let mut checks = Vec::new();

@@ -79,7 +79,8 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
         .collect();
     for want in [
         "seed CNN",
-        "musicnn + genre head",
+        "musicnn-MTT + genre head",
+        "EfficientAT mn04_as (the embedded default)",
         "musicnn MSD",
         "musicnn MTT",
     ] {
