@@ -25,9 +25,7 @@ use clap::Parser;
 use model::nets::efficientat::{Mn, MnConfig};
 use model::nets::musicnn::{read_tf_file, Backbone};
 use model::nets::GenreNet;
-use model::weights::{
-    build_trainable, efficientat_from_checkpoint, load_default, load_file, LoadedModel, ModelCard,
-};
+use model::weights::{build_trainable, load_default, load_file, LoadedModel, ModelCard};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -429,8 +427,7 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         load_file(&musicnn_file, &Device::Cpu)?,
         load_file(&musicnn_file, device)?,
     );
-    let (eat_card, eat_cpu, eat_dev) =
-        loaded(load_default(&Device::Cpu)?, load_default(device)?);
+    let (eat_card, eat_cpu, eat_dev) = loaded(load_default(&Device::Cpu)?, load_default(device)?);
     let pairs = [
         pair("seed CNN", &seed_card, seed_cpu, seed_dev)?,
         pair(
