@@ -183,7 +183,10 @@ fn the_network_and_the_card_reject_what_does_not_fit() {
         .err()
         .expect("3 classes for 10 labels")
         .to_string();
-    assert!(err.contains("3 AudioSet class groups for 10 labels"), "{err}");
+    assert!(
+        err.contains("3 AudioSet class groups for 10 labels"),
+        "{err}"
+    );
     card.arch = ModelCard::seed_cnn_default().arch;
     assert!(efficientat_from_checkpoint(&card, &checkpoint(), "x", &Device::Cpu, 0).is_err());
 }
