@@ -18,17 +18,6 @@ fn input(b: usize, card: &ModelCard) -> Tensor {
     .unwrap()
 }
 
-/// Trainable parameters (batch-norm running statistics are not).
-fn parameters(vm: &candle_nn::VarMap) -> usize {
-    vm.data()
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| !k.contains("running_"))
-        .map(|(_, v)| v.elem_count())
-        .sum()
-}
-
 #[test]
 fn each_arch_takes_its_window_gives_ten_logits_and_has_its_documented_size() {
     // (arch, sample rate, mels × frames, parameters as the module docs give them)
@@ -58,7 +47,7 @@ fn each_arch_takes_its_window_gives_ten_logits_and_has_its_documented_size() {
         assert_eq!(card.mel.sample_rate, rate, "{arch:?}");
         assert_eq!((card.mel.n_mels, card.window_frames), (mels, frames));
         let (vm, net) = build_trainable(&card, &Device::Cpu, 1).unwrap();
-        assert_eq!(parameters(&vm), params, "{arch:?}");
+        assert_eq!(model::train::parameter_count(&vm), params, "{arch:?}");
         for train in [false, true] {
             let y = net.forward_t(&input(2, &card), train).unwrap();
             assert_eq!(y.dims(), &[2, 10], "{arch:?}");

@@ -18,8 +18,8 @@ pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Su
 pub use feature_cache::{FeatureCache, FeatureRecipe};
 pub use features::{load_features, ClipFeatures};
 pub use trainer::{
-    evaluate, soft_cross_entropy, train, trainable_params, EpochRecord, EvalReport, TrainConfig,
-    TrainOutcome, CNN_BEST_BY,
+    evaluate, parameter_count, soft_cross_entropy, train, trainable_params, EpochRecord,
+    EvalReport, TrainConfig, TrainOutcome, CNN_BEST_BY,
 };
 pub use transfer::{
     backbone_features, cached_probs, train_head, TransferConfig, WindowFeatures, HEAD_BEST_BY,

@@ -332,16 +332,28 @@ fn check_settings(
     Ok(())
 }
 
-/// The variables the optimiser moves, in a fixed order: all but the batch-norm running
+/// Whether a variable is a batch-norm statistic rather than a parameter: candle's and
+/// PyTorch's `running_*`, TensorFlow's (musicnn's) `moving_*`.
+fn is_norm_statistic(name: &str) -> bool {
+    name.contains("running_") || name.contains("moving_")
+}
+
+/// The variables the optimiser moves, in a fixed order: all but the batch-norm
 /// statistics, which are variables too.
 pub fn trainable_params(varmap: &VarMap) -> Vec<Var> {
     let data = varmap.data().lock().expect("varmap poisoned");
-    let mut named: Vec<(&String, &Var)> = data
-        .iter()
-        .filter(|(k, _)| !k.contains("running_"))
-        .collect();
+    let mut named: Vec<(&String, &Var)> =
+        data.iter().filter(|(k, _)| !is_norm_statistic(k)).collect();
     named.sort_by(|a, b| a.0.cmp(b.0));
     named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// How many numbers the optimiser moves: the size of [`trainable_params`].
+pub fn parameter_count(varmap: &VarMap) -> usize {
+    trainable_params(varmap)
+        .iter()
+        .map(|v| v.elem_count())
+        .sum()
 }
 
 /// Class-balanced sampling: every genre gets the same number of crops per epoch (crops per

@@ -241,7 +241,7 @@ impl System {
             window: Score::of(vec![r.window.accuracy]),
             clips: heldout.len(),
         };
-        let parameters = parameters(&o.varmap);
+        let parameters = model::train::parameter_count(&o.varmap);
         let loaded = Arc::new(LoadedModel {
             card: card.clone(),
             net: o.net,
@@ -296,17 +296,6 @@ impl System {
             clips: te.len(),
         })
     }
-}
-
-/// Trainable parameters (batch-norm running statistics are not).
-pub fn parameters(vm: &candle_nn::VarMap) -> usize {
-    vm.data()
-        .lock()
-        .expect("varmap poisoned")
-        .iter()
-        .filter(|(k, _)| !k.contains("running_") && !k.contains("moving_"))
-        .map(|(_, v)| v.elem_count())
-        .sum()
 }
 
 /// Each CC piece through the Tagger, as `cargo xtask tag` would: top genre of the mean
