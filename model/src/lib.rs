@@ -12,6 +12,7 @@ pub mod device;
 pub mod distribution;
 pub mod dj_mix;
 pub mod error;
+pub mod features;
 pub mod mel;
 pub mod metrics;
 pub mod nets;
