@@ -24,6 +24,14 @@ pub fn argmax(p: &[f32]) -> usize {
     best
 }
 
+/// The softmax of logits, computed from their maximum so large values cannot overflow.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.into_iter().map(|v| v / sum).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +45,13 @@ mod tests {
         assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
         assert_eq!(argmax(&[f32::NEG_INFINITY, f32::NAN, -1e30]), 2);
         assert_eq!(argmax(&[-3.0]), 0);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_survives_large_logits() {
+        let p = softmax(&[1000.0, 999.0, -5.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((p[0] / p[1] - 1f32.exp()).abs() < 1e-4 && p[2] < 1e-6);
     }
 
     #[test]

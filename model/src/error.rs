@@ -41,6 +41,9 @@ pub enum Error {
     #[error("model weights do not match the architecture: {0}")]
     WeightsMismatch(String),
 
+    #[error("fitting the classifier failed: {0}")]
+    Fit(String),
+
     #[error("no usable training data: {0}")]
     Data(String),
 

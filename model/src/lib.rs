@@ -8,11 +8,13 @@
 //! `metrics` build and judge networks.
 
 pub mod audio;
+pub mod classic;
 pub mod device;
 pub mod distribution;
 pub mod dj_mix;
 pub mod error;
 pub mod features;
+pub mod front_end;
 pub mod mel;
 pub mod metrics;
 pub mod nets;

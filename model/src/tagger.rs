@@ -4,7 +4,8 @@
 //! what the plugin shows is what the CLI measures.
 
 use crate::audio::{sanitize, Audio, StreamResampler};
-use crate::mel::{Mel, MelStream};
+use crate::front_end::FrontEnd;
+use crate::mel::Mel;
 use crate::weights::LoadedModel;
 use crate::window::{copy_window, normalize};
 use crate::{Error, Result};
@@ -96,7 +97,7 @@ pub struct Tagger {
     opts: TaggerOptions,
     input_rate: u32,
     resampler: StreamResampler,
-    mel: MelStream,
+    mel: FrontEnd,
     /// Rolling frames; `frames_offset` is the absolute index of its first frame.
     frames: Mel,
     frames_offset: u64,
@@ -123,7 +124,7 @@ impl Tagger {
                 n_mels: cfg.n_mels,
                 ..Default::default()
             },
-            mel: MelStream::new(cfg)?,
+            mel: FrontEnd::new(cfg)?,
             model,
             opts,
             input_rate,

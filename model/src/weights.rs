@@ -57,12 +57,12 @@ impl ModelCard {
         let window_frames = arch.input().map_or(mel.frames_for(3.0), |(_, f)| f);
         Ok(Self {
             format_version: FORMAT_VERSION,
-            arch,
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
             styles: Vec::new(),
             window_frames,
             mel,
-            norm: WindowNorm::Standardize,
+            norm: arch.window_norm(),
+            arch,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
         })

@@ -7,9 +7,9 @@ use model::nets::efficientat::{Decision, HeadFeatures, Mn};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
 use model::nets::Arch;
 use model::train::{
-    backbone_features, discover, discover_labelled, load_features, split, train, train_head,
-    ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache, MusicnnFeatures, TrainConfig,
-    TrainOutcome, TransferConfig, WindowFeatures,
+    backbone_features, discover, discover_labelled, fit_classic, load_features, split, train,
+    train_head, ClassicConfig, ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache,
+    MusicnnFeatures, TrainConfig, TrainOutcome, TransferConfig, WindowFeatures,
 };
 use model::weights::{save, ModelCard};
 use serde_json::json;
@@ -148,18 +148,42 @@ pub enum ArchArg {
     Seed4Block,
     /// Conv blocks, then a GRU over time (after Choi et al. 2017).
     Crnn,
+    /// The fifth seed paper's hand-made features (MFCC, chroma, spectral centroid,
+    /// contrast, roll-off, ZCR: mean/std/skew; tempo) per 3-s window, and an RBF SVM.
+    #[value(name = "features-svm")]
+    FeaturesSvm,
+    /// The same features, logistic regression.
+    #[value(name = "features-logistic")]
+    FeaturesLogistic,
+    /// The same features, k nearest neighbours.
+    #[value(name = "features-knn")]
+    FeaturesKnn,
+    /// The same features, a random forest.
+    #[value(name = "features-forest")]
+    FeaturesForest,
 }
 
 impl ArchArg {
     pub fn arch(self) -> model::nets::Arch {
+        use model::classic::{Classifier, HandFeaturesConfig};
         use model::nets::Arch;
+        let classic = |classifier| Arch::HandFeatures(HandFeaturesConfig { classifier });
         match self {
             ArchArg::SeedCnn => Arch::SeedCnn(Default::default()),
             ArchArg::Seed2Block => Arch::Seed2Block(Default::default()),
             ArchArg::Seed128Chunk => Arch::Seed128Chunk(Default::default()),
             ArchArg::Seed4Block => Arch::Seed4Block(Default::default()),
             ArchArg::Crnn => Arch::Crnn(Default::default()),
+            ArchArg::FeaturesSvm => classic(Classifier::svm()),
+            ArchArg::FeaturesLogistic => classic(Classifier::logistic()),
+            ArchArg::FeaturesKnn => classic(Classifier::knn()),
+            ArchArg::FeaturesForest => classic(Classifier::forest()),
         }
+    }
+
+    /// A classical system (hand-made features and a classifier): fitted once, no epochs.
+    pub fn is_classic(self) -> bool {
+        matches!(self.arch(), model::nets::Arch::HandFeatures(_))
     }
 
     /// The name on the command line.
@@ -262,6 +286,12 @@ fn check_applicable(args: &Args) -> Result<()> {
         .flatten()
         .collect()
     };
+    if args.arch.is_some_and(ArchArg::is_classic) {
+        wrong.extend(given(args.epochs.is_some(), "--epochs"));
+        wrong.extend(given(args.batch_size.is_some(), "--batch-size"));
+        wrong.extend(given(args.crops.is_some(), "--crops"));
+        wrong.extend(given(args.lr.is_some(), "--lr"));
+    }
     if args.backbone == BackboneArg::Efficientat {
         wrong.extend(given(args.features.is_some(), "--features"));
         wrong.extend(given(args.fine_tune_dense, "--fine-tune-dense"));
@@ -358,6 +388,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
     let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
     let (outcome, cfg_json, epochs) = match args.backbone {
+        BackboneArg::Cnn if arch.is_classic() => {
+            let cfg = ClassicConfig {
+                seed: args.seed,
+                ..ClassicConfig::default()
+            };
+            let (fitted, outcome) =
+                fit_classic(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?;
+            card = fitted;
+            (outcome, serde_json::to_value(&cfg)?, 0)
+        }
         BackboneArg::Cnn => {
             let cfg = TrainConfig {
                 epochs: args.epochs.map_or(cnn_defaults.epochs, |e| e as usize),
@@ -411,7 +451,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         n => format!(" + {n} extra training clips"),
     };
     let command = command_line(&args, (features, decision, train_hop, &levels[..]), epochs);
-    card.trained_on = if outcome.history.is_empty() {
+    card.trained_on = if arch.is_classic() && args.backbone == BackboneArg::Cnn {
+        format!(
+            "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, one window summary \
+             every {} s, seed {}; `{command}`",
+            clips.len(),
+            args.set.data.display(),
+            s.train.len(),
+            valid_f.len(),
+            ClassicConfig::default().train_hop_s,
+            args.seed,
+        )
+    } else if outcome.history.is_empty() {
         // Nothing was fitted (a zero-shot decision): say so rather than "best epoch 0 of 0".
         format!(
             "nothing fitted (the pretrained network's own outputs); validated on {} clips of {} \
@@ -517,6 +568,9 @@ fn command_line(
         );
     } else {
         cmd += &format!(" --arch {}", args.arch.unwrap_or(ArchArg::SeedCnn).name());
+    }
+    if args.arch.is_some_and(ArchArg::is_classic) && args.backbone == BackboneArg::Cnn {
+        return cmd + &format!(" --seed {}", args.seed);
     }
     cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
 }

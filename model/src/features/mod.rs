@@ -18,7 +18,7 @@ mod summary;
 pub use stream::{frame_features, FeatureStream};
 pub use summary::{summarize, summary_names};
 
-use crate::mel::MelConfig;
+use crate::mel::{FrameContent, MelConfig};
 
 /// Mel bands of the MFCC and onset front end (librosa's default).
 pub const N_MELS: usize = 128;
@@ -44,6 +44,7 @@ pub const SUMMARY_LEN: usize = 3 * (N_MFCC + N_CHROMA + 1 + 1 + N_CONTRAST + 1) 
 pub fn front_end() -> MelConfig {
     MelConfig {
         n_mels: FRAME_ROWS,
+        content: FrameContent::HandFeatures,
         ..MelConfig::seed_default()
     }
 }

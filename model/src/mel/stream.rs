@@ -36,6 +36,12 @@ pub struct MelStream {
 impl MelStream {
     pub fn new(cfg: MelConfig) -> crate::Result<Self> {
         cfg.validate()?;
+        if cfg.content != super::FrameContent::LogMel {
+            return Err(crate::Error::Config(format!(
+                "a mel stream makes log-mel frames, not {:?} (see front_end::FrontEnd)",
+                cfg.content
+            )));
+        }
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
         let dense = filters::filterbank(&cfg);
         let n_bins = cfg.n_fft / 2 + 1;

@@ -24,6 +24,7 @@ pub use seed_4block::{Seed4Block, Seed4BlockConfig};
 pub use seed_cnn::{SeedCnn, SeedCnnConfig};
 
 use crate::mel::MelConfig;
+use crate::window::WindowNorm;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,8 @@ pub enum Arch {
     #[serde(rename = "seed_4block")]
     Seed4Block(Seed4BlockConfig),
     Crnn(CrnnConfig),
+    /// The fifth seed paper's hand-made features and a classical classifier.
+    HandFeatures(crate::classic::HandFeaturesConfig),
 }
 
 impl Arch {
@@ -92,6 +95,7 @@ impl Arch {
             Arch::Seed128Chunk(c) => Box::new(Seed128Chunk::new(c, n_labels, vb, seed)?),
             Arch::Seed4Block(c) => Box::new(Seed4Block::new(c, n_labels, vb, seed)?),
             Arch::Crnn(c) => Box::new(Crnn::new(c, n_labels, vb, seed)?),
+            Arch::HandFeatures(c) => Box::new(crate::classic::HandFeatures::new(c, n_labels, vb)?),
         })
     }
 
@@ -99,7 +103,9 @@ impl Arch {
     /// (`None`: any window). A card whose front end makes another size is refused.
     pub fn input(&self) -> Option<(usize, usize)> {
         match self {
-            Arch::SeedCnn(_) | Arch::Musicnn(_) | Arch::EfficientAt(_) => None,
+            Arch::SeedCnn(_) | Arch::Musicnn(_) | Arch::EfficientAt(_) | Arch::HandFeatures(_) => {
+                None
+            }
             Arch::Seed2Block(c) => Some((c.n_mels, c.frames)),
             Arch::Seed128Chunk(c) => Some((c.n_mels, c.frames)),
             Arch::Seed4Block(c) => Some((c.n_mels, c.frames)),
@@ -127,7 +133,18 @@ impl Arch {
                 n_mels: c.n_mels,
                 ..librosa
             }),
+            Arch::HandFeatures(_) => Some(crate::features::front_end()),
             Arch::Musicnn(_) | Arch::EfficientAt(_) => None,
+        }
+    }
+
+    /// How a from-scratch system's windows are normalised: the CNNs see standardised
+    /// mels (the tag must not depend on playback gain); the hand-made features are the
+    /// paper's as computed, and their scaler is part of the fitted model.
+    pub fn window_norm(&self) -> WindowNorm {
+        match self {
+            Arch::HandFeatures(_) | Arch::Musicnn(_) | Arch::EfficientAt(_) => WindowNorm::None,
+            _ => WindowNorm::Standardize,
         }
     }
 }

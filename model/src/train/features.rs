@@ -3,7 +3,7 @@
 
 use super::{Clip, Observer};
 use crate::audio::{decode_file, resample};
-use crate::mel::{mel_spectrogram, Mel, MelConfig};
+use crate::mel::{Mel, MelConfig};
 use crate::Result;
 
 pub struct ClipFeatures {
@@ -49,5 +49,5 @@ pub fn load_features(
 fn one(clip: &Clip, cfg: &MelConfig) -> Result<Mel> {
     let audio = decode_file(&clip.path)?;
     let samples = resample(&audio.samples, audio.sample_rate, cfg.sample_rate)?;
-    mel_spectrogram(cfg, &samples)
+    crate::front_end::frames(cfg, &samples)
 }

@@ -6,7 +6,10 @@ use super::{Cost, Lab, Leak, Piece, Score, SetScore, SystemResult};
 use crate::cmd_train::{default_feature_cache, train_transfer_head, ArchArg, TransferInputs};
 use anyhow::Result;
 use model::nets::musicnn::{HeadConfig, HeadInput, Variant};
-use model::train::{evaluate, train, ClipFeatures, TrainConfig, TrainOutcome, TransferConfig};
+use model::train::{
+    evaluate, fit_classic, train, ClassicConfig, ClipFeatures, TrainConfig, TrainOutcome,
+    TransferConfig,
+};
 use model::weights::{LoadedModel, ModelCard};
 use model::GENRES;
 use std::sync::Arc;
@@ -28,6 +31,14 @@ pub enum System {
     SeedCnn,
     /// This project's previous default: musicnn-MTT (frozen) + a genre head.
     MusicnnMtt,
+    #[value(name = "features-svm")]
+    FeaturesSvm,
+    #[value(name = "features-logistic")]
+    FeaturesLogistic,
+    #[value(name = "features-knn")]
+    FeaturesKnn,
+    #[value(name = "features-forest")]
+    FeaturesForest,
 }
 
 impl System {
@@ -37,6 +48,10 @@ impl System {
             System::Seed128Chunk,
             System::Seed4Block,
             System::Crnn,
+            System::FeaturesSvm,
+            System::FeaturesLogistic,
+            System::FeaturesKnn,
+            System::FeaturesForest,
             System::SeedCnn,
             System::MusicnnMtt,
         ]
@@ -54,6 +69,10 @@ impl System {
             System::Seed4Block => ArchArg::Seed4Block,
             System::Crnn => ArchArg::Crnn,
             System::SeedCnn => ArchArg::SeedCnn,
+            System::FeaturesSvm => ArchArg::FeaturesSvm,
+            System::FeaturesLogistic => ArchArg::FeaturesLogistic,
+            System::FeaturesKnn => ArchArg::FeaturesKnn,
+            System::FeaturesForest => ArchArg::FeaturesForest,
             System::MusicnnMtt => return None,
         })
     }
@@ -69,7 +88,11 @@ impl System {
             System::Seed2Block | System::Crnn | System::SeedCnn => 3,
             System::Seed128Chunk => 6,
             System::Seed4Block => 1,
-            System::MusicnnMtt => 0,
+            System::FeaturesSvm
+            | System::FeaturesLogistic
+            | System::FeaturesKnn
+            | System::FeaturesForest
+            | System::MusicnnMtt => 0,
         };
         let defaults = self
             .arch()
@@ -96,8 +119,21 @@ impl System {
         }
     }
 
+    /// The classical systems' settings: the trainer's defaults with the zoo's seed.
+    fn classic_config(seed: u64) -> ClassicConfig {
+        ClassicConfig {
+            seed,
+            eval_hop_s: SCORE_HOP_S,
+            ..ClassicConfig::default()
+        }
+    }
+
     fn settings(self, seed: u64) -> String {
         match self.arch() {
+            Some(a) if a.is_classic() => format!(
+                "one fit on a window summary every {} s, nothing capped",
+                Self::classic_config(seed).train_hop_s
+            ),
             Some(_) => {
                 let c = self.train_config(seed);
                 format!(
@@ -117,6 +153,7 @@ impl System {
 
     pub fn fingerprint(self, seed: u64, data: &str) -> String {
         let cfg = match self.arch() {
+            Some(a) if a.is_classic() => format!("{:?}{:?}", a.arch(), Self::classic_config(seed)),
             Some(a) => format!("{:?}{:?}", a.arch(), self.train_config(seed)),
             None => format!("{:?}", Self::transfer_config(seed)),
         };
@@ -148,6 +185,10 @@ impl System {
         valid_f: &[ClipFeatures],
     ) -> Result<TrainOutcome> {
         Ok(match self.arch() {
+            Some(a) if a.is_classic() => {
+                let cfg = Self::classic_config(lab.seed);
+                fit_classic(card, train_f, valid_f, &cfg, &lab.device, &mut lab.bars)?.1
+            }
             Some(_) => train(
                 card,
                 train_f,

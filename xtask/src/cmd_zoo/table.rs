@@ -9,6 +9,8 @@ pub fn paper_figure(name: &str) -> &'static str {
         "seed-128chunk" => "82 % (chunks split at random)",
         "seed-4block" => "71 %",
         "crnn" => "86.7 % (as the fifth paper reports it)",
+        "features-svm" => "72 % (the fifth paper's features + SVM)",
+        "features-logistic" | "features-knn" | "features-forest" => "— (the same features)",
         "seed-cnn" => "— (this project's CNN)",
         "musicnn-mtt" => "— (this project's previous default)",
         _ => "",
