@@ -72,3 +72,30 @@ fn pushing_chunks_allocates_nothing_once_warm() {
         );
     }
 }
+
+/// The hand-made features ride on the same stream: their rows (chroma, contrast's sorting,
+/// ZCR) use only what `FeatureStream::new` allocated.
+#[test]
+fn pushing_chunks_of_hand_made_features_allocates_nothing_once_warm() {
+    let cfg = model::features::front_end();
+    let x: Vec<f32> = (0..cfg.sample_rate as usize * 4)
+        .map(|i| (i as f32 * 0.013).sin() * 0.3 + (i as f32 * 0.4).cos() * 0.01)
+        .collect();
+    let mut stream = model::features::FeatureStream::new(cfg.clone()).unwrap();
+    let mut out = Mel {
+        n_mels: cfg.n_mels,
+        ..Default::default()
+    };
+    out.data.reserve(cfg.frames_for(4.0) * cfg.n_mels);
+    out.energy.reserve(cfg.frames_for(4.0));
+    let (warm, rest) = x.split_at(cfg.sample_rate as usize);
+    stream.push(warm, &mut out);
+    let frames_before = out.frames();
+    let before = allocations();
+    for chunk in rest.chunks(cfg.hop * 3 + 17) {
+        stream.push(chunk, &mut out);
+    }
+    let during = allocations() - before;
+    assert!(out.frames() > frames_before + 100, "no frames");
+    assert_eq!(during, 0, "{during} allocations while pushing");
+}
