@@ -33,6 +33,12 @@ pub fn summarize(window: &[f32], frames: usize, out: &mut [f32]) {
         "window is [FRAME_ROWS][frames]"
     );
     assert_eq!(out.len(), SUMMARY_LEN, "out holds SUMMARY_LEN values");
+    let cfg = super::front_end();
+    if frames == 0 {
+        out.fill(0.0);
+        out[SUMMARY_LEN - 1] = tempo(&[], cfg.sample_rate as f64, cfg.hop) as f32;
+        return;
+    }
     let row = |r: usize| &window[r * frames..(r + 1) * frames];
     let rows = |from: usize, n: usize| window[from * frames..(from + n) * frames].iter().copied();
     let as_f64 = |r: usize| row(r).iter().map(|&v| v as f64).collect::<Vec<f64>>();
@@ -55,7 +61,6 @@ pub fn summarize(window: &[f32], frames: usize, out: &mut [f32]) {
         contrast,
         as_f64(zcr_at),
     ];
-    let cfg = super::front_end();
     let bpm = tempo(
         &onset_envelope(&mel_db, frames),
         cfg.sample_rate as f64,
@@ -92,4 +97,114 @@ pub fn summary_names() -> Vec<String> {
     }
     names.push("tempo".into());
     names
+}
+
+#[cfg(test)]
+mod tests {
+    //! The window-level intermediates (private here) against the librosa fixture that
+    //! `tests/features_parity.rs` checks the summary with.
+    use super::*;
+    use crate::features::frame_features;
+    use safetensors::SafeTensors;
+
+    fn fixture() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/features_librosa.safetensors"
+        ))
+        .unwrap()
+    }
+
+    fn tensor(st: &SafeTensors, name: &str) -> Vec<f64> {
+        let t = st.tensor(name).unwrap();
+        assert_eq!(t.dtype(), safetensors::Dtype::F32, "{name}");
+        t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect()
+    }
+
+    /// The fixture signal's window, `[FRAME_ROWS][frames]`.
+    fn window(st: &SafeTensors) -> (Vec<f32>, usize) {
+        let x: Vec<f32> = tensor(st, "signal").iter().map(|&v| v as f32).collect();
+        let mel = frame_features(&x).unwrap();
+        let frames = mel.frames();
+        let mut w = vec![0f32; FRAME_ROWS * frames];
+        for t in 0..frames {
+            for (r, v) in mel.frame(t).iter().enumerate() {
+                w[r * frames + t] = *v;
+            }
+        }
+        (w, frames)
+    }
+
+    /// Worst `|got − want| / max(|want|, floor · max|want|)`.
+    fn worst(got: &[f64], want: &[f64], floor: f64) -> f64 {
+        assert_eq!(got.len(), want.len());
+        let scale = want.iter().fold(0f64, |m, w| m.max(w.abs())) * floor;
+        got.iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs() / w.abs().max(scale))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn mfcc_onset_envelope_and_contrast_match_librosa() {
+        let bytes = fixture();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let (w, frames) = window(&st);
+        let mel_db = power_to_db(w[..N_MELS * frames].iter().copied());
+        // MFCCs cross zero; librosa's f32 DCT is exact to ~1e-7 of the largest one.
+        let err = worst(&mfcc(&mel_db, frames), &tensor(&st, "mfcc"), 1e-4);
+        eprintln!("mfcc: worst relative error {err:.2e}");
+        assert!(err < 1e-3, "mfcc {err:.2e}");
+        // The envelope is 0 wherever no band got louder.
+        let onset = onset_envelope(&mel_db, frames);
+        let err = worst(&onset, &tensor(&st, "onset_env"), 1e-4);
+        eprintln!("onset envelope: worst relative error {err:.2e}");
+        assert!(err < 1e-3, "onset envelope {err:.2e}");
+        let peaks_at = N_MELS + N_CHROMA + 2;
+        let rows = |from: usize| {
+            w[from * frames..(from + N_CONTRAST) * frames]
+                .iter()
+                .copied()
+        };
+        let contrast: Vec<f64> = power_to_db(rows(peaks_at))
+            .iter()
+            .zip(power_to_db(rows(peaks_at + N_CONTRAST)))
+            .map(|(p, v)| p - v)
+            .collect();
+        let err = worst(&contrast, &tensor(&st, "contrast"), 0.0);
+        eprintln!("contrast: worst relative error {err:.2e}");
+        assert!(err < 1e-3, "contrast {err:.2e}");
+        assert_eq!(
+            tempo(&onset, 22_050.0, 512) as f32,
+            tensor(&st, "tempo")[0] as f32
+        );
+    }
+
+    #[test]
+    fn the_dct_is_orthonormal() {
+        let m = crate::features::mfcc::dct_matrix();
+        for a in 0..N_MFCC {
+            for b in 0..N_MFCC {
+                let dot: f64 = (0..N_MELS)
+                    .map(|i| m[a * N_MELS + i] * m[b * N_MELS + i])
+                    .sum();
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-12, "rows {a}, {b}: {dot}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_without_frames_is_zeros_and_the_prior_tempo() {
+        let mut out = vec![f32::NAN; SUMMARY_LEN];
+        summarize(&[], 0, &mut out);
+        assert!(out[..SUMMARY_LEN - 1].iter().all(|&v| v == 0.0), "{out:?}");
+        assert_eq!(
+            out[SUMMARY_LEN - 1],
+            (60.0 * 22050.0 / (512.0 * 22.0)) as f32
+        );
+    }
 }
