@@ -12,8 +12,16 @@
 //!   (dB with `top_db` clipping, MFCC's DCT, contrast's dB difference, the onset envelope
 //!   and tempo), then the statistics: a vector of [`SUMMARY_LEN`] numbers.
 
+mod chroma;
+mod contrast;
+mod db;
+mod mfcc;
+mod spectral;
+mod stats;
 mod stream;
 mod summary;
+mod tempo;
+mod zcr;
 
 pub use stream::{frame_features, FeatureStream};
 pub use summary::{summarize, summary_names};

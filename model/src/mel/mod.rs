@@ -13,6 +13,7 @@ mod stream;
 pub use config::{FrameContent, LogScale, MelBanks, MelConfig, PadMode, WindowKind};
 pub use filters::{filterbank, hann_periodic, hann_symmetric, kaldi_filterbank, mel_filterbank};
 pub use stream::MelStream;
+pub(crate) use stream::{Frame, FrameSink};
 
 /// A log-mel spectrogram, frame-major: `data[frame * n_mels + mel]`.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,33 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
+/// One frame as [`MelStream`] computed it, for a consumer that needs more than the bands.
+pub(crate) struct Frame<'a> {
+    /// Mean square of the raw samples under the frame ([`Mel::energy`]).
+    pub energy: f32,
+    /// The compressed mel bands (what [`MelStream::push`] appends).
+    pub bands: &'a [f32],
+    /// `|X|²` of the windowed frame, bins `0..=n_fft/2`.
+    pub power: &'a [f32],
+    /// The raw (unwindowed, un-pre-emphasised) samples under the frame, centring pad
+    /// included (`n_fft` of them).
+    pub raw: &'a [f32],
+}
+
+/// Where [`MelStream`] puts each frame: a [`Mel`] appends its bands and energy; the
+/// hand-made features (`crate::features`) derive theirs from the same spectrum.
+pub(crate) trait FrameSink {
+    fn frame(&mut self, frame: Frame<'_>);
+}
+
+impl FrameSink for Mel {
+    #[inline(always)]
+    fn frame(&mut self, frame: Frame<'_>) {
+        self.energy.push(frame.energy);
+        self.data.extend_from_slice(frame.bands);
+    }
+}
+
 /// Streaming log-mel: takes chunks of any size (one sample to minutes) and appends each
 /// frame as soon as its last sample has arrived.
 ///
@@ -75,15 +102,25 @@ impl MelStream {
 
     /// Adds samples (at `cfg.sample_rate`) and appends every completed frame to `out`.
     pub fn push(&mut self, samples: &[f32], out: &mut Mel) {
+        self.push_into(samples, out)
+    }
+
+    /// [`MelStream::push`], each frame handed to `sink`.
+    pub(crate) fn push_into<S: FrameSink>(&mut self, samples: &[f32], sink: &mut S) {
         self.edges.push(samples, &mut self.buf, &mut self.level);
-        self.drain_frames(out);
+        self.drain_frames(sink);
     }
 
     /// Ends the signal: with centring, pads the tail (as the config says) and emits the
     /// last frames. The stream is then ready for a new signal.
     pub fn finish(&mut self, out: &mut Mel) {
+        self.finish_into(out)
+    }
+
+    /// [`MelStream::finish`], each frame handed to `sink`.
+    pub(crate) fn finish_into<S: FrameSink>(&mut self, sink: &mut S) {
         self.edges.finish(&mut self.buf, &mut self.level);
-        self.drain_frames(out);
+        self.drain_frames(sink);
         self.reset();
     }
 
@@ -94,7 +131,7 @@ impl MelStream {
         self.edges.reset();
     }
 
-    fn drain_frames(&mut self, out: &mut Mel) {
+    fn drain_frames<S: FrameSink>(&mut self, out: &mut S) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
@@ -108,17 +145,17 @@ impl MelStream {
     /// frames are bit-identical to the portable path's (no FMA: it would round differently).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn drain_frames_avx2(&mut self, out: &mut Mel) {
+    unsafe fn drain_frames_avx2<S: FrameSink>(&mut self, out: &mut S) {
         self.drain_frames_portable(out)
     }
 
     #[inline(always)]
-    fn drain_frames_portable(&mut self, out: &mut Mel) {
+    fn drain_frames_portable<S: FrameSink>(&mut self, out: &mut S) {
         let (n_fft, hop) = (self.cfg.n_fft, self.cfg.hop);
         let mut pos = 0;
         while self.buf.len() - pos >= n_fft {
-            let raw = &self.level[pos..pos + n_fft];
-            out.energy.push(dot(raw, raw) / n_fft as f32);
+            let level = &self.level[pos..pos + n_fft];
+            let energy = dot(level, level) / n_fft as f32;
             let raw = &self.buf[pos..pos + n_fft];
             for ((f, x), w) in self.frame.iter_mut().zip(raw).zip(&self.window) {
                 *f = x * w;
@@ -133,7 +170,12 @@ impl MelStream {
                 *m = dot(&self.power[*start..*start + w.len()], w);
             }
             compress_into(self.cfg.scale, &mut self.bands);
-            out.data.extend_from_slice(&self.bands);
+            out.frame(Frame {
+                energy,
+                bands: &self.bands,
+                power: &self.power,
+                raw: level,
+            });
             pos += hop;
         }
         self.buf.drain(..pos.min(self.buf.len()));
