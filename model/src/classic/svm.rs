@@ -127,15 +127,30 @@ pub(super) fn fit(
     for (i, &a) in genres.iter().enumerate() {
         for &b in &genres[i + 1..] {
             let rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == a || y[r] == b).collect();
+            // smartcore's SMO copies at most as many values of a row as there are rows,
+            // so with fewer rows than features its support vectors come out cut short.
+            if rows.len() < SUMMARY_LEN {
+                return Err(crate::Error::Fit(format!(
+                    "the SVM needs at least {SUMMARY_LEN} windows of every pair of genres, \
+                     genres {a} and {b} have {}",
+                    rows.len()
+                )));
+            }
             let xs: Vec<Vec<f64>> = rows.iter().map(|&r| x[r].clone()).collect();
             let ys: Vec<i32> = rows.iter().map(|&r| y[r]).collect();
             let xm = DenseMatrix::from_2d_vec(&xs).map_err(super::fit::failed)?;
             let svc = SVC::fit(&xm, &ys, &params).map_err(super::fit::failed)?;
             let p: FittedPair = super::fit::read_fitted(&svc)?;
-            if p.classes != (a, b) {
+            if p.classes != (a, b)
+                || p.w.len() != p.instances.len()
+                || p.instances.iter().any(|v| v.len() != SUMMARY_LEN)
+            {
                 return Err(crate::Error::Fit(format!(
-                    "smartcore fitted the pair {:?} for genres ({a}, {b})",
-                    p.classes
+                    "smartcore fitted the pair {:?} for genres ({a}, {b}) with {} weights for {} \
+                     support vectors",
+                    p.classes,
+                    p.w.len(),
+                    p.instances.len()
                 )));
             }
             pairs.push((a as usize, b as usize, p.instances.len()));

@@ -2,7 +2,6 @@
 
 use super::*;
 use candle_core::{DType, Device};
-use candle_nn::VarMap;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
 const GENRES: [usize; 3] = [0, 3, 7];
@@ -30,12 +29,15 @@ fn blobs(per_genre: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<usize>) {
 
 /// `fitted`'s classifier built as a model file would build it.
 fn build(fitted: Fitted) -> (HandFeaturesConfig, Box<dyn Predict>, Vec<f32>, Vec<f32>) {
-    let mut varmap = VarMap::new();
-    for (name, shape, values) in &fitted.tensors {
-        let t = Tensor::from_vec(values.clone(), shape.as_slice(), &Device::Cpu).unwrap();
-        varmap.set_one(name, t).unwrap();
-    }
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let tensors: std::collections::HashMap<String, Tensor> = fitted
+        .tensors
+        .iter()
+        .map(|(name, shape, values)| {
+            let t = Tensor::from_vec(values.clone(), shape.as_slice(), &Device::Cpu).unwrap();
+            (name.clone(), t)
+        })
+        .collect();
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
     let classifier: Box<dyn Predict> = match &fitted.config.classifier {
         Classifier::Svm(c) => Box::new(svm::Svm::new(c, vb.pp("svm")).unwrap()),
         Classifier::Logistic(_) => {
@@ -65,7 +67,7 @@ fn standardised(x: &[Vec<f32>], mean: &[f32], std: &[f32]) -> Vec<Vec<f32>> {
 
 #[test]
 fn every_classifier_separates_blobs_it_was_not_fitted_on() {
-    let (x, y) = blobs(40, 1);
+    let (x, y) = blobs(70, 1);
     let (tx, ty) = blobs(20, 2);
     for classifier in [
         Classifier::svm(),
@@ -99,7 +101,7 @@ fn every_classifier_separates_blobs_it_was_not_fitted_on() {
 
 #[test]
 fn svm_decisions_are_smartcores() {
-    let (x, y) = blobs(30, 4);
+    let (x, y) = blobs(70, 4);
     let cfg = HandFeaturesConfig {
         classifier: Classifier::svm(),
     };
@@ -172,13 +174,18 @@ fn forest_votes_are_smartcores() {
     }
 }
 
+fn msg_of(r: crate::Result<Fitted>) -> String {
+    r.err().map(|e| e.to_string()).unwrap_or_default()
+}
+
 #[test]
 fn bad_training_data_is_refused_with_a_reason() {
     let cfg = HandFeaturesConfig {
         classifier: Classifier::svm(),
     };
     let (x, y) = blobs(5, 1);
-    let msg = |r: crate::Result<Fitted>| r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg_of(fit(&cfg, &x, &y, N_LABELS, 0)).contains("at least 127 windows"));
+    let msg = msg_of;
     assert!(msg(fit(&cfg, &x, &y[..3], N_LABELS, 0)).contains("as many genres as windows"));
     assert!(msg(fit(&cfg, &[vec![0.0; 3]], &[0], N_LABELS, 0)).contains("3 values"));
     assert!(msg(fit(&cfg, &x, &vec![11; x.len()], N_LABELS, 0)).contains("genre 11"));

@@ -5,7 +5,7 @@ use super::contrast::Contrast;
 use super::spectral::{centroid, rolloff};
 use super::zcr::Zcr;
 use super::{FRAME_ROWS, N_CHROMA, N_CONTRAST, N_MELS};
-use crate::mel::{Frame, FrameSink, LogScale, Mel, MelConfig, MelStream};
+use crate::mel::{Frame, FrameContent, FrameSink, LogScale, Mel, MelConfig, MelStream};
 
 /// Streaming per-frame features, with [`MelStream`](crate::mel::MelStream)'s interface:
 /// chunks of any size in, each frame's [`FRAME_ROWS`] rows (and its energy) appended to
@@ -79,6 +79,7 @@ impl FeatureStream {
         let mel_cfg = MelConfig {
             n_mels: N_MELS,
             scale: LogScale::Power,
+            content: FrameContent::LogMel,
             ..cfg.clone()
         };
         let n_bins = cfg.n_fft / 2 + 1;
