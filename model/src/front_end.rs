@@ -7,6 +7,10 @@ use crate::features::FeatureStream;
 use crate::mel::{FrameContent, Mel, MelConfig, MelStream};
 use crate::Result;
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per Tagger, never in a collection: the size difference costs nothing"
+)]
 pub enum FrontEnd {
     Mel(MelStream),
     Features(FeatureStream),

@@ -72,7 +72,7 @@ pub fn tagging(e: Error) -> PyErr {
         Error::TooShort { .. } => TooShortError::new_err(msg),
         Error::ModelFile { .. } | Error::WeightsMismatch(_) => BadModelError::new_err(msg),
         Error::SampleRate { .. } | Error::Config(_) => InvalidInputError::new_err(msg),
-        Error::Resample(_) | Error::Data(_) | Error::Candle(_) | Error::Io(_) => {
+        Error::Resample(_) | Error::Data(_) | Error::Fit(_) | Error::Candle(_) | Error::Io(_) => {
             GenreTaggerError::new_err(msg)
         }
     }

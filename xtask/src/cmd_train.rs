@@ -132,11 +132,10 @@ impl From<DecisionArg> for Decision {
     }
 }
 
-/// The networks trained from scratch, by the names the README's zoo table uses.
+/// The systems trained from scratch, by the names the README's zoo table uses, in its
+/// order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchArg {
-    /// This project's CNN (4 × conv3×3/BN/ReLU/pool, avg+max pooling; 3-s windows).
-    SeedCnn,
     /// The first seed paper's two conv blocks on 64 mels, 3-s segments.
     #[value(name = "seed-2block")]
     Seed2Block,
@@ -161,6 +160,8 @@ pub enum ArchArg {
     /// The same features, a random forest.
     #[value(name = "features-forest")]
     FeaturesForest,
+    /// This project's CNN (4 × conv3×3/BN/ReLU/pool, avg+max pooling; 3-s windows).
+    SeedCnn,
 }
 
 impl ArchArg {
@@ -286,11 +287,24 @@ fn check_applicable(args: &Args) -> Result<()> {
         .flatten()
         .collect()
     };
-    if args.arch.is_some_and(ArchArg::is_classic) {
-        wrong.extend(given(args.epochs.is_some(), "--epochs"));
-        wrong.extend(given(args.batch_size.is_some(), "--batch-size"));
-        wrong.extend(given(args.crops.is_some(), "--crops"));
-        wrong.extend(given(args.lr.is_some(), "--lr"));
+    if let Some(arch) = args.arch.filter(|a| a.is_classic()) {
+        let unfit: Vec<String> = [
+            given(args.epochs.is_some(), "--epochs"),
+            given(args.batch_size.is_some(), "--batch-size"),
+            given(args.crops.is_some(), "--crops"),
+            given(args.lr.is_some(), "--lr"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !unfit.is_empty() {
+            anyhow::bail!(
+                "{} {} not apply to --arch {}: it is fitted in one pass, without epochs",
+                unfit.join(", "),
+                if unfit.len() == 1 { "does" } else { "do" },
+                arch.name()
+            );
+        }
     }
     if args.backbone == BackboneArg::Efficientat {
         wrong.extend(given(args.features.is_some(), "--features"));

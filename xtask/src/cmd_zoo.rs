@@ -253,7 +253,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("{}: done in {:.0} s", sys.name(), t.elapsed().as_secs_f64());
     }
     let leak_path = dir.join("leak.json");
-    if chosen.contains(&System::Seed128Chunk) {
+    if chosen.contains(&System::Arch(crate::cmd_train::ArchArg::Seed128Chunk)) {
         let fp = systems::leak_fingerprint(args.seed, &data_key);
         let fresh = args.fresh || read_json::<Leak>(&leak_path).is_none_or(|l| l.fingerprint != fp);
         if fresh {

@@ -309,6 +309,30 @@ fn bad_arguments_are_refused_clearly() {
     assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
     let o = xtask(&["zoo", "--systems", "seed-2block,alexnet"]);
     assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("features-svm") && stderr(&o).contains("musicnn-mtt"),
+        "the zoo's rows are listed: {}",
+        stderr(&o)
+    );
+
+    // A classical system is fitted in one pass: epoch and optimiser flags are refused.
+    let o = xtask(&[
+        "train",
+        "--data",
+        "model",
+        "--arch",
+        "features-svm",
+        "--epochs",
+        "5",
+        "--lr",
+        "0.01",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--epochs, --lr do not apply to --arch features-svm"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `--device cuda` gets CUDA or a clear error before any work: never a quiet CPU run.

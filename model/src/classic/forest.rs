@@ -65,8 +65,7 @@ impl Forest {
         let mut trees = Vec::with_capacity(self.nodes.len());
         let mut at = 0;
         for &len in &self.nodes {
-            let mut tree = Vec::with_capacity(len);
-            for i in at..at + len {
+            let node = |i: usize| -> Result<Node> {
                 let children = if cols[2][i] < 0.0 {
                     None
                 } else {
@@ -75,13 +74,14 @@ impl Forest {
                         super::label_index(cols[3][i], len, "forest child")?,
                     ))
                 };
-                tree.push(Node {
+                Ok(Node {
                     feature: super::label_index(cols[0][i], SUMMARY_LEN, "forest feature")?,
                     threshold: cols[1][i],
                     children,
                     genre: super::label_index(cols[4][i], n_labels, "forest genre")?,
-                });
-            }
+                })
+            };
+            let tree = (at..at + len).map(node).collect::<Result<Vec<_>>>()?;
             trees.push(tree);
             at += len;
         }

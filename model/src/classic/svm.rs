@@ -15,6 +15,7 @@ use super::{FitOutput, Predict};
 use crate::features::SUMMARY_LEN;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::svm::svc::{SVCParameters, SVC};
@@ -104,6 +105,44 @@ pub(super) fn parameters(
         .with_seed(Some(seed))
 }
 
+/// One binary SVC on the rows of genres `a` and `b`, checked.
+fn fit_pair(
+    params: &SVCParameters<f64, i32, DenseMatrix<f64>, Vec<i32>>,
+    x: &[Vec<f64>],
+    y: &[i32],
+    a: i32,
+    b: i32,
+) -> crate::Result<FittedPair> {
+    let rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == a || y[r] == b).collect();
+    // smartcore's SMO copies at most as many values of a row as there are rows, so with
+    // fewer rows than features its support vectors come out cut short.
+    if rows.len() < SUMMARY_LEN {
+        return Err(crate::Error::Fit(format!(
+            "the SVM needs at least {SUMMARY_LEN} windows of every pair of genres, genres {a} \
+             and {b} have {}",
+            rows.len()
+        )));
+    }
+    let xs: Vec<Vec<f64>> = rows.iter().map(|&r| x[r].clone()).collect();
+    let ys: Vec<i32> = rows.iter().map(|&r| y[r]).collect();
+    let xm = DenseMatrix::from_2d_vec(&xs).map_err(super::fit::failed)?;
+    let svc = SVC::fit(&xm, &ys, params).map_err(super::fit::failed)?;
+    let p: FittedPair = super::fit::read_fitted(&svc)?;
+    if p.classes != (a, b)
+        || p.w.len() != p.instances.len()
+        || p.instances.iter().any(|v| v.len() != SUMMARY_LEN)
+    {
+        return Err(crate::Error::Fit(format!(
+            "smartcore fitted the pair {:?} for genres ({a}, {b}) with {} weights for {} support \
+             vectors",
+            p.classes,
+            p.w.len(),
+            p.instances.len()
+        )));
+    }
+    Ok(p)
+}
+
 /// What smartcore serialises of a fitted binary `SVC` (see the module doc).
 #[derive(Deserialize)]
 struct FittedPair {
@@ -119,46 +158,31 @@ pub(super) fn fit(
     y: &[i32],
     seed: u64,
 ) -> crate::Result<FitOutput> {
-    let params = parameters(cfg, seed);
     let mut genres: Vec<i32> = y.to_vec();
     genres.sort_unstable();
     genres.dedup();
-    let (mut pairs, mut support, mut weight, mut bias) = (vec![], vec![], vec![], vec![]);
-    for (i, &a) in genres.iter().enumerate() {
-        for &b in &genres[i + 1..] {
-            let rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == a || y[r] == b).collect();
-            // smartcore's SMO copies at most as many values of a row as there are rows,
-            // so with fewer rows than features its support vectors come out cut short.
-            if rows.len() < SUMMARY_LEN {
-                return Err(crate::Error::Fit(format!(
-                    "the SVM needs at least {SUMMARY_LEN} windows of every pair of genres, \
-                     genres {a} and {b} have {}",
-                    rows.len()
-                )));
-            }
-            let xs: Vec<Vec<f64>> = rows.iter().map(|&r| x[r].clone()).collect();
-            let ys: Vec<i32> = rows.iter().map(|&r| y[r]).collect();
-            let xm = DenseMatrix::from_2d_vec(&xs).map_err(super::fit::failed)?;
-            let svc = SVC::fit(&xm, &ys, &params).map_err(super::fit::failed)?;
-            let p: FittedPair = super::fit::read_fitted(&svc)?;
-            if p.classes != (a, b)
-                || p.w.len() != p.instances.len()
-                || p.instances.iter().any(|v| v.len() != SUMMARY_LEN)
-            {
-                return Err(crate::Error::Fit(format!(
-                    "smartcore fitted the pair {:?} for genres ({a}, {b}) with {} weights for {} \
-                     support vectors",
-                    p.classes,
-                    p.w.len(),
-                    p.instances.len()
-                )));
-            }
-            pairs.push((a as usize, b as usize, p.instances.len()));
-            support.extend(p.instances.iter().flatten().map(|&v| v as f32));
-            weight.extend(p.w.iter().map(|&v| v as f32));
-            bias.push(p.b as f32);
-        }
+    let pairs: Vec<(i32, i32)> = genres
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &a)| genres[i + 1..].iter().map(move |&b| (a, b)))
+        .collect();
+    // The pairs are independent fits: one per core (each with its own parameters: the
+    // kernel in them cannot be shared between threads).
+    let fitted: Vec<FittedPair> = pairs
+        .par_iter()
+        .map(|&(a, b)| fit_pair(&parameters(cfg, seed), x, y, a, b))
+        .collect::<crate::Result<_>>()?;
+    let (mut support, mut weight, mut bias) = (vec![], vec![], vec![]);
+    for p in &fitted {
+        support.extend(p.instances.iter().flatten().map(|&v| v as f32));
+        weight.extend(p.w.iter().map(|&v| v as f32));
+        bias.push(p.b as f32);
     }
+    let pairs = pairs
+        .iter()
+        .zip(&fitted)
+        .map(|(&(a, b), p)| (a as usize, b as usize, p.instances.len()))
+        .collect();
     let n = weight.len();
     Ok(FitOutput {
         classifier: super::Classifier::Svm(SvmConfig {

@@ -17,82 +17,75 @@ use std::sync::Arc;
 /// Seconds between scored windows: non-overlapping 3-s windows, the same for every system.
 pub const SCORE_HOP_S: f32 = 3.0;
 
-/// The zoo's rows, in the table's order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// A row of the zoo: a system `train --arch` trains (by the same name), or this project's
+/// previous default, musicnn-MTT (frozen) + a genre head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum System {
-    #[value(name = "seed-2block")]
-    Seed2Block,
-    #[value(name = "seed-128chunk")]
-    Seed128Chunk,
-    #[value(name = "seed-4block")]
-    Seed4Block,
-    Crnn,
-    /// This project's from-scratch CNN.
-    SeedCnn,
-    /// This project's previous default: musicnn-MTT (frozen) + a genre head.
+    Arch(ArchArg),
     MusicnnMtt,
-    #[value(name = "features-svm")]
-    FeaturesSvm,
-    #[value(name = "features-logistic")]
-    FeaturesLogistic,
-    #[value(name = "features-knn")]
-    FeaturesKnn,
-    #[value(name = "features-forest")]
-    FeaturesForest,
+}
+
+/// clap's derive wants a flat enum; the rows are `ArchArg`'s values plus one, so they
+/// are listed from it rather than spelt out twice.
+impl clap::ValueEnum for System {
+    fn value_variants<'a>() -> &'a [Self] {
+        System::all()
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self {
+            System::Arch(a) => a.to_possible_value(),
+            System::MusicnnMtt => Some(clap::builder::PossibleValue::new("musicnn-mtt")),
+        }
+    }
 }
 
 impl System {
+    /// Every row, in the table's order (`ArchArg`'s, then musicnn-MTT).
     pub fn all() -> &'static [System] {
-        &[
-            System::Seed2Block,
-            System::Seed128Chunk,
-            System::Seed4Block,
-            System::Crnn,
-            System::FeaturesSvm,
-            System::FeaturesLogistic,
-            System::FeaturesKnn,
-            System::FeaturesForest,
-            System::SeedCnn,
-            System::MusicnnMtt,
-        ]
+        static ALL: std::sync::OnceLock<Vec<System>> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            <ArchArg as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(|&a| System::Arch(a))
+                .chain([System::MusicnnMtt])
+                .collect()
+        })
     }
 
     pub fn name(self) -> String {
         crate::cmd_train::cli_name(self)
     }
 
-    /// The network a from-scratch system trains.
+    /// The network or classical system a trained-here row trains.
     fn arch(self) -> Option<ArchArg> {
-        Some(match self {
-            System::Seed2Block => ArchArg::Seed2Block,
-            System::Seed128Chunk => ArchArg::Seed128Chunk,
-            System::Seed4Block => ArchArg::Seed4Block,
-            System::Crnn => ArchArg::Crnn,
-            System::SeedCnn => ArchArg::SeedCnn,
-            System::FeaturesSvm => ArchArg::FeaturesSvm,
-            System::FeaturesLogistic => ArchArg::FeaturesLogistic,
-            System::FeaturesKnn => ArchArg::FeaturesKnn,
-            System::FeaturesForest => ArchArg::FeaturesForest,
-            System::MusicnnMtt => return None,
-        })
+        match self {
+            System::Arch(a) => Some(a),
+            System::MusicnnMtt => None,
+        }
     }
 
     /// The training settings the zoo imposes: each network's trainer defaults
     /// ([`TrainConfig::for_arch`]) but for an epoch cap chosen per system from its cost per
-    /// window, so that the whole zoo fits about 40 minutes of a two-core machine shared with other work (the
-    /// table says so), two random crops per clip and epoch in batches of 16 (more steps
+    /// window, so that the whole zoo fits an hour of an idle two-core machine (the table
+    /// says so), two random crops per clip and epoch in batches of 16 (more steps
     /// for the same windows), validation windows every 3 s, and early stopping after 4
     /// epochs without a better validation score.
     fn train_config(self, seed: u64) -> TrainConfig {
-        let epochs = match self {
-            System::Seed2Block | System::Crnn | System::SeedCnn => 3,
-            System::Seed128Chunk => 6,
-            System::Seed4Block => 1,
-            System::FeaturesSvm
-            | System::FeaturesLogistic
-            | System::FeaturesKnn
-            | System::FeaturesForest
-            | System::MusicnnMtt => 0,
+        let epochs = match self.arch() {
+            Some(ArchArg::Seed2Block) => 10,
+            Some(ArchArg::Seed128Chunk) => 12,
+            Some(ArchArg::Crnn) => 6,
+            Some(ArchArg::SeedCnn) => 8,
+            Some(ArchArg::Seed4Block) => 2,
+            // Fitted in one pass, or a head with its own settings.
+            Some(
+                ArchArg::FeaturesSvm
+                | ArchArg::FeaturesLogistic
+                | ArchArg::FeaturesKnn
+                | ArchArg::FeaturesForest,
+            )
+            | None => 0,
         };
         let defaults = self
             .arch()
@@ -409,13 +402,13 @@ fn leak_config(seed: u64) -> TrainConfig {
     TrainConfig {
         epochs: 3,
         crops_per_clip: 1,
-        ..System::Seed128Chunk.train_config(seed)
+        ..System::Arch(ArchArg::Seed128Chunk).train_config(seed)
     }
 }
 
 /// seed-128chunk on 128 × 128 chunks split at random (the paper's protocol) and by clip.
 pub fn leak(lab: &mut Lab) -> Result<Leak> {
-    let card = System::Seed128Chunk.card()?;
+    let card = System::Arch(ArchArg::Seed128Chunk).card()?;
     let gtzan = lab.features(&card, "gtzan")?;
     let (chunks, from) = protocol::chunks(&gtzan, card.window_frames, LEAK_CHUNKS_PER_CLIP);
     let cfg = leak_config(lab.seed);
