@@ -262,3 +262,34 @@ fn every_hop_reaches_the_log_and_the_snapshot_with_its_styles() {
         "the first genre is a change event"
     );
 }
+
+#[test]
+fn the_seed_papers_systems_run_in_the_worker() {
+    use model::classic::{Classifier, HandFeaturesConfig};
+    use model::nets::Arch;
+    for arch in [
+        Arch::Seed2Block(Default::default()),
+        Arch::Seed128Chunk(Default::default()),
+        Arch::Crnn(Default::default()),
+        Arch::HandFeatures(HandFeaturesConfig {
+            classifier: Classifier::logistic(),
+        }),
+    ] {
+        let (mut engine, m, _) = engine(ModelSource::Given(seed_system(arch.clone())));
+        assert!(engine.activate(44_100.0));
+        let mut off = 0;
+        feed(&mut engine, 44_100, 4.0, &mut off);
+        assert!(
+            wait_for(30.0, || m.analysis.read().windows > 0),
+            "{arch:?}: no window analysed ({})",
+            m.analysis.read().error
+        );
+        let a = m.analysis.read();
+        assert_eq!(a.distribution.len(), 10, "{arch:?}");
+        assert!(
+            (a.distribution.iter().sum::<f32>() - 1.0).abs() < 1e-3,
+            "{arch:?}"
+        );
+        assert!(a.error().is_none(), "{arch:?}: {}", a.error);
+    }
+}

@@ -3,12 +3,14 @@
 //! one fit — no epochs, so [`TrainOutcome::history`] stays empty.
 
 use super::{evaluate, ClipFeatures, Observer, TrainOutcome, CNN_BEST_BY};
+use crate::classic::Fitted;
 use crate::features::{summarize, SUMMARY_LEN};
-use crate::nets::Arch;
+use crate::nets::{Arch, GenreNet};
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::copy_window;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +60,31 @@ pub fn window_summaries(
     per_clip.into_iter().flatten().unzip()
 }
 
+/// A fitted classical system as a model: `card` with what was fitted recorded in its
+/// architecture, and its variables set to the fitted tensors (a shape that disagrees is an
+/// error). Save it with [`crate::weights::save`].
+pub fn build_fitted(
+    card: &ModelCard,
+    fitted: Fitted,
+    device: &Device,
+) -> Result<(ModelCard, VarMap, Box<dyn GenreNet>)> {
+    let card = ModelCard {
+        arch: Arch::HandFeatures(fitted.config),
+        ..card.clone()
+    };
+    let (varmap, net) = build_trainable(&card, device, 0)?;
+    {
+        let vars = varmap.data().lock().expect("varmap poisoned");
+        for (name, shape, values) in fitted.tensors {
+            let var = vars.get(&name).ok_or_else(|| {
+                Error::WeightsMismatch(format!("fitted tensor '{name}' has no variable"))
+            })?;
+            var.set(&Tensor::from_vec(values, shape, device)?)?;
+        }
+    }
+    Ok((card, varmap, net))
+}
+
 /// Fits `card`'s classifier on `train_set` and validates it on `valid_set`. Returns the
 /// card with what was fitted recorded in its architecture (the shapes its tensors need)
 /// and the outcome, whose network is ready to tag.
@@ -84,20 +111,7 @@ pub fn fit_classic(
     obs.stage(&format!("fitting on {} windows", x.len()), 1);
     let fitted = crate::classic::fit(hf, &x, &y, card.labels.len(), cfg.seed)?;
     obs.stage_done();
-    let card = ModelCard {
-        arch: Arch::HandFeatures(fitted.config),
-        ..card.clone()
-    };
-    let (varmap, net) = build_trainable(&card, device, cfg.seed)?;
-    {
-        let vars = varmap.data().lock().expect("varmap poisoned");
-        for (name, shape, values) in fitted.tensors {
-            let var = vars.get(&name).ok_or_else(|| {
-                Error::WeightsMismatch(format!("fitted tensor '{name}' has no variable"))
-            })?;
-            var.set(&Tensor::from_vec(values, shape, device)?)?;
-        }
-    }
+    let (card, varmap, net) = build_fitted(card, fitted, device)?;
     let valid = evaluate(net.as_ref(), &card, valid_set, cfg.eval_hop_s, device)?;
     Ok((
         card,

@@ -15,7 +15,7 @@ mod transfer;
 pub use augment::Augment;
 pub use backbone::{EfficientAtFeatures, FeatureBackbone, MusicnnFeatures};
 pub use best_epoch::BestBy;
-pub use classic::{fit_classic, window_summaries, ClassicConfig};
+pub use classic::{build_fitted, fit_classic, window_summaries, ClassicConfig};
 pub use dataset::{discover, discover_labelled, split, Clip, Split, SplitKind, Subset};
 pub use feature_cache::{FeatureCache, FeatureRecipe};
 pub use features::{load_features, ClipFeatures};

@@ -143,3 +143,40 @@ pub fn wait_for(secs: f32, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A model of `arch` for the worker: a network untrained, or a classical system fitted on
+/// random window summaries (what it answers does not matter here, that it runs does).
+pub fn seed_system(arch: model::nets::Arch) -> Arc<LoadedModel> {
+    use model::nets::Arch;
+    let device = candle_core::Device::Cpu;
+    let blank = ModelCard::from_scratch(arch).expect("a from-scratch card");
+    let (card, net) = match &blank.arch {
+        Arch::HandFeatures(cfg) => {
+            let mut rng = 0x2545_f491u32;
+            let mut next = move || {
+                rng ^= rng << 13;
+                rng ^= rng >> 17;
+                rng ^= rng << 5;
+                rng as f32 / u32::MAX as f32
+            };
+            let x: Vec<Vec<f32>> = (0..200)
+                .map(|_| (0..model::features::SUMMARY_LEN).map(|_| next()).collect())
+                .collect();
+            let y: Vec<usize> = (0..200).map(|i| i % 10).collect();
+            let fitted = model::classic::fit(cfg, &x, &y, 10, 1).expect("fit");
+            let (card, _vars, net) =
+                model::train::build_fitted(&blank, fitted, &device).expect("build");
+            (card, net)
+        }
+        _ => {
+            let (_vars, net) = build_trainable(&blank, &device, 7).expect("build");
+            (blank, net)
+        }
+    };
+    Arc::new(LoadedModel {
+        card,
+        net,
+        device,
+        source: "seed system (test)".into(),
+    })
+}
