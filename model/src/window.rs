@@ -32,6 +32,15 @@ pub fn normalize(window: &mut [f32], norm: WindowNorm) {
     }
 }
 
+/// Where the whole windows of `frames` frames in `total` start: from frame 0, every `hop`
+/// frames (at least 1: [`MelConfig::hop_frames`](crate::mel::MelConfig::hop_frames)
+/// rounds up to it).
+pub fn window_starts(total: usize, frames: usize, hop: usize) -> impl Iterator<Item = usize> {
+    (0..)
+        .step_by(hop.max(1))
+        .take_while(move |&start| start + frames <= total)
+}
+
 /// Copies frames `start..start + frames` of a frame-major mel into a mel-major
 /// `[n_mels][frames]` window (the layout the networks take: mel bands are image rows).
 pub fn copy_window(mel: &[f32], n_mels: usize, start: usize, frames: usize, out: &mut Vec<f32>) {
@@ -71,6 +80,13 @@ mod tests {
         let mut w = vec![-100.0f32; 64];
         normalize(&mut w, WindowNorm::Standardize);
         assert!(w.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn window_starts_are_every_whole_window() {
+        assert_eq!(window_starts(10, 4, 3).collect::<Vec<_>>(), vec![0, 3, 6]);
+        assert_eq!(window_starts(3, 4, 1).count(), 0);
+        assert_eq!(window_starts(4, 4, 2).collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

@@ -137,12 +137,5 @@ impl FeatureStream {
 
 /// The whole signal's frames (the stream fed everything at once, then finished).
 pub fn frame_features(samples: &[f32]) -> crate::Result<Mel> {
-    let mut stream = FeatureStream::new(super::front_end())?;
-    let mut out = Mel {
-        n_mels: FRAME_ROWS,
-        ..Default::default()
-    };
-    stream.push(samples, &mut out);
-    stream.finish(&mut out);
-    Ok(out)
+    crate::front_end::frames(&super::front_end(), samples)
 }

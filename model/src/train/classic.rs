@@ -7,7 +7,7 @@ use crate::classic::Fitted;
 use crate::features::{summarize, SUMMARY_LEN};
 use crate::nets::{Arch, GenreNet};
 use crate::weights::{build_trainable, ModelCard};
-use crate::window::copy_window;
+use crate::window::{copy_window, window_starts};
 use crate::{Error, Result};
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
@@ -45,9 +45,7 @@ pub fn window_summaries(
         .par_iter()
         .map(|c| {
             let mut w = Vec::new();
-            (0..)
-                .map(|k| k * hop)
-                .take_while(|&start| start + wf <= c.mel.frames())
+            window_starts(c.mel.frames(), wf, hop)
                 .map(|start| {
                     copy_window(&c.mel.data, rows, start, wf, &mut w);
                     let mut s = vec![0.0f32; SUMMARY_LEN];

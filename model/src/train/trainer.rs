@@ -7,7 +7,7 @@ use crate::distribution::argmax;
 use crate::metrics::{Confusion, Summary};
 use crate::nets::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
-use crate::window::{copy_window, normalize};
+use crate::window::{copy_window, normalize, window_starts};
 use crate::{Error, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
@@ -131,14 +131,12 @@ fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
     let mut w = Vec::new();
     for (ci, f) in feats.iter().enumerate() {
         s.clip_labels.push(f.clip.genre);
-        let mut start = 0;
-        while start + wf <= f.mel.frames() {
+        for start in window_starts(f.mel.frames(), wf, hop) {
             copy_window(&f.mel.data, n_mels, start, wf, &mut w);
             normalize(&mut w, card.norm);
             s.x.extend_from_slice(&w);
             s.labels.push(f.clip.genre);
             s.clip_of.push(ci);
-            start += hop;
         }
     }
     s
