@@ -465,7 +465,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         n => format!(" + {n} extra training clips"),
     };
     let command = command_line(&args, (features, decision, train_hop, &levels[..]), epochs);
-    card.trained_on = if arch.is_classic() && args.backbone == BackboneArg::Cnn {
+    card.trained_on = if arch.is_classic() {
         format!(
             "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, one window summary \
              every {} s, seed {}; `{command}`",
@@ -583,7 +583,7 @@ fn command_line(
     } else {
         cmd += &format!(" --arch {}", args.arch.unwrap_or(ArchArg::SeedCnn).name());
     }
-    if args.arch.is_some_and(ArchArg::is_classic) && args.backbone == BackboneArg::Cnn {
+    if args.arch.is_some_and(ArchArg::is_classic) {
         return cmd + &format!(" --seed {}", args.seed);
     }
     cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
