@@ -1,0 +1,3 @@
+//! Empty: it exists so that `[build-dependencies]` in Cargo.toml take part in host feature
+//! resolution (see Cargo.toml).
+fn main() {}
