@@ -1,6 +1,7 @@
 """Shared helpers: the repository's paths, generated audio, and the CLI to compare with."""
 
 import json
+import os
 import subprocess
 import wave
 from pathlib import Path
@@ -35,10 +36,17 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 22_050) -> Path:
     return path
 
 
+def xtask_command() -> list[str]:
+    """The `xtask` to compare with: `$GENRE_TAGGER_XTASK` (scripts/test-python points it at
+    the binary the Rust tests just built, so nothing is compiled twice), else `cargo xtask`."""
+    built = os.environ.get("GENRE_TAGGER_XTASK")
+    return [built] if built else ["cargo", "xtask"]
+
+
 def cli_tag(*args: str) -> subprocess.CompletedProcess:
     """`cargo xtask tag ARGS`, the command the package must agree with."""
     return subprocess.run(
-        ["cargo", "xtask", "tag", *args],
+        [*xtask_command(), "tag", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
