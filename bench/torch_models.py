@@ -3,11 +3,15 @@
 Used by `bench/reference.py` (the reference side of `cargo xtask bench`); nothing in the
 project's build or tests imports this.
 
-- `SeedCnn`: the embedded default model (`model/weights/default.safetensors`, written by
-  candle with candle's names and `[out, in, kh, kw]` layouts, which are PyTorch's too).
+- `SeedCnn`: this project's seed CNN (`model/weights/seed_cnn.safetensors`, the first
+  default, kept for comparison; written by candle with candle's names and
+  `[out, in, kh, kw]` layouts, which are PyTorch's too). The embedded default is
+  EfficientAT mn04 with a zero-shot genre decision, timed through `EfficientAt` below.
 - `Musicnn`: musicnn (Pons & Serra) as `upstream/models.py` builds it, from the TF1
   checkpoint converted to safetensors (`../shared/models/musicnn/*_musicnn.safetensors`,
   TF names and layouts: conv kernels `[kh, kw, in, out]`, dense kernels `[in, out]`).
+- `EfficientAt`, `EfficientAtMel`: EfficientAT's mn04 and its `AugmentMelSTFT` front end,
+  loading `model/weights/efficientat/mn04_as.safetensors`.
 """
 
 import torch

@@ -1,5 +1,5 @@
 //! `cargo bench -p model`: the costs that decide whether tagging is real-time.
-//! Figures go into the README's performance section with this command.
+//! Figures go into docs/performance.md with this command.
 
 use candle_core::{Device, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -46,7 +46,8 @@ fn mel(c: &mut Criterion) {
 }
 
 fn cnn(c: &mut Criterion) {
-    // The seed CNN, kept beside the musicnn default (its cost is in `--bench musicnn`).
+    // The seed CNN (the first default, kept for comparison); the embedded default is
+    // EfficientAT mn04 zero-shot, timed by `--bench efficientat` and below through the Tagger.
     let m = load_file(
         concat!(env!("CARGO_MANIFEST_DIR"), "/weights/seed_cnn.safetensors").as_ref(),
         &Device::Cpu,
