@@ -4,7 +4,8 @@
 
 use candle_core::Device;
 use model::classic::{Classifier, HandFeaturesConfig};
-use model::features::{front_end, FRAME_ROWS};
+use model::features::FRAME_ROWS;
+use model::front_end::FrontEndConfig;
 use model::nets::Arch;
 use model::tagger::{tag_samples, TaggerOptions};
 use model::train::{fit_classic, ClassicConfig, Clip, ClipFeatures, Quiet};
@@ -62,7 +63,7 @@ fn clips(kinds: &[usize], per_kind: u32, seconds: f32, seed: u32) -> Vec<ClipFea
                     genre: kind,
                     index: k,
                 },
-                mel: model::front_end::frames(&front_end(), &samples).unwrap(),
+                mel: model::front_end::frames(&FrontEndConfig::hand_features(), &samples).unwrap(),
             });
         }
     }
@@ -89,7 +90,10 @@ fn each_classifier_fits_survives_a_round_trip_and_tags_a_new_piece() {
             classifier: classifier.clone(),
         }))
         .unwrap();
-        assert_eq!((card.mel.n_mels, card.window_frames), (FRAME_ROWS, 130));
+        assert_eq!(
+            (card.front_end.mel.n_mels, card.window_frames),
+            (FRAME_ROWS, 130)
+        );
         let (card, o) = fit_classic(&card, &train, &valid, &cfg, &Device::Cpu, &mut Quiet).unwrap();
         assert!(
             o.valid.clip.accuracy >= 0.99,

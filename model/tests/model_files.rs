@@ -18,7 +18,7 @@ fn input(b: usize, card: &ModelCard) -> Tensor {
     Tensor::randn(
         0f32,
         1.0,
-        (b, card.mel.n_mels, card.window_frames),
+        (b, card.front_end.mel.n_mels, card.window_frames),
         &Device::Cpu,
     )
     .unwrap()

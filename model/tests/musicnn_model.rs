@@ -285,7 +285,10 @@ fn a_musicnn_model_file_round_trips_and_tags_audio() {
     let loaded = load_file(&path, &Device::Cpu).unwrap();
     assert_eq!(loaded.card, card);
     assert_eq!(
-        (loaded.card.mel.sample_rate, loaded.card.window_frames),
+        (
+            loaded.card.front_end.mel.sample_rate,
+            loaded.card.window_frames
+        ),
         (16_000, PATCH_FRAMES)
     );
     let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
@@ -374,7 +377,7 @@ fn backbone_features_cover_every_window_of_every_clip() {
     let x: Vec<f32> = (0..80_000)
         .map(|i| (i as f32 * i as f32 * 1e-7).sin() * 0.5)
         .collect();
-    let mel = model::mel::mel_spectrogram(&card.mel, &x).unwrap();
+    let mel = model::mel::mel_spectrogram(&card.front_end.mel, &x).unwrap();
     let clip = Clip {
         path: "chirp.wav".into(),
         genre: 1,
@@ -465,7 +468,7 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
                 genre: i,
                 index: i as u32,
             },
-            mel: model::mel::mel_spectrogram(&card.mel, &chirp(k)).unwrap(),
+            mel: model::mel::mel_spectrogram(&card.front_end.mel, &chirp(k)).unwrap(),
         })
         .collect();
     let dir =

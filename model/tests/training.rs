@@ -92,8 +92,8 @@ fn run(dir: &Path, seed: u64) -> (Record, model::train::TrainOutcome) {
     let (kind, s) = split(&clips, None).unwrap();
     assert_eq!(kind, SplitKind::ByIndex);
     let mut obs = Record::default();
-    let tr = load_features(&s.train, &card.mel, card.window_frames, &mut obs).unwrap();
-    let va = load_features(&s.valid, &card.mel, card.window_frames, &mut obs).unwrap();
+    let tr = load_features(&s.train, &card.front_end, card.window_frames, &mut obs).unwrap();
+    let va = load_features(&s.valid, &card.front_end, card.window_frames, &mut obs).unwrap();
     assert_eq!(
         (tr.len(), va.len()),
         (9, 6),

@@ -12,7 +12,7 @@ fn input(b: usize, card: &ModelCard) -> Tensor {
     Tensor::randn(
         0f32,
         1.0,
-        (b, card.mel.n_mels, card.window_frames),
+        (b, card.front_end.mel.n_mels, card.window_frames),
         &Device::Cpu,
     )
     .unwrap()
@@ -44,8 +44,11 @@ fn each_arch_takes_its_window_gives_ten_logits_and_has_its_documented_size() {
     ];
     for (arch, rate, (mels, frames), params) in cases {
         let card = ModelCard::from_scratch(arch.clone()).unwrap();
-        assert_eq!(card.mel.sample_rate, rate, "{arch:?}");
-        assert_eq!((card.mel.n_mels, card.window_frames), (mels, frames));
+        assert_eq!(card.front_end.mel.sample_rate, rate, "{arch:?}");
+        assert_eq!(
+            (card.front_end.mel.n_mels, card.window_frames),
+            (mels, frames)
+        );
         let (vm, net) = build_trainable(&card, &Device::Cpu, 1).unwrap();
         assert_eq!(model::train::parameter_count(&vm), params, "{arch:?}");
         for train in [false, true] {

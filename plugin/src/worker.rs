@@ -267,8 +267,8 @@ impl State {
     ) {
         let rate = self.links.rate.max(1) as f64;
         let card = &model.card;
-        let window_s =
-            card.window_frames as f64 * card.mel.hop as f64 / card.mel.sample_rate as f64;
+        let window_s = card.window_frames as f64 * card.front_end.mel.hop as f64
+            / card.front_end.mel.sample_rate as f64;
         let end = (self.origin + ((w.start_s + window_s) * rate).round() as u64).min(self.consumed);
         let n_labels = card.labels.len();
         let distribution = smoothed.map_or_else(|| vec![0.0; n_labels], <[f32]>::to_vec);

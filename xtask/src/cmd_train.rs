@@ -399,8 +399,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
         train_clips.extend(extra);
     }
-    let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
-    let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
+    let train_f = load_features(&train_clips, &card.front_end, card.window_frames, &mut bars)?;
+    let valid_f = load_features(&s.valid, &card.front_end, card.window_frames, &mut bars)?;
     let (outcome, cfg_json, epochs) = match args.backbone {
         BackboneArg::Cnn if arch.is_classic() => {
             let cfg = ClassicConfig {

@@ -23,6 +23,7 @@ pub use seed_2block::{Seed2Block, Seed2BlockConfig};
 pub use seed_4block::{Seed4Block, Seed4BlockConfig};
 pub use seed_cnn::{SeedCnn, SeedCnnConfig};
 
+use crate::front_end::FrontEndConfig;
 use crate::mel::MelConfig;
 use crate::window::WindowNorm;
 use candle_core::{Result, Tensor};
@@ -115,27 +116,28 @@ impl Arch {
 
     /// The front end a from-scratch network of this architecture is trained on (`None`
     /// for the pretrained ones, whose front end is their backbone's).
-    pub fn front_end(&self) -> Option<MelConfig> {
+    pub fn front_end(&self) -> Option<FrontEndConfig> {
         let librosa = MelConfig::seed_default();
-        match self {
-            Arch::SeedCnn(_) => Some(librosa),
+        let mel = match self {
+            Arch::SeedCnn(_) => librosa,
             Arch::Seed2Block(Seed2BlockConfig { n_mels, .. })
             | Arch::Seed128Chunk(Seed128ChunkConfig { n_mels, .. })
-            | Arch::Seed4Block(Seed4BlockConfig { n_mels, .. }) => Some(MelConfig {
+            | Arch::Seed4Block(Seed4BlockConfig { n_mels, .. }) => MelConfig {
                 n_mels: *n_mels,
                 ..librosa
-            }),
+            },
             // Choi et al.'s: 12 kHz, n_fft 512, hop 256, 96 mel bands, dB.
-            Arch::Crnn(c) => Some(MelConfig {
+            Arch::Crnn(c) => MelConfig {
                 sample_rate: 12_000,
                 n_fft: 512,
                 hop: 256,
                 n_mels: c.n_mels,
                 ..librosa
-            }),
-            Arch::HandFeatures(_) => Some(crate::features::front_end()),
-            Arch::Musicnn(_) | Arch::EfficientAt(_) => None,
-        }
+            },
+            Arch::HandFeatures(_) => return Some(FrontEndConfig::hand_features()),
+            Arch::Musicnn(_) | Arch::EfficientAt(_) => return None,
+        };
+        Some(mel.into())
     }
 
     /// How a from-scratch system's windows are normalised: the CNNs see standardised

@@ -39,8 +39,8 @@ pub fn window_summaries(
     clips: &[ClipFeatures],
     hop_s: f32,
 ) -> (Vec<Vec<f32>>, Vec<usize>) {
-    let (rows, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = card.mel.hop_frames(hop_s);
+    let (rows, wf) = (card.front_end.mel.n_mels, card.window_frames);
+    let hop = card.front_end.mel.hop_frames(hop_s);
     let per_clip: Vec<Vec<(Vec<f32>, usize)>> = clips
         .par_iter()
         .map(|c| {

@@ -130,8 +130,8 @@ pub fn backbone_features(
     device: &Device,
     obs: &mut dyn Observer,
 ) -> Result<WindowFeatures> {
-    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = card.mel.hop_frames(hop_s);
+    let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
+    let hop = card.front_end.mel.hop_frames(hop_s);
     let dim = backbone.dim();
     let mut out = WindowFeatures {
         dim,
@@ -197,7 +197,7 @@ pub fn backbone_features(
             for &(s, g) in chunk {
                 copy_window(&f.mel.data, n_mels, s, wf, &mut w);
                 if g != 0.0 {
-                    card.mel.scale.apply_gain(&mut w, g);
+                    card.front_end.mel.scale.apply_gain(&mut w, g);
                 }
                 normalize(&mut w, card.norm);
                 batch.extend_from_slice(&w);
