@@ -3,9 +3,10 @@
 //! they were trained on and how they scored. Loading checks all of it, so a file made for
 //! another front end or label set is refused with a message, never silently misused.
 
+use crate::arch::Arch;
 use crate::front_end::FrontEndConfig;
 use crate::mel::MelConfig;
-use crate::nets::{Arch, GenreNet};
+use crate::net::GenreNet;
 use crate::window::WindowNorm;
 use crate::{Error, Result};
 use candle_core::{DType, Device, Tensor};

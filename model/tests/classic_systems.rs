@@ -3,10 +3,10 @@
 //! one kind as that kind through the Tagger (what `tag`, `eval` and the plugin do).
 
 use candle_core::Device;
+use model::arch::Arch;
 use model::classic::{Classifier, HandFeaturesConfig};
 use model::features::FRAME_ROWS;
 use model::front_end::FrontEndConfig;
-use model::nets::Arch;
 use model::tagger::{tag_samples, TaggerOptions};
 use model::train::{fit_classic, ClassicConfig, Clip, ClipFeatures, Quiet};
 use model::weights::{load_file, save, ModelCard};

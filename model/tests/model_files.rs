@@ -1,7 +1,8 @@
 //! Networks, model files and their checks.
 
 use candle_core::{Device, Tensor};
-use model::nets::{Arch, SeedCnn, SeedCnnConfig};
+use model::arch::Arch;
+use model::nets::{SeedCnn, SeedCnnConfig};
 use model::weights::{build_trainable, load_bytes, load_default, load_file, save, ModelCard};
 use model::Error;
 
@@ -185,7 +186,7 @@ fn embedded_default_model_loads_and_says_what_it_is() {
     assert!(m.card.validation.get("clip_accuracy").is_some());
     // EfficientAT with AudioSet's 50 music-genre classes as styles (README "Model card").
     assert!(
-        matches!(m.card.arch, model::nets::Arch::EfficientAt(_)),
+        matches!(m.card.arch, Arch::EfficientAt(_)),
         "{:?}",
         m.card.arch
     );

@@ -3,7 +3,8 @@
 //! skipped with a warning instead of stopping training.
 
 use candle_core::Device;
-use model::nets::{Arch, SeedCnnConfig};
+use model::arch::Arch;
+use model::nets::SeedCnnConfig;
 use model::train::{
     discover, load_features, split, train, Augment, EpochRecord, Observer, SplitKind, TrainConfig,
 };

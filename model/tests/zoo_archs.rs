@@ -3,7 +3,8 @@
 //! Tagger running each loaded model on audio (what `tag`, `eval` and the plugin do).
 
 use candle_core::{Device, Tensor};
-use model::nets::{Arch, CrnnConfig, Seed128ChunkConfig, Seed2BlockConfig, Seed4BlockConfig};
+use model::arch::Arch;
+use model::nets::{CrnnConfig, Seed128ChunkConfig, Seed2BlockConfig, Seed4BlockConfig};
 use model::tagger::{tag_audio, TaggerOptions};
 use model::weights::{build_trainable, load_bytes, load_file, save, ModelCard};
 use std::sync::Arc;

@@ -16,11 +16,11 @@ use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use model::arch::Arch;
 use model::distribution::argmax;
 use model::dj_mix::{self, MixScore, Segment};
 use model::nets::efficientat::{Decision, Mn, MnConfig};
 use model::nets::musicnn::{Backbone, HeadInput};
-use model::nets::Arch;
 use model::tagger::{smooth, TaggerOptions};
 use model::train::{
     backbone_features, cached_probs, discover, discover_labelled, load_features, split, train_head,

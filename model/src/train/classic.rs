@@ -3,9 +3,10 @@
 //! one fit — no epochs, so [`TrainOutcome::history`] stays empty.
 
 use super::{evaluate, ClipFeatures, Observer, TrainOutcome, CNN_BEST_BY};
+use crate::arch::Arch;
 use crate::classic::Fitted;
 use crate::features::{summarize, SUMMARY_LEN};
-use crate::nets::{Arch, GenreNet};
+use crate::net::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, window_starts};
 use crate::{Error, Result};

@@ -5,7 +5,7 @@ use super::best_epoch::{BestBy, BestEpoch};
 use super::{Augment, ClipFeatures, Observer};
 use crate::distribution::argmax;
 use crate::metrics::{Confusion, Summary};
-use crate::nets::GenreNet;
+use crate::net::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize, window_starts};
 use crate::{Error, Result};
@@ -61,8 +61,8 @@ impl TrainConfig {
     /// about the learning rate in the same direction, which at 2e-3 (and still at 5e-4)
     /// shifts each dense pre-activation by more than its spread and kills them all within
     /// the first epoch (loss stuck at ln 10). They take 1e-4.
-    pub fn for_arch(arch: &crate::nets::Arch) -> Self {
-        use crate::nets::Arch;
+    pub fn for_arch(arch: &crate::arch::Arch) -> Self {
+        use crate::arch::Arch;
         let lr = match arch {
             Arch::Seed2Block(_) | Arch::Seed128Chunk(_) => 1e-4,
             _ => Self::default().lr,
