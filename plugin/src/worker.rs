@@ -6,9 +6,10 @@
 
 use crate::analysis::{Analysis, AnalysisWriter, Device};
 use crate::controls::Controls;
-use crate::engine::{embedded_model, panic_message, ModelSource};
 use crate::log::{now_unix_ms, top_changed, Hop, LogHeader};
 use crate::midi::{hop_messages, MidiEvent, DELAY_S};
+use crate::model_load::ModelSource;
+use crate::panic_message::panic_message;
 use crate::params::TaggerParams;
 use crate::recorder::LogMessage;
 use crossbeam_channel::Sender;
@@ -166,11 +167,7 @@ impl State {
     }
 
     fn load_model(&mut self) -> Option<Arc<LoadedModel>> {
-        let model = match &self.links.source {
-            ModelSource::Given(m) => Ok(m.clone()),
-            ModelSource::Embedded => embedded_model(),
-        };
-        match model {
+        match self.links.source.load() {
             Ok(m) => {
                 self.a.model = m.source.clone();
                 self.a.labels = m.card.labels.clone();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use genre_tagger::engine::ModelSource;
+use genre_tagger::model_load::ModelSource;
 use std::time::{Duration, Instant};
 
 fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offset: &mut usize) {

@@ -7,7 +7,8 @@
 //! report that and pass vacuously; with any real model they must get the genres right.
 
 use genre_tagger::controls::Controls;
-use genre_tagger::engine::{embedded_model, Engine, ModelSource};
+use genre_tagger::engine::Engine;
+use genre_tagger::model_load::{embedded_model, ModelSource};
 use genre_tagger::params::TaggerParams;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

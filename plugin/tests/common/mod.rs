@@ -2,8 +2,9 @@
 #![allow(dead_code)]
 
 use genre_tagger::controls::Controls;
-use genre_tagger::engine::{Engine, ModelSource, Monitor};
+use genre_tagger::engine::{Engine, Monitor};
 use genre_tagger::midi::MidiMessage;
+use genre_tagger::model_load::ModelSource;
 use genre_tagger::params::TaggerParams;
 use model::net::GenreNet;
 use model::weights::{build_trainable, LoadedModel, ModelCard};
