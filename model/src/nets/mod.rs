@@ -1,7 +1,7 @@
 //! The networks. Every one maps a batch of normalised log-mel windows
 //! `[batch, n_mels, frames]` to genre logits `[batch, labels]` (each implements
 //! [`GenreNet`](crate::net::GenreNet)); some also give logits of a wider, multi-label
-//! style vocabulary (the card's `styles`). [`crate::arch`] names them in a model's card.
+//! style vocabulary (the card's `styles`).
 
 mod conv_same;
 mod crnn;
