@@ -2,6 +2,9 @@
 //! kinds, each survives a model file round trip, and the loaded file tags a new piece of
 //! one kind as that kind through the Tagger (what `tag`, `eval` and the plugin do).
 
+mod support;
+use support::logits;
+
 use candle_core::Device;
 use model::arch::Arch;
 use model::classic::{Classifier, HandFeaturesConfig};
@@ -110,19 +113,11 @@ fn each_classifier_fits_survives_a_round_trip_and_tags_a_new_piece() {
             .unwrap()
             .abs()
             .unwrap();
-        let a = o
-            .net
-            .forward_t(&x, false)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        let b = loaded
-            .net
-            .forward_t(&x, false)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        assert_eq!(a, b, "{classifier:?}");
+        assert_eq!(
+            logits(&*o.net, &x),
+            logits(&*loaded.net, &x),
+            "{classifier:?}"
+        );
 
         // A piece none of them was fitted on, through the Tagger. (At the features' own
         // rate: a resampler's low-pass changes the top octave of this synthetic noise,
