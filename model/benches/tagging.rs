@@ -58,7 +58,7 @@ fn cnn(c: &mut Criterion) {
         let x = Tensor::randn(
             0f32,
             1.0,
-            (batch, m.card.mel.n_mels, m.card.window_frames),
+            (batch, m.card.front_end.mel.n_mels, m.card.window_frames),
             &Device::Cpu,
         )
         .unwrap();

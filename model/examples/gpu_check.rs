@@ -22,9 +22,9 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
 use clap::Parser;
+use model::net::GenreNet;
 use model::nets::efficientat::{Mn, MnConfig};
 use model::nets::musicnn::{read_tf_file, Backbone};
-use model::nets::GenreNet;
 use model::weights::{build_trainable, load_default, load_file, LoadedModel, ModelCard};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -142,8 +142,8 @@ fn windows(card: &ModelCard, dir: &Path, seconds: f64, per_file: usize) -> Resul
     if files.is_empty() {
         bail!("no .ogg fixtures in {}", dir.display());
     }
-    let (n_mels, frames) = (card.mel.n_mels, card.window_frames);
-    let hop = card.mel.frames_for(1.0) - 1;
+    let (n_mels, frames) = (card.front_end.mel.n_mels, card.window_frames);
+    let hop = card.front_end.mel.frames_for(1.0) - 1;
     let mut out = Windows {
         data: Vec::new(),
         n_mels,
@@ -154,9 +154,12 @@ fn windows(card: &ModelCard, dir: &Path, seconds: f64, per_file: usize) -> Resul
     for (fi, path) in files.iter().enumerate() {
         let mut taken = 0;
         let audio = model::audio::decode_file_head(path, seconds)?;
-        let samples =
-            model::audio::resample(&audio.samples, audio.sample_rate, card.mel.sample_rate)?;
-        let mel = model::mel::mel_spectrogram(&card.mel, &samples)?;
+        let samples = model::audio::resample(
+            &audio.samples,
+            audio.sample_rate,
+            card.front_end.mel.sample_rate,
+        )?;
+        let mel = model::mel::mel_spectrogram(&card.front_end.mel, &samples)?;
         let mut start = 0;
         while start + frames <= mel.frames() && taken < per_file {
             model::window::copy_window(&mel.data, n_mels, start, frames, &mut w);

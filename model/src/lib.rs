@@ -4,9 +4,12 @@
 //! streaming, bit-identical) → `window` (3-s windows, per-window standardisation) →
 //! `nets` (candle networks) → `tagger` (rolling windows, smoothing) → `tag_report` (the
 //! `tag --json` document); `distribution` reads the genre distributions they produce.
+//! `net` is what every model kind offers the tagger and the trainer, `arch` the registry
+//! of kinds a card names (the networks in `nets`, the classical systems in `classic`);
 //! `weights` stores a network with a card that describes how it must be fed; `train` and
 //! `metrics` build and judge networks.
 
+pub mod arch;
 pub mod audio;
 pub mod classic;
 pub mod device;
@@ -17,6 +20,7 @@ pub mod features;
 pub mod front_end;
 pub mod mel;
 pub mod metrics;
+pub mod net;
 pub mod nets;
 pub mod rng;
 pub mod tag_report;

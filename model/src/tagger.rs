@@ -116,7 +116,8 @@ pub struct Tagger {
 impl Tagger {
     pub fn new(model: Arc<LoadedModel>, input_rate: u32, opts: TaggerOptions) -> Result<Self> {
         opts.validate()?;
-        let cfg = model.card.mel.clone();
+        let cfg = model.card.front_end.mel.clone();
+        let front_end = FrontEnd::new(model.card.front_end.clone())?;
         let resampler = StreamResampler::new(input_rate, cfg.sample_rate)?;
         let hop_frames = cfg.hop_frames(opts.hop_s) as u64;
         Ok(Self {
@@ -124,7 +125,7 @@ impl Tagger {
                 n_mels: cfg.n_mels,
                 ..Default::default()
             },
-            mel: FrontEnd::new(cfg)?,
+            mel: front_end,
             model,
             opts,
             input_rate,
@@ -169,7 +170,7 @@ impl Tagger {
     /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
     pub fn set_options(&mut self, opts: TaggerOptions) -> Result<()> {
         opts.validate()?;
-        self.hop_frames = self.model.card.mel.hop_frames(opts.hop_s) as u64;
+        self.hop_frames = self.model.card.front_end.mel.hop_frames(opts.hop_s) as u64;
         self.opts = opts;
         Ok(())
     }
@@ -232,9 +233,9 @@ impl Tagger {
             }
         }
         if at_end && self.windows_done == 0 && self.batch.is_empty() && available > 0 {
-            let min_frames = self.model.card.mel.frames_for(1.0) as u64;
-            let secs = (available as f32 - 1.0) * self.model.card.mel.hop as f32
-                / self.model.card.mel.sample_rate as f32;
+            let min_frames = self.model.card.front_end.mel.frames_for(1.0) as u64;
+            let secs = (available as f32 - 1.0) * self.model.card.front_end.mel.hop as f32
+                / self.model.card.front_end.mel.sample_rate as f32;
             if available < min_frames {
                 return Err(Error::TooShort {
                     seconds: secs.max(0.0),
@@ -274,7 +275,7 @@ impl Tagger {
     }
 
     fn push_batch(&mut self, start: usize, energy: f32) {
-        let m = &self.model.card.mel;
+        let m = &self.model.card.front_end.mel;
         let abs_frame = self.frames_offset + start as u64;
         // Frame k is centred on sample k·hop (librosa's centring), so a window starting at
         // frame k covers audio from k·hop − n_fft/2; report the centre of its first frame.
@@ -290,7 +291,7 @@ impl Tagger {
             return Ok(());
         }
         let card = &self.model.card;
-        let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
+        let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
         let loud: Vec<usize> = (0..self.batch.len())
             .filter(|&i| self.batch[i].1 >= self.opts.silence_db)
             .collect();

@@ -3,8 +3,10 @@
 //! they were trained on and how they scored. Loading checks all of it, so a file made for
 //! another front end or label set is refused with a message, never silently misused.
 
+use crate::arch::Arch;
+use crate::front_end::FrontEndConfig;
 use crate::mel::MelConfig;
-use crate::nets::{Arch, GenreNet};
+use crate::net::GenreNet;
 use crate::window::WindowNorm;
 use crate::{Error, Result};
 use candle_core::{DType, Device, Tensor};
@@ -28,7 +30,10 @@ pub struct ModelCard {
     /// a model without styles.
     #[serde(default)]
     pub styles: Vec<String>,
-    pub mel: MelConfig,
+    /// The front end: mel settings and what each frame holds. Stored as `mel`, the name
+    /// every model file already uses.
+    #[serde(rename = "mel")]
+    pub front_end: FrontEndConfig,
     /// Frames per analysis window (3 s).
     pub window_frames: usize,
     pub norm: WindowNorm,
@@ -49,18 +54,20 @@ impl ModelCard {
     /// front end, a window of the size it was built for (3 s for the seed CNN), 10 GTZAN
     /// genres, per-window standardisation.
     pub fn from_scratch(arch: Arch) -> Result<Self> {
-        let mel = arch.front_end().ok_or_else(|| {
+        let front_end = arch.front_end().ok_or_else(|| {
             Error::Config(format!(
                 "{arch:?} is a pretrained backbone, not a network trained from scratch"
             ))
         })?;
-        let window_frames = arch.input().map_or(mel.frames_for(3.0), |(_, f)| f);
+        let window_frames = arch
+            .input()
+            .map_or(front_end.mel.frames_for(3.0), |(_, f)| f);
         Ok(Self {
             format_version: FORMAT_VERSION,
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
             styles: Vec::new(),
             window_frames,
-            mel,
+            front_end,
             norm: arch.window_norm(),
             arch,
             trained_on: "untrained".into(),
@@ -80,7 +87,7 @@ impl ModelCard {
             arch: Arch::Musicnn(crate::nets::musicnn::MusicnnConfig { variant, head }),
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
             styles: Vec::new(),
-            mel: MelConfig::musicnn(),
+            front_end: MelConfig::musicnn().into(),
             window_frames: crate::nets::musicnn::PATCH_FRAMES,
             norm: WindowNorm::None,
             trained_on: "untrained".into(),
@@ -104,7 +111,7 @@ impl ModelCard {
             labels: crate::GENRES.iter().map(|s| s.to_string()).collect(),
             styles: audioset_labels()[STYLE_CLASSES].to_vec(),
             window_frames: mel.frames_for(3.0),
-            mel,
+            front_end: mel.into(),
             norm: WindowNorm::None,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
@@ -112,7 +119,8 @@ impl ModelCard {
     }
 
     pub fn window_seconds(&self) -> f32 {
-        (self.window_frames - 1) as f32 * self.mel.hop as f32 / self.mel.sample_rate as f32
+        (self.window_frames - 1) as f32 * self.front_end.mel.hop as f32
+            / self.front_end.mel.sample_rate as f32
     }
 
     fn validate(&self) -> Result<()> {
@@ -146,14 +154,14 @@ impl ModelCard {
             )));
         }
         if let Some((mels, frames)) = self.arch.input() {
-            if (mels, frames) != (self.mel.n_mels, self.window_frames) {
+            if (mels, frames) != (self.front_end.mel.n_mels, self.window_frames) {
                 return Err(Error::Config(format!(
                     "the network takes {mels} × {frames} windows, but the card's front end makes {} × {}",
-                    self.mel.n_mels, self.window_frames
+                    self.front_end.mel.n_mels, self.window_frames
                 )));
             }
         }
-        self.mel.validate()
+        self.front_end.validate()
     }
 }
 

@@ -2,10 +2,14 @@
 //! kinds, each survives a model file round trip, and the loaded file tags a new piece of
 //! one kind as that kind through the Tagger (what `tag`, `eval` and the plugin do).
 
+mod support;
+use support::logits;
+
 use candle_core::Device;
+use model::arch::Arch;
 use model::classic::{Classifier, HandFeaturesConfig};
-use model::features::{front_end, FRAME_ROWS};
-use model::nets::Arch;
+use model::features::FRAME_ROWS;
+use model::front_end::FrontEndConfig;
 use model::tagger::{tag_samples, TaggerOptions};
 use model::train::{fit_classic, ClassicConfig, Clip, ClipFeatures, Quiet};
 use model::weights::{load_file, save, ModelCard};
@@ -62,7 +66,7 @@ fn clips(kinds: &[usize], per_kind: u32, seconds: f32, seed: u32) -> Vec<ClipFea
                     genre: kind,
                     index: k,
                 },
-                mel: model::front_end::frames(&front_end(), &samples).unwrap(),
+                mel: model::front_end::frames(&FrontEndConfig::hand_features(), &samples).unwrap(),
             });
         }
     }
@@ -89,7 +93,10 @@ fn each_classifier_fits_survives_a_round_trip_and_tags_a_new_piece() {
             classifier: classifier.clone(),
         }))
         .unwrap();
-        assert_eq!((card.mel.n_mels, card.window_frames), (FRAME_ROWS, 130));
+        assert_eq!(
+            (card.front_end.mel.n_mels, card.window_frames),
+            (FRAME_ROWS, 130)
+        );
         let (card, o) = fit_classic(&card, &train, &valid, &cfg, &Device::Cpu, &mut Quiet).unwrap();
         assert!(
             o.valid.clip.accuracy >= 0.99,
@@ -106,19 +113,11 @@ fn each_classifier_fits_survives_a_round_trip_and_tags_a_new_piece() {
             .unwrap()
             .abs()
             .unwrap();
-        let a = o
-            .net
-            .forward_t(&x, false)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        let b = loaded
-            .net
-            .forward_t(&x, false)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        assert_eq!(a, b, "{classifier:?}");
+        assert_eq!(
+            logits(&*o.net, &x),
+            logits(&*loaded.net, &x),
+            "{classifier:?}"
+        );
 
         // A piece none of them was fitted on, through the Tagger. (At the features' own
         // rate: a resampler's low-pass changes the top octave of this synthetic noise,

@@ -3,21 +3,26 @@
 //! one untouched, the calibrated one moving only its bias and temperature, a head only its
 //! linear layer — into model files that load and give what was trained.
 
+mod support;
+use support::{manifest, max_abs_diff};
+
 use candle_core::{Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use model::nets::efficientat::{Decision, HeadFeatures, MnConfig, MnOutput, GTZAN_CLASSES};
-use model::train::{cached_probs, train_head, Quiet, TransferConfig, WindowFeatures};
+use model::train::{cached_probs, train_head, Quiet, TrainOutcome, TransferConfig, WindowFeatures};
 use model::weights::{load_bytes, save, ModelCard};
 use std::collections::HashMap;
-use std::path::Path;
 
 const N_CLASSES: usize = 527;
 const EMB: usize = 384;
 const DIM: usize = N_CLASSES + EMB;
 
 fn checkpoint() -> HashMap<String, Tensor> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/efficientat/mn04_as.safetensors");
-    candle_core::safetensors::load(p, &Device::Cpu).unwrap()
+    candle_core::safetensors::load(
+        manifest("weights/efficientat/mn04_as.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap()
 }
 
 /// Cached rows where genre `g`'s named logit is raised for windows of genre `g`, but
@@ -81,6 +86,32 @@ fn cfg() -> TransferConfig {
     }
 }
 
+/// `train_head` on `tensors` (the published network's) with [`cfg`].
+fn fit(
+    card: &ModelCard,
+    tensors: &HashMap<String, Tensor>,
+    train: &WindowFeatures,
+    valid: &WindowFeatures,
+) -> model::Result<TrainOutcome> {
+    train_head(
+        card,
+        tensors,
+        train,
+        valid,
+        &cfg(),
+        &Device::Cpu,
+        &mut Quiet,
+    )
+}
+
+/// A fitted decision's distributions on `valid`'s cached rows, which must mostly be right.
+fn fitted_probs(card: &ModelCard, varmap: &VarMap, valid: &WindowFeatures) -> Vec<Vec<f32>> {
+    let p = cached_probs(card, varmap, valid, &Device::Cpu).unwrap();
+    let acc = accuracy(&p, &valid.labels);
+    assert!(acc > 0.8, "window accuracy {acc}");
+    p
+}
+
 #[test]
 fn calibrated_is_zero_shot_until_fitted_then_z_over_t_plus_b() {
     let net = MnConfig::mn04_as();
@@ -98,8 +129,7 @@ fn calibrated_is_zero_shot_until_fitted_then_z_over_t_plus_b() {
     };
     let a = zs.forward(&out, false).unwrap();
     let b = cal.forward(&out, false).unwrap();
-    let diff = (&a - &b).unwrap().abs().unwrap().max_all().unwrap();
-    assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0, "bias 0, T 1");
+    assert_eq!(max_abs_diff(&a, &b), 0.0, "bias 0, T 1");
 
     let bias: Vec<f32> = (0..10).map(|i| i as f32 * 0.1).collect();
     let vars = vm.data().lock().unwrap();
@@ -160,16 +190,7 @@ fn zero_shot_fits_nothing_and_calibration_fixes_a_bias() {
         clip_of: Vec::new(),
         clip_labels: Vec::new(),
     };
-    let zs = train_head(
-        &zs_card,
-        &tensors,
-        &none,
-        &valid,
-        &cfg(),
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
+    let zs = fit(&zs_card, &tensors, &none, &valid).unwrap();
     assert!(
         zs.history.is_empty() && zs.best_epoch == 0,
         "nothing to fit"
@@ -182,34 +203,10 @@ fn zero_shot_fits_nothing_and_calibration_fixes_a_bias() {
     assert!((zs.valid.window.accuracy - accuracy(&p, &valid.labels)).abs() < 1e-9);
 
     let card = ModelCard::efficientat(Decision::calibrated_gtzan());
-    let e = train_head(
-        &card,
-        &tensors,
-        &none,
-        &valid,
-        &cfg(),
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .err()
-    .unwrap();
+    let e = fit(&card, &tensors, &none, &valid).err().unwrap();
     assert!(e.to_string().contains("0 training"), "{e}");
-    let out = train_head(
-        &card,
-        &tensors,
-        &train,
-        &valid,
-        &cfg(),
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
-    let p = cached_probs(&card, &out.varmap, &valid, &Device::Cpu).unwrap();
-    assert!(
-        accuracy(&p, &valid.labels) > 0.8,
-        "{}",
-        accuracy(&p, &valid.labels)
-    );
+    let out = fit(&card, &tensors, &train, &valid).unwrap();
+    fitted_probs(&card, &out.varmap, &valid);
     let vars = out.varmap.data().lock().unwrap();
     let bias = vars["decision.bias"].as_tensor().to_vec1::<f32>().unwrap();
     assert!(
@@ -218,13 +215,7 @@ fn zero_shot_fits_nothing_and_calibration_fixes_a_bias() {
     );
     // The network is the published one, unchanged.
     for (k, t) in &tensors {
-        let d = (vars[k].as_tensor() - t)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap();
-        assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{k} changed");
+        assert_eq!(max_abs_diff(vars[k].as_tensor(), t), 0.0, "{k} changed");
     }
 }
 
@@ -235,22 +226,8 @@ fn a_fitted_head_saves_loads_and_gives_what_was_trained() {
     let (train, valid) = (noisy_biased_set(40, 3, 0.0), noisy_biased_set(6, 4, 0.0));
     let card = ModelCard::efficientat(Decision::head(HeadFeatures::Logits));
 
-    let out = train_head(
-        &card,
-        &checkpoint(),
-        &train,
-        &valid,
-        &cfg(),
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
-    let p = cached_probs(&card, &out.varmap, &valid, &Device::Cpu).unwrap();
-    assert!(
-        accuracy(&p, &valid.labels) > 0.8,
-        "{}",
-        accuracy(&p, &valid.labels)
-    );
+    let out = fit(&card, &checkpoint(), &train, &valid).unwrap();
+    let p = fitted_probs(&card, &out.varmap, &valid);
 
     let dir = std::env::temp_dir().join(format!("efficientat-head-{}", std::process::id()));
     let path = dir.join("head.safetensors");
@@ -264,8 +241,7 @@ fn a_fitted_head_saves_loads_and_gives_what_was_trained() {
     let x = Tensor::randn(0f32, 1.0, (2, 128, 300), &Device::Cpu).unwrap();
     let a = out.net.forward_t(&x, false).unwrap();
     let b = loaded.net.forward_t(&x, false).unwrap();
-    let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-    assert!(d.to_scalar::<f32>().unwrap() < 1e-5);
+    assert!(max_abs_diff(&a, &b) < 1e-5);
     let (_, vm) = model::weights::load_varmap(&bytes, "head", &Device::Cpu).unwrap();
     assert_eq!(cached_probs(&card, &vm, &valid, &Device::Cpu).unwrap(), p);
 }
@@ -276,16 +252,6 @@ fn cached_rows_of_the_wrong_width_are_refused() {
     set.dim = 384;
     set.x.truncate(set.labels.len() * 384);
     let card = ModelCard::efficientat(Decision::calibrated_gtzan());
-    let e = train_head(
-        &card,
-        &checkpoint(),
-        &set,
-        &set,
-        &cfg(),
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .err()
-    .unwrap();
+    let e = fit(&card, &checkpoint(), &set, &set).err().unwrap();
     assert!(e.to_string().contains("911-d"), "{e}");
 }

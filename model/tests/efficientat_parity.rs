@@ -3,6 +3,9 @@
 //! `fixtures/efficientat_vibe_ace.txt`), must give PyTorch's log-mels, logits and embedding
 //! to 1e-3. (`cargo xtask parity` checks all five references in ../shared.)
 
+mod support;
+use support::{fixture_tensors, manifest, max_abs_diff};
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::mel::{mel_spectrogram, MelConfig};
@@ -10,25 +13,16 @@ use model::nets::efficientat::{Decision, EfficientAt, Mn, MnConfig, GTZAN_CLASSE
 use model::tagger::{tag_audio, TaggerOptions};
 use model::weights::{efficientat_from_checkpoint, load_bytes, save, ModelCard};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 const TOLERANCE: f32 = 1e-3;
-
-fn manifest(p: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
 
 fn checkpoint() -> Vec<u8> {
     std::fs::read(manifest("weights/efficientat/mn04_as.safetensors")).unwrap()
 }
 
 fn fixture() -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(
-        manifest("tests/fixtures/efficientat_vibe_ace.ref.safetensors"),
-        &Device::Cpu,
-    )
-    .unwrap()
+    fixture_tensors("efficientat_vibe_ace.ref.safetensors")
 }
 
 fn network() -> Mn {
@@ -38,17 +32,6 @@ fn network() -> Mn {
         VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
     )
     .unwrap()
-}
-
-fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 /// Our front end on the reference waveform, as `[1, n_mels, frames]`.
@@ -75,14 +58,14 @@ fn waveform_to_logits_matches_pytorch_for_3_and_10_seconds() {
         let want_mel = &fx[&format!("mel_{secs}")];
         let mel = our_mel(&fx[&format!("waveform_{secs}")]);
         assert_eq!(mel.dims(), want_mel.dims(), "{secs}: frames");
-        let mel_err = max_abs(&mel, want_mel);
+        let mel_err = max_abs_diff(&mel, want_mel);
         // The fused CPU path (what inference runs) and candle's ops (training, GPUs).
         for (path, out) in [
             ("fused", net.forward(&mel).unwrap()),
             ("candle", net.forward_candle(&mel).unwrap()),
         ] {
-            let logit_err = max_abs(&out.logits, &fx[&format!("logits_{secs}")]);
-            let emb_err = max_abs(&out.embedding, &fx[&format!("features_{secs}")]);
+            let logit_err = max_abs_diff(&out.logits, &fx[&format!("logits_{secs}")]);
+            let emb_err = max_abs_diff(&out.embedding, &fx[&format!("features_{secs}")]);
             println!(
                 "{secs} {path}: mel {mel_err:.1e}, logits {logit_err:.1e}, embedding {emb_err:.1e}"
             );
@@ -113,11 +96,11 @@ fn a_zero_shot_model_file_loads_by_its_card_and_tags_audio_end_to_end() {
     let genre = model.net.forward_t(&fx["mel_10s"], false).unwrap();
     let idx = Tensor::new(&GTZAN_CLASSES.map(|c| c as u32), &Device::Cpu).unwrap();
     let want = fx["logits_10s"].index_select(&idx, 1).unwrap();
-    assert!(max_abs(&genre, &want) <= TOLERANCE);
+    assert!(max_abs_diff(&genre, &want) <= TOLERANCE);
     // candle's ops alone (what a GPU runs) give the same decision as the fused pass.
     let ops = model.net.forward_candle_ops(&fx["mel_10s"]).unwrap();
-    assert!(max_abs(&ops, &want) <= TOLERANCE);
-    let d = max_abs(&ops, &genre);
+    assert!(max_abs_diff(&ops, &want) <= TOLERANCE);
+    let d = max_abs_diff(&ops, &genre);
     assert!(d <= 1e-4, "candle ops differ from the fused pass by {d}");
 
     // End to end through the Tagger, as `cargo xtask tag --model` runs it.
@@ -140,11 +123,11 @@ fn a_zero_shot_model_file_loads_by_its_card_and_tags_audio_end_to_end() {
     let w = &tags.windows[3];
     let got = Tensor::new(w.probs.as_slice(), &Device::Cpu).unwrap();
     assert!((w.start_s - 3.0).abs() < 1e-9);
-    assert!(max_abs(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
+    assert!(max_abs_diff(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
     let out = network().forward(&mel).unwrap();
     let want = candle_nn::ops::sigmoid(&EfficientAt::style_logits(&out).unwrap()).unwrap();
     let got = Tensor::new(w.styles.as_slice(), &Device::Cpu).unwrap();
-    assert!(max_abs(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
+    assert!(max_abs_diff(&got.unsqueeze(0).unwrap(), &want) < 1e-5);
     assert_eq!(model.card.styles.len(), 50);
     assert_eq!(
         (model.card.styles[0].as_str(), model.card.styles[3].as_str()),
@@ -198,5 +181,5 @@ fn style_logits_are_the_audioset_music_genres() {
     let styles = EfficientAt::style_logits(&out).unwrap();
     assert_eq!(styles.dims(), &[1, 50]);
     let want = fx["logits_3s"].narrow(1, 216, 50).unwrap();
-    assert!(max_abs(&styles, &want) <= TOLERANCE);
+    assert!(max_abs_diff(&styles, &want) <= TOLERANCE);
 }

@@ -2,42 +2,25 @@
 //! `tests/fixtures/make_features_fixture.py`: 6 s of chords, a 107.67-BPM kick, noise, a
 //! quiet part, a negative first sample), and streaming == batch.
 
+mod support;
+use support::{fixture_bytes, values_f64};
+
 use model::features::{
-    frame_features, front_end, summarize, summary_names, FeatureStream, FRAME_ROWS, N_CHROMA,
-    N_CONTRAST, N_MELS, SUMMARY_LEN,
+    stft, summarize, summary_names, FeatureStream, FRAME_ROWS, N_CHROMA, N_CONTRAST, N_MELS,
+    SUMMARY_LEN,
 };
+use model::front_end::FrontEndConfig;
 use model::mel::Mel;
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
 
-fn fixture() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/features_librosa.safetensors"
-    ))
-    .unwrap()
-}
-
-/// A tensor's values (f32 or f64) as f64.
-fn tensor(st: &SafeTensors, name: &str) -> Vec<f64> {
-    let t = st.tensor(name).unwrap();
-    match t.dtype() {
-        safetensors::Dtype::F32 => t
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-            .collect(),
-        safetensors::Dtype::F64 => t
-            .data()
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-        d => panic!("{name}: unexpected dtype {d:?}"),
-    }
+/// The whole signal's per-frame features, as the Tagger and the trainer compute them.
+fn frame_features(samples: &[f32]) -> model::Result<Mel> {
+    model::front_end::frames(&FrontEndConfig::hand_features(), samples)
 }
 
 fn signal(st: &SafeTensors) -> Vec<f32> {
-    tensor(st, "signal").iter().map(|&v| v as f32).collect()
+    values_f64(st, "signal").iter().map(|&v| v as f32).collect()
 }
 
 /// Rows `from..from + n` of every frame, in librosa's `[rows, frames]` layout.
@@ -67,15 +50,15 @@ fn max_abs(v: &[f64]) -> f64 {
 
 #[test]
 fn frame_rows_match_librosa() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("features_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let mel = frame_features(&signal(&st)).unwrap();
     let frames = mel.frames();
     assert_eq!(frames, 259, "1 + len / hop frames");
 
-    let mel_power = tensor(&st, "mel_power");
-    let peaks = tensor(&st, "contrast_peak");
-    let valleys = tensor(&st, "contrast_valley");
+    let mel_power = values_f64(&st, "mel_power");
+    let peaks = values_f64(&st, "contrast_peak");
+    let valleys = values_f64(&st, "contrast_valley");
     // Powers and magnitudes span many decades; both STFTs (f32) are exact to ~1e-7 of a
     // frame's loudest bin, so bins more than 80 dB below the signal's loudest (librosa's
     // own `top_db`) are compared against that floor, not their own size.
@@ -87,19 +70,19 @@ fn frame_rows_match_librosa() {
             mel_power.clone(),
             max_abs(&mel_power) * 1e-8,
         ),
-        ("chroma", N_MELS, N_CHROMA, tensor(&st, "chroma"), 1e-6),
+        ("chroma", N_MELS, N_CHROMA, values_f64(&st, "chroma"), 1e-6),
         (
             "centroid",
             N_MELS + N_CHROMA,
             1,
-            tensor(&st, "centroid"),
+            values_f64(&st, "centroid"),
             1.0,
         ),
         (
             "rolloff",
             N_MELS + N_CHROMA + 1,
             1,
-            tensor(&st, "rolloff"),
+            values_f64(&st, "rolloff"),
             1.0,
         ),
         (
@@ -116,7 +99,7 @@ fn frame_rows_match_librosa() {
             valleys.clone(),
             max_abs(&peaks) * 1e-4,
         ),
-        ("zcr", FRAME_ROWS - 1, 1, tensor(&st, "zcr"), 1e-6),
+        ("zcr", FRAME_ROWS - 1, 1, values_f64(&st, "zcr"), 1e-6),
     ];
     let mut failed = Vec::new();
     for (name, from, n, want, floor) in checks {
@@ -138,7 +121,7 @@ fn fixture_names(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn summary_matches_librosa() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("features_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let mel = frame_features(&signal(&st)).unwrap();
     let frames = mel.frames();
@@ -149,7 +132,7 @@ fn summary_matches_librosa() {
     let mut got = vec![0f32; SUMMARY_LEN];
     summarize(&window, frames, &mut got);
     let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
-    let want = tensor(&st, "summary");
+    let want = values_f64(&st, "summary");
     let names = summary_names();
     assert_eq!(names, fixture_names(&bytes), "summary order");
     assert_eq!(names.len(), SUMMARY_LEN);
@@ -191,18 +174,21 @@ fn summary_matches_librosa() {
         want[SUMMARY_LEN - 1] as f32 as f64,
         "tempo"
     );
-    assert_eq!(tensor(&st, "tempo")[0], want[SUMMARY_LEN - 1] as f32 as f64);
+    assert_eq!(
+        values_f64(&st, "tempo")[0],
+        want[SUMMARY_LEN - 1] as f32 as f64
+    );
 }
 
 #[test]
 fn streaming_in_any_chunking_is_the_batch_bit_for_bit() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("features_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let x = signal(&st);
     let x = &x[..40_000];
     let want = frame_features(x).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(12);
-    let mut stream = FeatureStream::new(front_end()).unwrap();
+    let mut stream = FeatureStream::new(stft()).unwrap();
     for round in 0..6 {
         let mut out = Mel {
             n_mels: FRAME_ROWS,
@@ -230,7 +216,7 @@ fn streaming_in_any_chunking_is_the_batch_bit_for_bit() {
 
 #[test]
 fn energy_is_the_mel_front_ends() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("features_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let x = signal(&st);
     let features = frame_features(&x[..30_000]).unwrap();
@@ -301,5 +287,5 @@ fn a_silent_window_has_a_finite_summary() {
 fn the_stream_refuses_another_stft() {
     let cfg = model::mel::MelConfig::seed_default();
     assert!(FeatureStream::new(cfg).is_err());
-    assert!(FeatureStream::new(front_end()).is_ok());
+    assert!(FeatureStream::new(stft()).is_ok());
 }

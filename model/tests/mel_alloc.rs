@@ -81,7 +81,7 @@ fn pushing_chunks_allocates_nothing_once_warm() {
 /// ZCR) use only what `FeatureStream::new` allocated.
 #[test]
 fn pushing_chunks_of_hand_made_features_allocates_nothing_once_warm() {
-    let cfg = model::features::front_end();
+    let cfg = model::features::stft();
     let mut stream = model::features::FeatureStream::new(cfg.clone()).unwrap();
     assert_warm_pushes_allocate_nothing(&cfg, "features", |x, out| stream.push(x, out));
 }

@@ -1,17 +1,12 @@
 //! The mel front end against librosa 0.10.2 (fixture made by
 //! `tests/fixtures/make_mel_fixture.py`), and streaming == batch.
 
+mod support;
+use support::{fixture_bytes, max_abs_diff_slices};
+
 use model::mel::{mel_filterbank, mel_spectrogram, LogScale, Mel, MelConfig, MelStream};
 use rand::{Rng, SeedableRng};
 use safetensors::SafeTensors;
-
-fn fixture() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/mel_librosa.safetensors"
-    ))
-    .unwrap()
-}
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let t = st.tensor(name).unwrap();
@@ -30,22 +25,18 @@ fn at(mel: &Mel, m: usize, t: usize) -> f32 {
 
 #[test]
 fn filterbank_matches_librosa() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("mel_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let (shape, want) = tensor(&st, "mel_basis");
     assert_eq!(shape, vec![128, 1025]);
     let got = mel_filterbank(&MelConfig::seed_default());
-    let err = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let err = max_abs_diff_slices(&got, &want);
     assert!(err < 1e-7, "max abs filterbank error {err}");
 }
 
 #[test]
 fn mel_power_and_db_match_librosa() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("mel_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let (_, signal) = tensor(&st, "signal");
     let (shape, power) = tensor(&st, "mel_power");
@@ -87,7 +78,7 @@ fn mel_power_and_db_match_librosa() {
 
 #[test]
 fn musicnn_front_end_power_matches_librosa() {
-    let bytes = fixture();
+    let bytes = fixture_bytes("mel_librosa.safetensors");
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let (_, signal) = tensor(&st, "signal_16k");
     let (shape, power) = tensor(&st, "mel_power_16k");

@@ -1,7 +1,11 @@
 //! Networks, model files and their checks.
 
+mod support;
+use support::{logits, random_windows, scratch_dir};
+
 use candle_core::{Device, Tensor};
-use model::nets::{Arch, SeedCnn, SeedCnnConfig};
+use model::arch::Arch;
+use model::nets::{SeedCnn, SeedCnnConfig};
 use model::weights::{build_trainable, load_bytes, load_default, load_file, save, ModelCard};
 use model::Error;
 
@@ -14,23 +18,13 @@ fn tiny_card() -> ModelCard {
     c
 }
 
-fn input(b: usize, card: &ModelCard) -> Tensor {
-    Tensor::randn(
-        0f32,
-        1.0,
-        (b, card.mel.n_mels, card.window_frames),
-        &Device::Cpu,
-    )
-    .unwrap()
-}
-
 #[test]
 fn seed_cnn_shapes_and_documented_size() {
     let card = ModelCard::seed_cnn_default();
     assert_eq!(card.window_frames, 130, "3 s at 22 050 Hz, hop 512");
     let (vm, net) = build_trainable(&card, &Device::Cpu, 1).unwrap();
     for b in [1, 3] {
-        let y = net.forward_t(&input(b, &card), false).unwrap();
+        let y = net.forward_t(&random_windows(b, &card), false).unwrap();
         assert_eq!(y.dims(), &[b, 10]);
     }
     let vars = vm.data().lock().unwrap();
@@ -60,26 +54,19 @@ fn seed_cnn_shapes_and_documented_size() {
 fn save_load_round_trip_gives_identical_outputs() {
     let card = tiny_card();
     let (vm, net) = build_trainable(&card, &Device::Cpu, 3).unwrap();
-    let dir = tempdir();
+    let dir = scratch_dir("model-files");
     let path = dir.join("m.safetensors");
     save(&path, &card, &vm).unwrap();
     let loaded = load_file(&path, &Device::Cpu).unwrap();
     assert_eq!(loaded.card, card);
-    let x = input(2, &card);
-    let a = net.forward_t(&x, false).unwrap().to_vec2::<f32>().unwrap();
-    let b = loaded
-        .net
-        .forward_t(&x, false)
-        .unwrap()
-        .to_vec2::<f32>()
-        .unwrap();
-    assert_eq!(a, b);
+    let x = random_windows(2, &card);
+    assert_eq!(logits(&*net, &x), logits(&*loaded.net, &x));
 }
 
 #[test]
 fn same_seed_same_initial_weights_different_seed_different() {
     let card = tiny_card();
-    let x = input(1, &card);
+    let x = random_windows(1, &card);
     let out = |seed| {
         build_trainable(&card, &Device::Cpu, seed)
             .unwrap()
@@ -97,7 +84,7 @@ fn same_seed_same_initial_weights_different_seed_different() {
 fn mismatched_files_are_refused_with_the_reason() {
     let card = tiny_card();
     let (vm, _) = build_trainable(&card, &Device::Cpu, 3).unwrap();
-    let dir = tempdir();
+    let dir = scratch_dir("model-files");
     let path = dir.join("m.safetensors");
     save(&path, &card, &vm).unwrap();
     let bytes = std::fs::read(&path).unwrap();
@@ -185,19 +172,33 @@ fn embedded_default_model_loads_and_says_what_it_is() {
     assert!(m.card.validation.get("clip_accuracy").is_some());
     // EfficientAT with AudioSet's 50 music-genre classes as styles (README "Model card").
     assert!(
-        matches!(m.card.arch, model::nets::Arch::EfficientAt(_)),
+        matches!(m.card.arch, Arch::EfficientAt(_)),
         "{:?}",
         m.card.arch
     );
     assert_eq!(m.card.styles.len(), 50);
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "genre-tagger-test-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// Every committed model file (the embedded default among them) loads, and its card reads
+/// back as it was written: each field of its front end keeps its stored value, whatever
+/// struct now holds it.
+#[test]
+fn committed_model_files_load_and_keep_their_cards() {
+    for name in [
+        "default.safetensors",
+        "seed_cnn.safetensors",
+        "musicnn_mtt_head.safetensors",
+    ] {
+        let bytes = std::fs::read(support::manifest("weights").join(name)).unwrap();
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let stored: serde_json::Value =
+            serde_json::from_str(&meta.metadata().as_ref().unwrap()[model::weights::CARD_KEY])
+                .unwrap();
+        let m = load_bytes(&bytes, name, &Device::Cpu).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = serde_json::to_value(&m.card).unwrap();
+        for (key, value) in stored["mel"].as_object().unwrap() {
+            assert_eq!(&again["mel"][key], value, "{name}: mel.{key}");
+        }
+        assert_eq!(again["arch"], stored["arch"], "{name}");
+    }
 }

@@ -1,6 +1,9 @@
 //! musicnn as a genre model: the file format round trip, the tagger on musicnn's front
 //! end, and the head trainer on features it must be able to separate.
 
+mod support;
+use support::{manifest, max_abs_diff, max_abs_diff_slices};
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::nets::musicnn::{
@@ -9,31 +12,55 @@ use model::nets::musicnn::{
 use model::tagger::{Tagger, TaggerOptions};
 use model::train::{
     backbone_features, train_head, Clip, ClipFeatures, FeatureCache, MusicnnFeatures, Quiet,
-    TransferConfig, WindowFeatures,
+    TrainOutcome, TransferConfig, WindowFeatures,
 };
 use model::weights::{load_bytes, load_file, save, ModelCard};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
-/// Largest absolute element-wise difference.
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+fn tf_tensors(prefix: &str) -> HashMap<String, Tensor> {
+    let path = manifest("weights/musicnn/MSD_musicnn.safetensors");
+    read_tf_file(&path, prefix, &Device::Cpu).unwrap().1
 }
 
-fn tf_tensors(prefix: &str) -> HashMap<String, Tensor> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/musicnn/MSD_musicnn.safetensors");
-    read_tf_file(&path, prefix, &Device::Cpu).unwrap().1
+/// `train_head` on the published MSD backbone.
+fn train_on_msd(
+    card: &ModelCard,
+    train: &WindowFeatures,
+    valid: &WindowFeatures,
+    cfg: &TransferConfig,
+) -> model::Result<TrainOutcome> {
+    train_head(
+        card,
+        &tf_tensors("backbone."),
+        train,
+        valid,
+        cfg,
+        &Device::Cpu,
+        &mut Quiet,
+    )
+}
+
+/// A tags head trained for `epochs` on a few separable windows (seeds for the training
+/// and validation sets): a model to save, load and run, not to judge.
+fn small_tags_head(card: &ModelCard, epochs: usize, seeds: (u64, u64)) -> TrainOutcome {
+    let dim = HeadInput::Tags.dim();
+    let cfg = TransferConfig {
+        epochs,
+        ..Default::default()
+    };
+    let (train, valid) = (separable(dim, 4, 2, seeds.0), separable(dim, 4, 2, seeds.1));
+    train_on_msd(card, &train, &valid, &cfg).unwrap()
+}
+
+/// The published MSD backbone, for computing features.
+fn msd_backbone() -> Backbone {
+    Backbone::new(VarBuilder::from_tensors(
+        tf_tensors(""),
+        DType::F32,
+        &Device::Cpu,
+    ))
+    .unwrap()
 }
 
 /// Two "genres" of feature vectors around different centres, `n` windows each from
@@ -85,16 +112,7 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
         batch_size: 32,
         ..Default::default()
     };
-    let out = train_head(
-        &card,
-        &tf_tensors("backbone."),
-        &train,
-        &valid,
-        &cfg,
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
+    let out = train_on_msd(&card, &train, &valid, &cfg).unwrap();
     assert!(
         out.valid.window.accuracy > 0.95,
         "window accuracy {}",
@@ -114,7 +132,7 @@ fn head_learns_separable_features_and_keeps_the_backbone() {
     // The backbone in the trained model is the published one, unchanged.
     let vars = out.varmap.data().lock().unwrap();
     for (k, t) in tf_tensors("backbone.") {
-        let diff = max_diff(vars[&k].as_tensor(), &t);
+        let diff = max_abs_diff(vars[&k].as_tensor(), &t);
         assert_eq!(diff, 0.0, "{k} changed");
     }
 }
@@ -157,7 +175,7 @@ fn fine_tuning_moves_only_the_dense_layer_and_the_saved_model_uses_it() {
     {
         let vars = out.varmap.data().lock().unwrap();
         for (k, t) in &published {
-            let diff = max_diff(vars[k].as_tensor(), t);
+            let diff = max_abs_diff(vars[k].as_tensor(), t);
             if k.starts_with("backbone.dense.") {
                 assert!(diff > 0.0, "{k} did not train");
             } else {
@@ -173,14 +191,14 @@ fn fine_tuning_moves_only_the_dense_layer_and_the_saved_model_uses_it() {
     let loaded = load_file(&path, &Device::Cpu).unwrap();
     let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
     let trained = out.net.forward_t(&x, false).unwrap();
-    assert!(max_diff(&trained, &loaded.net.forward_t(&x, false).unwrap()) < 1e-6);
+    assert!(max_abs_diff(&trained, &loaded.net.forward_t(&x, false).unwrap()) < 1e-6);
     for k in ["backbone.dense.weight", "backbone.dense.bias"] {
         out.varmap.data().lock().unwrap()[k]
             .set(&published[k])
             .unwrap();
     }
     assert!(
-        max_diff(&trained, &out.net.forward_t(&x, false).unwrap()) > 1e-4,
+        max_abs_diff(&trained, &out.net.forward_t(&x, false).unwrap()) > 1e-4,
         "the network ignores the trained dense layer"
     );
     std::fs::remove_dir_all(dir).ok();
@@ -194,14 +212,11 @@ fn fine_tuning_needs_a_penultimate_head_on_pooled_features() {
         fine_tune_dense: true,
         ..Default::default()
     };
-    let err = train_head(
+    let err = train_on_msd(
         &tags_card(),
-        &tf_tensors("backbone."),
         &separable(dim, 4, 2, 13),
         &separable(dim, 4, 2, 14),
         &cfg,
-        &Device::Cpu,
-        &mut Quiet,
     )
     .err()
     .expect("a tags head cannot sit on a fine-tuned dense layer")
@@ -221,14 +236,11 @@ fn head_training_stops_with_an_error_when_it_diverges() {
         weight_decay: 0.0,
         ..Default::default()
     };
-    let err = train_head(
+    let err = train_on_msd(
         &card,
-        &tf_tensors("backbone."),
         &separable(dim, 8, 4, 7),
         &separable(dim, 4, 2, 8),
         &cfg,
-        &Device::Cpu,
-        &mut Quiet,
     )
     .err()
     .expect("a diverging run must fail")
@@ -246,46 +258,27 @@ fn head_training_refuses_non_finite_features_by_window() {
         epochs: 1,
         ..Default::default()
     };
-    let err = train_head(
-        &card,
-        &tf_tensors("backbone."),
-        &train,
-        &separable(dim, 4, 2, 10),
-        &cfg,
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .err()
-    .expect("NaN features must be refused")
-    .to_string();
+    let err = train_on_msd(&card, &train, &separable(dim, 4, 2, 10), &cfg)
+        .err()
+        .expect("NaN features must be refused")
+        .to_string();
     assert!(err.contains("feature 7 of window 3"), "{err}");
 }
 
 #[test]
 fn a_musicnn_model_file_round_trips_and_tags_audio() {
     let card = tags_card();
-    let dim = HeadInput::Tags.dim();
-    let cfg = TransferConfig {
-        epochs: 2,
-        ..Default::default()
-    };
-    let out = train_head(
-        &card,
-        &tf_tensors("backbone."),
-        &separable(dim, 4, 2, 3),
-        &separable(dim, 4, 2, 4),
-        &cfg,
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
+    let out = small_tags_head(&card, 2, (3, 4));
     let dir = std::env::temp_dir().join(format!("genre-tagger-musicnn-{}", std::process::id()));
     let path = dir.join("m.safetensors");
     save(&path, &card, &out.varmap).unwrap();
     let loaded = load_file(&path, &Device::Cpu).unwrap();
     assert_eq!(loaded.card, card);
     assert_eq!(
-        (loaded.card.mel.sample_rate, loaded.card.window_frames),
+        (
+            loaded.card.front_end.mel.sample_rate,
+            loaded.card.window_frames
+        ),
         (16_000, PATCH_FRAMES)
     );
     let x = Tensor::rand(0f32, 4.0, (2, N_MELS, PATCH_FRAMES), &Device::Cpu).unwrap();
@@ -293,7 +286,7 @@ fn a_musicnn_model_file_round_trips_and_tags_audio() {
         out.net.forward_t(&x, false).unwrap(),
         loaded.net.forward_t(&x, false).unwrap(),
     );
-    let diff = max_diff(&a, &b);
+    let diff = max_abs_diff(&a, &b);
     assert!(diff < 1e-6, "loaded model differs by {diff}");
 
     // Through the tagger at a rate other than musicnn's 16 kHz: 187-frame windows every second.
@@ -327,21 +320,7 @@ fn a_musicnn_model_file_round_trips_and_tags_audio() {
 #[test]
 fn a_musicnn_file_missing_backbone_tensors_is_refused_by_name() {
     let card = tags_card();
-    let dim = HeadInput::Tags.dim();
-    let cfg = TransferConfig {
-        epochs: 1,
-        ..Default::default()
-    };
-    let out = train_head(
-        &card,
-        &tf_tensors("backbone."),
-        &separable(dim, 4, 2, 5),
-        &separable(dim, 4, 2, 6),
-        &cfg,
-        &Device::Cpu,
-        &mut Quiet,
-    )
-    .unwrap();
+    let out = small_tags_head(&card, 1, (5, 6));
     out.varmap
         .data()
         .lock()
@@ -364,17 +343,12 @@ fn a_musicnn_file_missing_backbone_tensors_is_refused_by_name() {
 #[test]
 fn backbone_features_cover_every_window_of_every_clip() {
     let card = tags_card();
-    let net = Backbone::new(VarBuilder::from_tensors(
-        tf_tensors(""),
-        DType::F32,
-        &Device::Cpu,
-    ))
-    .unwrap();
+    let net = msd_backbone();
     // 5 s of a chirp at 16 kHz → 313 frames; a 187-frame window every ~62.5 frames.
     let x: Vec<f32> = (0..80_000)
         .map(|i| (i as f32 * i as f32 * 1e-7).sin() * 0.5)
         .collect();
-    let mel = model::mel::mel_spectrogram(&card.mel, &x).unwrap();
+    let mel = model::mel::mel_spectrogram(&card.front_end.mel, &x).unwrap();
     let clip = Clip {
         path: "chirp.wav".into(),
         genre: 1,
@@ -465,7 +439,7 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
                 genre: i,
                 index: i as u32,
             },
-            mel: model::mel::mel_spectrogram(&card.mel, &chirp(k)).unwrap(),
+            mel: model::mel::mel_spectrogram(&card.front_end.mel, &chirp(k)).unwrap(),
         })
         .collect();
     let dir =
@@ -505,15 +479,9 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
     let first = FeatureCache::new(&dir, &tensors).unwrap();
     let a = run(&[-20.0], &first);
     assert_eq!((first.hits(), first.misses()), (0, 2));
-    let max_diff = |x: &[f32], y: &[f32]| {
-        x.iter()
-            .zip(y)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max)
-    };
     assert_eq!(a.x.len(), fresh.x.len());
     assert!(
-        max_diff(&a.x, &fresh.x) < 1e-6,
+        max_abs_diff_slices(&a.x, &fresh.x) < 1e-6,
         "features through the cache are the backbone's"
     );
 
@@ -565,6 +533,6 @@ fn the_feature_cache_returns_what_the_backbone_computed_and_misses_on_any_change
     let c = run(&[-20.0], &fourth);
     assert_eq!((fourth.hits(), fourth.misses()), (1, 1));
     assert_eq!(c.x.len(), fresh.x.len());
-    assert!(max_diff(&c.x, &fresh.x) < 1e-6);
+    assert!(max_abs_diff_slices(&c.x, &fresh.x) < 1e-6);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -2,16 +2,15 @@
 //! patches musicnn's own code made, must give TensorFlow's logits to 1e-3.
 //! (`cargo xtask parity` runs the same check on every reference patch in ../shared.)
 
+mod support;
+use support::{fixture_tensors, manifest, max_abs_diff};
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::nets::musicnn::{import_tf, read_tf_file, Backbone, Variant};
-use std::collections::HashMap;
-use std::path::Path;
 
 fn weights(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("weights/musicnn")
-        .join(name)
+    manifest("weights/musicnn").join(name)
 }
 
 fn backbone(variant_file: &str) -> (Variant, Backbone) {
@@ -20,28 +19,9 @@ fn backbone(variant_file: &str) -> (Variant, Backbone) {
     (variant, net)
 }
 
-fn fixture() -> HashMap<String, Tensor> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/musicnn_reference.safetensors");
-    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
-
 #[test]
 fn logits_match_tensorflow_for_both_published_models() {
-    let fx = fixture();
+    let fx = fixture_tensors("musicnn_reference.safetensors");
     let input = &fx["patches_mel_major"];
     for (file, key, want_variant) in [
         (
@@ -73,7 +53,7 @@ fn logits_match_tensorflow_for_both_published_models() {
 /// CPU kernels' outputs and TensorFlow's logits.
 #[test]
 fn the_candle_ops_path_matches_the_fused_kernels_and_tensorflow() {
-    let fx = fixture();
+    let fx = fixture_tensors("musicnn_reference.safetensors");
     let input = &fx["patches_mel_major"];
     for (file, key) in [
         ("MSD_musicnn.safetensors", "MSD_musicnn_logits"),
@@ -105,7 +85,7 @@ fn the_candle_ops_path_matches_the_fused_kernels_and_tensorflow() {
 
 #[test]
 fn patches_in_a_batch_do_not_affect_each_other() {
-    let fx = fixture();
+    let fx = fixture_tensors("musicnn_reference.safetensors");
     let input = &fx["patches_mel_major"];
     let (_, net) = backbone("MSD_musicnn.safetensors");
     let both = net.forward(input).unwrap().tags;
@@ -154,7 +134,7 @@ fn import_names_every_missing_variable_and_refuses_extras() {
 
 #[test]
 fn a_file_that_is_not_musicnn_is_refused_with_its_path() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/default.safetensors");
+    let path = manifest("weights/default.safetensors");
     let err = read_tf_file(&path, "", &Device::Cpu)
         .unwrap_err()
         .to_string();

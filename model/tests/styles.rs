@@ -3,8 +3,10 @@
 //! them, top 5 by probability).
 
 use candle_core::{Device, Tensor};
+use model::arch::Arch;
 use model::audio::Audio;
-use model::nets::{Arch, GenreNet, NetOutput, SeedCnnConfig};
+use model::net::{GenreNet, NetOutput};
+use model::nets::SeedCnnConfig;
 use model::tag_report::{document, file_entry, top_styles, TOP_STYLES};
 use model::tagger::{tag_audio, Tagger, TaggerOptions};
 use model::weights::{build_trainable, read_card, save, LoadedModel, ModelCard};

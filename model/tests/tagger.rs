@@ -1,7 +1,8 @@
 //! The Tagger: chunking-independent, hop-exact, silence- and NaN-aware.
 
 use candle_core::Device;
-use model::nets::{Arch, SeedCnnConfig};
+use model::arch::Arch;
+use model::nets::SeedCnnConfig;
 use model::tagger::{tag_audio, Tagger, TaggerOptions, WindowResult};
 use model::weights::{build_trainable, LoadedModel, ModelCard};
 use model::{audio::Audio, Error};

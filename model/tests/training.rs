@@ -3,7 +3,8 @@
 //! skipped with a warning instead of stopping training.
 
 use candle_core::Device;
-use model::nets::{Arch, SeedCnnConfig};
+use model::arch::Arch;
+use model::nets::SeedCnnConfig;
 use model::train::{
     discover, load_features, split, train, Augment, EpochRecord, Observer, SplitKind, TrainConfig,
 };
@@ -92,8 +93,8 @@ fn run(dir: &Path, seed: u64) -> (Record, model::train::TrainOutcome) {
     let (kind, s) = split(&clips, None).unwrap();
     assert_eq!(kind, SplitKind::ByIndex);
     let mut obs = Record::default();
-    let tr = load_features(&s.train, &card.mel, card.window_frames, &mut obs).unwrap();
-    let va = load_features(&s.valid, &card.mel, card.window_frames, &mut obs).unwrap();
+    let tr = load_features(&s.train, &card.front_end, card.window_frames, &mut obs).unwrap();
+    let va = load_features(&s.valid, &card.front_end, card.window_frames, &mut obs).unwrap();
     assert_eq!(
         (tr.len(), va.len()),
         (9, 6),

@@ -2,21 +2,15 @@
 //! shape, the parameter count its module documents, a model file round trip, and the
 //! Tagger running each loaded model on audio (what `tag`, `eval` and the plugin do).
 
-use candle_core::{Device, Tensor};
-use model::nets::{Arch, CrnnConfig, Seed128ChunkConfig, Seed2BlockConfig, Seed4BlockConfig};
+mod support;
+use support::random_windows;
+
+use candle_core::Device;
+use model::arch::Arch;
+use model::nets::{CrnnConfig, Seed128ChunkConfig, Seed2BlockConfig, Seed4BlockConfig};
 use model::tagger::{tag_audio, TaggerOptions};
 use model::weights::{build_trainable, load_bytes, load_file, save, ModelCard};
 use std::sync::Arc;
-
-fn input(b: usize, card: &ModelCard) -> Tensor {
-    Tensor::randn(
-        0f32,
-        1.0,
-        (b, card.mel.n_mels, card.window_frames),
-        &Device::Cpu,
-    )
-    .unwrap()
-}
 
 #[test]
 fn each_arch_takes_its_window_gives_ten_logits_and_has_its_documented_size() {
@@ -44,12 +38,15 @@ fn each_arch_takes_its_window_gives_ten_logits_and_has_its_documented_size() {
     ];
     for (arch, rate, (mels, frames), params) in cases {
         let card = ModelCard::from_scratch(arch.clone()).unwrap();
-        assert_eq!(card.mel.sample_rate, rate, "{arch:?}");
-        assert_eq!((card.mel.n_mels, card.window_frames), (mels, frames));
+        assert_eq!(card.front_end.mel.sample_rate, rate, "{arch:?}");
+        assert_eq!(
+            (card.front_end.mel.n_mels, card.window_frames),
+            (mels, frames)
+        );
         let (vm, net) = build_trainable(&card, &Device::Cpu, 1).unwrap();
         assert_eq!(model::train::parameter_count(&vm), params, "{arch:?}");
         for train in [false, true] {
-            let y = net.forward_t(&input(2, &card), train).unwrap();
+            let y = net.forward_t(&random_windows(2, &card), train).unwrap();
             assert_eq!(y.dims(), &[2, 10], "{arch:?}");
             let v = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             assert!(v.iter().all(|x| x.is_finite()), "{arch:?}");
@@ -93,7 +90,7 @@ fn each_arch_survives_a_model_file_round_trip_and_tags_audio() {
         save(&path, &card, &vm).unwrap();
         let loaded = load_file(&path, &Device::Cpu).unwrap();
         assert_eq!(loaded.card, card);
-        let x = input(3, &card);
+        let x = random_windows(3, &card);
         let a = net.forward_t(&x, false).unwrap().to_vec2::<f32>().unwrap();
         let b = loaded.net.forward_t(&x, false).unwrap();
         assert_eq!(a, b.to_vec2::<f32>().unwrap(), "{arch:?}");

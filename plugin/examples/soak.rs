@@ -17,8 +17,9 @@
 //! within its bound.
 
 use genre_tagger::controls::Controls;
-use genre_tagger::engine::{Engine, ModelSource, Monitor};
+use genre_tagger::engine::{Engine, Monitor};
 use genre_tagger::log::GenreLog;
+use genre_tagger::model_load::ModelSource;
 use genre_tagger::params::TaggerParams;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;

@@ -11,7 +11,8 @@
 //! model file to run instead of the embedded default. `cargo xtask bench` runs it.
 
 use genre_tagger::controls::Controls;
-use genre_tagger::engine::{embedded_model, Engine, ModelSource, Monitor};
+use genre_tagger::engine::{Engine, Monitor};
+use genre_tagger::model_load::{embedded_model, ModelSource};
 use genre_tagger::params::TaggerParams;
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,74 +17,18 @@ use crate::flush::flush_subnormals;
 use crate::log::csv::CsvAppender;
 use crate::meters::Meters;
 use crate::midi::{MidiEvent, MidiMessage, MidiOut, QUEUE_CAPACITY};
+use crate::model_load::ModelSource;
 use crate::params::TaggerParams;
 use crate::recorder::{LogReader, Recorder};
 use crate::tap::Tap;
 use crate::worker::{analysis_pool, Worker, WorkerLinks};
-use model::weights::LoadedModel;
 use nice_plug_egui::RepaintNotifier;
 use ringbuf::traits::Split;
 use ringbuf::HeapRb;
-use std::panic::catch_unwind;
 use std::sync::{Arc, OnceLock};
 
 /// Seconds of mono audio the ring holds: how long the worker may stall before samples drop.
 pub const RING_SECONDS: usize = 8;
-
-/// Where the worker gets its network.
-#[derive(Clone)]
-pub enum ModelSource {
-    /// The model embedded in the binary (loaded once per process, on the first worker).
-    Embedded,
-    /// A given model (tests; a future "load model file" option).
-    Given(Arc<LoadedModel>),
-}
-
-static EMBEDDED: OnceLock<Result<Arc<LoadedModel>, String>> = OnceLock::new();
-
-/// The embedded default model on the worker's device, loaded once per process. A failure
-/// (an empty or incompatible weights file, a GPU asked for and missing, a panic in the
-/// loader) is kept as its message.
-pub fn embedded_model() -> Result<Arc<LoadedModel>, String> {
-    EMBEDDED
-        .get_or_init(|| {
-            let device = worker_device()?;
-            match catch_unwind(|| model::weights::load_default(&device)) {
-                Ok(Ok(m)) => Ok(Arc::new(m)),
-                Ok(Err(e)) => Err(format!("cannot load the embedded model: {e}")),
-                Err(p) => Err(format!(
-                    "loading the embedded model panicked: {}",
-                    panic_message(&*p)
-                )),
-            }
-        })
-        .clone()
-}
-
-/// The CPU, unless `GENRE_TAGGER_DEVICE` (`auto`, `cpu` or `cuda`) asks for a GPU: the
-/// worker tags one window per hop, a small batch that the CPU keeps up with in real time,
-/// and a plugin should not take a GPU its host may be using.
-fn worker_device() -> Result<model::device::Device, String> {
-    let Ok(asked) = std::env::var("GENRE_TAGGER_DEVICE") else {
-        return Ok(model::device::Device::Cpu);
-    };
-    let choice = asked
-        .parse()
-        .map_err(|e| format!("GENRE_TAGGER_DEVICE: {e}"))?;
-    model::device::select(choice)
-        .map(|(device, _)| device)
-        .map_err(|e| format!("GENRE_TAGGER_DEVICE={asked}: {e}"))
-}
-
-pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic payload".into()
-    }
-}
 
 /// The read side of the plugin's state: what the editor, the standalone's console and tests
 /// get. Cloning it is cheap (shared handles).

@@ -7,7 +7,8 @@
 //! - [`midi`]: the MIDI map and the audio thread's sample-accurate MIDI out.
 //! - [`engine`]: activation lifecycle and the audio thread's work; [`engine::Monitor`] is
 //!   the read side.
-//! - [`worker`]: the analysis worker (the model crate's `Tagger`).
+//! - [`worker`]: the analysis worker (the model crate's `Tagger`); [`model_load`]: where it
+//!   gets its network (the embedded default, loaded once per process, or a given one).
 //! - [`meters`], [`analysis`], [`recorder`], [`controls`]: the one-way links — audio-thread
 //!   meters, the worker → editor snapshot, the worker → log keeper channel, editor → worker
 //!   requests.
@@ -25,6 +26,8 @@ pub mod flush;
 pub mod log;
 pub mod meters;
 pub mod midi;
+pub mod model_load;
+pub mod panic_message;
 pub mod params;
 pub mod recorder;
 pub mod standalone;
@@ -32,9 +35,10 @@ pub mod tap;
 pub mod worker;
 
 use controls::Controls;
-use engine::{Engine, ModelSource};
+use engine::Engine;
 use file_input::FilePlayer;
 use midi::MidiMessage;
+use model_load::ModelSource;
 use nice_plug::prelude::*;
 use params::TaggerParams;
 use std::sync::Arc;

@@ -10,9 +10,9 @@
 //! Exits non-zero when an option is wrong or the wrapper fails (backend or editor could not
 //! start).
 
-use genre_tagger::engine::embedded_model;
 use genre_tagger::file_input::Playlist;
 use genre_tagger::log::csv::CsvAppender;
+use genre_tagger::model_load::embedded_model;
 use genre_tagger::standalone::{self, StandaloneConfig};
 use genre_tagger::worker::log_header;
 use std::path::PathBuf;

@@ -6,9 +6,10 @@
 
 use crate::analysis::{Analysis, AnalysisWriter, Device};
 use crate::controls::Controls;
-use crate::engine::{embedded_model, panic_message, ModelSource};
 use crate::log::{now_unix_ms, top_changed, Hop, LogHeader};
 use crate::midi::{hop_messages, MidiEvent, DELAY_S};
+use crate::model_load::ModelSource;
+use crate::panic_message::panic_message;
 use crate::params::TaggerParams;
 use crate::recorder::LogMessage;
 use crossbeam_channel::Sender;
@@ -166,11 +167,7 @@ impl State {
     }
 
     fn load_model(&mut self) -> Option<Arc<LoadedModel>> {
-        let model = match &self.links.source {
-            ModelSource::Given(m) => Ok(m.clone()),
-            ModelSource::Embedded => embedded_model(),
-        };
-        match model {
+        match self.links.source.load() {
             Ok(m) => {
                 self.a.model = m.source.clone();
                 self.a.labels = m.card.labels.clone();
@@ -267,8 +264,8 @@ impl State {
     ) {
         let rate = self.links.rate.max(1) as f64;
         let card = &model.card;
-        let window_s =
-            card.window_frames as f64 * card.mel.hop as f64 / card.mel.sample_rate as f64;
+        let window_s = card.window_frames as f64 * card.front_end.mel.hop as f64
+            / card.front_end.mel.sample_rate as f64;
         let end = (self.origin + ((w.start_s + window_s) * rate).round() as u64).min(self.consumed);
         let n_labels = card.labels.len();
         let distribution = smoothed.map_or_else(|| vec![0.0; n_labels], <[f32]>::to_vec);

@@ -12,9 +12,9 @@
 mod common;
 
 use common::*;
-use genre_tagger::engine::ModelSource;
 use genre_tagger::meters::Meters;
 use genre_tagger::midi::{MidiMessage, DELAY_S};
+use genre_tagger::model_load::ModelSource;
 use genre_tagger::tap::Tap;
 use nice_assert_no_alloc::assert_no_alloc;
 use ringbuf::traits::Split;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use genre_tagger::engine::ModelSource;
+use genre_tagger::model_load::ModelSource;
 use std::time::{Duration, Instant};
 
 fn feed(engine: &mut genre_tagger::engine::Engine, rate: u32, seconds: f32, offset: &mut usize) {
@@ -265,8 +265,8 @@ fn every_hop_reaches_the_log_and_the_snapshot_with_its_styles() {
 
 #[test]
 fn the_seed_papers_systems_run_in_the_worker() {
+    use model::arch::Arch;
     use model::classic::{Classifier, HandFeaturesConfig};
-    use model::nets::Arch;
     for arch in [
         Arch::Seed2Block(Default::default()),
         Arch::Seed128Chunk(Default::default()),

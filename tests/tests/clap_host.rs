@@ -370,10 +370,10 @@ fn state_saves_and_restores_parameters_and_editor_size() {
 fn midi_out_program_change_and_one_cc_per_genre_at_the_stamped_offsets() {
     let _main = main_thread();
     let rate = 48_000.0;
-    let model = genre_tagger::engine::embedded_model().expect("embedded model");
+    let model = genre_tagger::model_load::embedded_model().expect("embedded model");
     let card = &model.card;
     let n_labels = card.labels.len();
-    let mel_hop_s = card.mel.hop as f64 / card.mel.sample_rate as f64;
+    let mel_hop_s = card.front_end.mel.hop as f64 / card.front_end.mel.sample_rate as f64;
     let window_s = card.window_frames as f64 * mel_hop_s;
     // The hop parameter's default (1 s), rounded to whole mel frames as the Tagger does.
     let hop_s = (1.0 / mel_hop_s).round() * mel_hop_s;

@@ -115,7 +115,7 @@ fn plays_a_file_in_real_time_logs_every_hop_and_exits_at_its_end() {
     assert!(stderr.contains("end of input"), "{stderr}");
     // Real time: six seconds of music take six seconds.
     assert!(t.elapsed() >= Duration::from_secs(5), "{:?}", t.elapsed());
-    let model = genre_tagger::engine::embedded_model().unwrap();
+    let model = genre_tagger::model_load::embedded_model().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();

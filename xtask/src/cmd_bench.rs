@@ -290,7 +290,7 @@ impl Inputs {
         let clip_path = root.join("fixtures/cc-music/brahms_hungarian_dance_5.ogg");
         let cnn_path = root.join("model/weights/seed_cnn.safetensors");
         let cnn = Arc::new(model::weights::load_file(&cnn_path, &cpu)?);
-        let cfg = cnn.card.mel.clone();
+        let cfg = cnn.card.front_end.mel.clone();
         if cfg != MelConfig::seed_default() {
             bail!(
                 "{}'s front end is not MelConfig::seed_default(); the mel row assumes it is",

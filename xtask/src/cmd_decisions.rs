@@ -16,11 +16,11 @@ use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
+use model::arch::Arch;
 use model::distribution::argmax;
 use model::dj_mix::{self, MixScore, Segment};
 use model::nets::efficientat::{Decision, Mn, MnConfig};
 use model::nets::musicnn::{Backbone, HeadInput};
-use model::nets::Arch;
 use model::tagger::{smooth, TaggerOptions};
 use model::train::{
     backbone_features, cached_probs, discover, discover_labelled, load_features, split, train_head,
@@ -246,7 +246,7 @@ fn outputs(
 ) -> Result<Outputs> {
     let wf = card.window_frames;
     let part = |clips: &[Clip], hop: f32, levels: &[f32], bars: &mut Bars| -> Result<_> {
-        let mels = load_features(clips, &card.mel, wf, bars)?;
+        let mels = load_features(clips, &card.front_end, wf, bars)?;
         Ok(backbone_features(
             backbone,
             card,
@@ -262,8 +262,8 @@ fn outputs(
     let valid = part(&sets.valid, EVAL_HOP_S, &[], bars)?;
     let heldout = part(&sets.heldout, EVAL_HOP_S, &[], bars)?;
     let cc = part(&sets.cc, EVAL_HOP_S, &[], bars)?;
-    let x = model::audio::resample(mix, MIX_RATE, card.mel.sample_rate)?;
-    let mel = model::mel::mel_spectrogram(&card.mel, &x)?;
+    let x = model::audio::resample(mix, MIX_RATE, card.front_end.mel.sample_rate)?;
+    let mel = model::mel::mel_spectrogram(&card.front_end.mel, &x)?;
     let clip = Clip {
         path: "dj mix".into(),
         genre: 0,
@@ -279,14 +279,16 @@ fn outputs(
         device,
         bars,
     )?;
-    let hop_frames = (MIX_HOP_S * card.mel.sample_rate as f32 / card.mel.hop as f32).round();
+    let hop_frames =
+        (MIX_HOP_S * card.front_end.mel.sample_rate as f32 / card.front_end.mel.hop as f32).round();
     Ok(Outputs {
         fit,
         valid,
         heldout,
         cc,
         mix,
-        mix_hop_s: hop_frames as f64 * card.mel.hop as f64 / card.mel.sample_rate as f64,
+        mix_hop_s: hop_frames as f64 * card.front_end.mel.hop as f64
+            / card.front_end.mel.sample_rate as f64,
     })
 }
 
@@ -507,7 +509,12 @@ fn scored_row(
 /// Median forward time of `backbone` per window, batch 1, on one thread.
 fn ms_per_window(backbone: &dyn FeatureBackbone, card: &ModelCard, device: &Device) -> Result<f64> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
-    let x = Tensor::randn(0f32, 1.0, (1, card.mel.n_mels, card.window_frames), device)?;
+    let x = Tensor::randn(
+        0f32,
+        1.0,
+        (1, card.front_end.mel.n_mels, card.window_frames),
+        device,
+    )?;
     pool.install(|| -> Result<f64> {
         backbone.features(&x)?; // warm-up
         let mut t: Vec<f64> = (0..15)

@@ -3,9 +3,9 @@
 use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
+use model::arch::Arch;
 use model::nets::efficientat::{Decision, HeadFeatures, Mn};
 use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
-use model::nets::Arch;
 use model::train::{
     backbone_features, discover, discover_labelled, fit_classic, load_features, split, train,
     train_head, ClassicConfig, ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache,
@@ -165,9 +165,9 @@ pub enum ArchArg {
 }
 
 impl ArchArg {
-    pub fn arch(self) -> model::nets::Arch {
+    pub fn arch(self) -> model::arch::Arch {
+        use model::arch::Arch;
         use model::classic::{Classifier, HandFeaturesConfig};
-        use model::nets::Arch;
         let classic = |classifier| Arch::HandFeatures(HandFeaturesConfig { classifier });
         match self {
             ArchArg::SeedCnn => Arch::SeedCnn(Default::default()),
@@ -184,7 +184,7 @@ impl ArchArg {
 
     /// A classical system (hand-made features and a classifier): fitted once, no epochs.
     pub fn is_classic(self) -> bool {
-        matches!(self.arch(), model::nets::Arch::HandFeatures(_))
+        matches!(self.arch(), model::arch::Arch::HandFeatures(_))
     }
 
     /// The name on the command line.
@@ -399,8 +399,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
         train_clips.extend(extra);
     }
-    let train_f = load_features(&train_clips, &card.mel, card.window_frames, &mut bars)?;
-    let valid_f = load_features(&s.valid, &card.mel, card.window_frames, &mut bars)?;
+    let train_f = load_features(&train_clips, &card.front_end, card.window_frames, &mut bars)?;
+    let valid_f = load_features(&s.valid, &card.front_end, card.window_frames, &mut bars)?;
     let (outcome, cfg_json, epochs) = match args.backbone {
         BackboneArg::Cnn if arch.is_classic() => {
             let cfg = ClassicConfig {

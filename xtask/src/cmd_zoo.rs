@@ -163,7 +163,7 @@ impl Lab {
     ) -> Result<std::rc::Rc<Vec<ClipFeatures>>> {
         let key = format!(
             "{set}|{}|{}",
-            serde_json::to_string(&card.mel)?,
+            serde_json::to_string(&card.front_end)?,
             card.window_frames
         );
         if let Some(f) = self.cache.get(&key) {
@@ -176,7 +176,7 @@ impl Lab {
             "cc" => &self.cc,
             other => anyhow::bail!("no clip set {other}"),
         };
-        let f = load_features(clips, &card.mel, card.window_frames, &mut self.bars)?;
+        let f = load_features(clips, &card.front_end, card.window_frames, &mut self.bars)?;
         // Positions must match the clip list (folds index it): a skipped clip would shift them.
         anyhow::ensure!(
             f.len() == clips.len(),

@@ -22,7 +22,7 @@ use fit::FitOutput;
 pub use fit::{fit, Fitted};
 
 use crate::features::{summarize, FRAME_ROWS, SUMMARY_LEN};
-use crate::nets::GenreNet;
+use crate::net::GenreNet;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};

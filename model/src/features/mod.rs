@@ -23,10 +23,10 @@ mod summary;
 mod tempo;
 mod zcr;
 
-pub use stream::{frame_features, FeatureStream};
+pub use stream::FeatureStream;
 pub use summary::{summarize, summary_names};
 
-use crate::mel::{FrameContent, MelConfig};
+use crate::mel::MelConfig;
 
 /// Mel bands of the MFCC and onset front end (librosa's default).
 pub const N_MELS: usize = 128;
@@ -49,10 +49,9 @@ pub const SUMMARY_LEN: usize = 3 * (N_MFCC + N_CHROMA + 1 + 1 + N_CONTRAST + 1) 
 /// The STFT every feature is computed on: librosa's defaults (22 050 Hz, n_fft 2048,
 /// hop 512, Hann, centred with zero padding). Its `n_mels` is [`FRAME_ROWS`]: the
 /// Tagger sizes its frames by it.
-pub fn front_end() -> MelConfig {
+pub fn stft() -> MelConfig {
     MelConfig {
         n_mels: FRAME_ROWS,
-        content: FrameContent::HandFeatures,
         ..MelConfig::seed_default()
     }
 }

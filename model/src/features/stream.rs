@@ -5,7 +5,7 @@ use super::contrast::Contrast;
 use super::spectral::{centroid, rolloff};
 use super::zcr::Zcr;
 use super::{FRAME_ROWS, N_CHROMA, N_CONTRAST, N_MELS};
-use crate::mel::{Frame, FrameContent, FrameSink, LogScale, Mel, MelConfig, MelStream};
+use crate::mel::{Frame, FrameSink, LogScale, Mel, MelConfig, MelStream};
 
 /// Streaming per-frame features, with [`MelStream`](crate::mel::MelStream)'s interface:
 /// chunks of any size in, each frame's [`FRAME_ROWS`] rows (and its energy) appended to
@@ -69,9 +69,9 @@ impl FrameSink for Sink<'_> {
 }
 
 impl FeatureStream {
-    /// `cfg` must be [`super::front_end`] (the card stores it; anything else is refused).
+    /// `cfg` must be [`super::stft`] (the card stores it; anything else is refused).
     pub fn new(cfg: MelConfig) -> crate::Result<Self> {
-        if cfg != super::front_end() {
+        if cfg != super::stft() {
             return Err(crate::Error::Config(format!(
                 "the hand-made features are computed on librosa's default STFT, not {cfg:?}"
             )));
@@ -79,7 +79,6 @@ impl FeatureStream {
         let mel_cfg = MelConfig {
             n_mels: N_MELS,
             scale: LogScale::Power,
-            content: FrameContent::LogMel,
             ..cfg.clone()
         };
         let n_bins = cfg.n_fft / 2 + 1;
@@ -133,9 +132,4 @@ impl FeatureStream {
         self.mel.reset();
         self.rows.zcr.reset();
     }
-}
-
-/// The whole signal's frames (the stream fed everything at once, then finished).
-pub fn frame_features(samples: &[f32]) -> crate::Result<Mel> {
-    crate::front_end::frames(&super::front_end(), samples)
 }

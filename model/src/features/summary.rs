@@ -33,7 +33,7 @@ pub fn summarize(window: &[f32], frames: usize, out: &mut [f32]) {
         "window is [FRAME_ROWS][frames]"
     );
     assert_eq!(out.len(), SUMMARY_LEN, "out holds SUMMARY_LEN values");
-    let cfg = super::front_end();
+    let cfg = super::stft();
     if frames == 0 {
         out.fill(0.0);
         out[SUMMARY_LEN - 1] = tempo(&[], cfg.sample_rate as f64, cfg.hop) as f32;
@@ -104,7 +104,8 @@ mod tests {
     //! The window-level intermediates (private here) against the librosa fixture that
     //! `tests/features_parity.rs` checks the summary with.
     use super::*;
-    use crate::features::frame_features;
+    use crate::features::{stft, FeatureStream};
+    use crate::mel::Mel;
     use safetensors::SafeTensors;
 
     fn fixture() -> Vec<u8> {
@@ -127,7 +128,13 @@ mod tests {
     /// The fixture signal's window, `[FRAME_ROWS][frames]`.
     fn window(st: &SafeTensors) -> (Vec<f32>, usize) {
         let x: Vec<f32> = tensor(st, "signal").iter().map(|&v| v as f32).collect();
-        let mel = frame_features(&x).unwrap();
+        let mut mel = Mel {
+            n_mels: FRAME_ROWS,
+            ..Default::default()
+        };
+        let mut stream = FeatureStream::new(stft()).unwrap();
+        stream.push(&x, &mut mel);
+        stream.finish(&mut mel);
         let frames = mel.frames();
         let mut w = vec![0f32; FRAME_ROWS * frames];
         for t in 0..frames {

@@ -123,22 +123,6 @@ pub struct MelConfig {
     /// shorter (the first sample has no predecessor), before anything else.
     #[serde(default)]
     pub preemphasis: Option<f32>,
-    /// What each frame holds: log-mel bands, or the hand-made features' per-frame rows
-    /// (computed on this same STFT; see `crate::features`).
-    #[serde(default)]
-    pub content: FrameContent,
-}
-
-/// What a front end's frames hold; [`crate::front_end::FrontEnd`] picks the stream by it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FrameContent {
-    /// `n_mels` log-mel bands ([`crate::mel::MelStream`]).
-    #[default]
-    LogMel,
-    /// [`crate::features::FRAME_ROWS`] rows of hand-made features
-    /// ([`crate::features::FeatureStream`]).
-    HandFeatures,
 }
 
 impl MelConfig {
@@ -158,7 +142,6 @@ impl MelConfig {
             window: WindowKind::HannPeriodic,
             banks: MelBanks::Slaney,
             preemphasis: None,
-            content: FrameContent::LogMel,
         }
     }
 
@@ -180,7 +163,6 @@ impl MelConfig {
             window: WindowKind::HannPeriodic,
             banks: MelBanks::Slaney,
             preemphasis: None,
-            content: FrameContent::LogMel,
         }
     }
 
@@ -208,7 +190,6 @@ impl MelConfig {
             window: WindowKind::HannSymmetric { length: 800 },
             banks: MelBanks::Kaldi,
             preemphasis: Some(0.97),
-            content: FrameContent::LogMel,
         }
     }
 
@@ -273,11 +254,6 @@ impl MelConfig {
             if !c.is_finite() {
                 return bad(format!("pre-emphasis coefficient must be finite, got {c}"));
             }
-        }
-        if self.content == FrameContent::HandFeatures && *self != crate::features::front_end() {
-            return bad(format!(
-                "the hand-made features are computed on librosa's default STFT only, not {self:?}"
-            ));
         }
         if let LogScale::Ln { eps, divisor, .. } = self.scale {
             if !(eps > 0.0 && divisor.is_finite() && divisor != 0.0) {

@@ -10,7 +10,7 @@ mod edges;
 mod filters;
 mod stream;
 
-pub use config::{FrameContent, LogScale, MelBanks, MelConfig, PadMode, WindowKind};
+pub use config::{LogScale, MelBanks, MelConfig, PadMode, WindowKind};
 pub use filters::{filterbank, hann_periodic, hann_symmetric, kaldi_filterbank, mel_filterbank};
 pub use stream::MelStream;
 pub(crate) use stream::{Frame, FrameSink};

@@ -17,8 +17,8 @@ pub(crate) struct Frame<'a> {
     pub raw: &'a [f32],
 }
 
-/// Where [`MelStream`] puts each frame: a [`Mel`] appends its bands and energy; the
-/// hand-made features (`crate::features`) derive theirs from the same spectrum.
+/// Where [`MelStream`] puts each frame: a [`Mel`] appends its bands and energy; a stream
+/// that derives more from the same spectrum implements its own.
 pub(crate) trait FrameSink {
     fn frame(&mut self, frame: Frame<'_>);
 }
@@ -63,12 +63,6 @@ pub struct MelStream {
 impl MelStream {
     pub fn new(cfg: MelConfig) -> crate::Result<Self> {
         cfg.validate()?;
-        if cfg.content != super::FrameContent::LogMel {
-            return Err(crate::Error::Config(format!(
-                "a mel stream makes log-mel frames, not {:?} (see front_end::FrontEnd)",
-                cfg.content
-            )));
-        }
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
         let dense = filters::filterbank(&cfg);
         let n_bins = cfg.n_fft / 2 + 1;

@@ -15,7 +15,8 @@
 //! Parameters at 96 × 141: 92 672 in the convolutions + 448 batch-norm scales and shifts +
 //! 9 408 + 6 336 in the GRUs + 330 = 109 194 (a test checks the count).
 
-use super::{ConvSame, GenreNet, SeededDropout};
+use super::{ConvSame, SeededDropout};
+use crate::net::GenreNet;
 use candle_core::{Module, ModuleT, Result, Tensor};
 use candle_nn::rnn::{gru, GRUConfig, GRU, RNN};
 use candle_nn::{batch_norm, linear, BatchNorm, Linear, VarBuilder};

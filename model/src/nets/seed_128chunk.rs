@@ -13,7 +13,8 @@
 //! Parameters at 128 × 128: 24 384 in the convolutions + 262 208 + 650 = 287 242 (a test
 //! checks it); 15 M multiply-accumulates per chunk.
 
-use super::{ConvSame, GenreNet, SeededDropout};
+use super::{ConvSame, SeededDropout};
+use crate::net::GenreNet;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@
 //!
 //! Parameters at 64 × 130: 640 + 61 504 + 200 736 + 330 = 263 210 (a test checks it).
 
-use super::{ConvSame, GenreNet, SeededDropout};
+use super::{ConvSame, SeededDropout};
+use crate::net::GenreNet;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};

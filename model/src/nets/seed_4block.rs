@@ -17,7 +17,8 @@
 //! and 13 632 000 + 1 024 + 5 130 in the dense layers: 14 026 954, 97 % of them in the
 //! first dense layer (a test checks the count).
 
-use super::{ConvSame, GenreNet, SeededDropout};
+use super::{ConvSame, SeededDropout};
+use crate::net::GenreNet;
 use candle_core::{Module, ModuleT, Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};

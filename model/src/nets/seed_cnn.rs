@@ -8,7 +8,8 @@
 //! both figures against the built network.
 
 use super::seed_cnn_fused::{FoldedBlock, FusedSeedCnn};
-use super::{ConvSame, GenreNet, SeededDropout};
+use super::{ConvSame, SeededDropout};
+use crate::net::GenreNet;
 use candle_core::{DType, Module, ModuleT, Result, Tensor};
 use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, Linear, VarBuilder};
 use serde::{Deserialize, Serialize};

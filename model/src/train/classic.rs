@@ -3,9 +3,10 @@
 //! one fit — no epochs, so [`TrainOutcome::history`] stays empty.
 
 use super::{evaluate, ClipFeatures, Observer, TrainOutcome, CNN_BEST_BY};
+use crate::arch::Arch;
 use crate::classic::Fitted;
 use crate::features::{summarize, SUMMARY_LEN};
-use crate::nets::{Arch, GenreNet};
+use crate::net::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, window_starts};
 use crate::{Error, Result};
@@ -39,8 +40,8 @@ pub fn window_summaries(
     clips: &[ClipFeatures],
     hop_s: f32,
 ) -> (Vec<Vec<f32>>, Vec<usize>) {
-    let (rows, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = card.mel.hop_frames(hop_s);
+    let (rows, wf) = (card.front_end.mel.n_mels, card.window_frames);
+    let hop = card.front_end.mel.hop_frames(hop_s);
     let per_clip: Vec<Vec<(Vec<f32>, usize)>> = clips
         .par_iter()
         .map(|c| {

@@ -84,7 +84,7 @@ impl FeatureCache {
         h.update(self.backbone);
         // The settings as JSON: every field the card serialises is part of the key.
         let settings = serde_json::json!({
-            "mel": recipe.card.mel, "norm": recipe.card.norm,
+            "mel": recipe.card.front_end, "norm": recipe.card.norm,
             "window_frames": recipe.card.window_frames,
             "input": recipe.features, "hop_frames": recipe.hop_frames,
             "levels_db": recipe.levels_db,

@@ -3,7 +3,8 @@
 
 use super::{Clip, Observer};
 use crate::audio::{decode_file, resample};
-use crate::mel::{Mel, MelConfig};
+use crate::front_end::FrontEndConfig;
+use crate::mel::Mel;
 use crate::Result;
 
 pub struct ClipFeatures {
@@ -16,7 +17,7 @@ pub struct ClipFeatures {
 /// shorter than one window is skipped with a warning naming it; the rest go on.
 pub fn load_features(
     clips: &[Clip],
-    cfg: &MelConfig,
+    cfg: &FrontEndConfig,
     window_frames: usize,
     obs: &mut dyn Observer,
 ) -> Result<Vec<ClipFeatures>> {
@@ -46,8 +47,8 @@ pub fn load_features(
     Ok(out)
 }
 
-fn one(clip: &Clip, cfg: &MelConfig) -> Result<Mel> {
+fn one(clip: &Clip, cfg: &FrontEndConfig) -> Result<Mel> {
     let audio = decode_file(&clip.path)?;
-    let samples = resample(&audio.samples, audio.sample_rate, cfg.sample_rate)?;
+    let samples = resample(&audio.samples, audio.sample_rate, cfg.mel.sample_rate)?;
     crate::front_end::frames(cfg, &samples)
 }

@@ -5,7 +5,7 @@ use super::best_epoch::{BestBy, BestEpoch};
 use super::{Augment, ClipFeatures, Observer};
 use crate::distribution::argmax;
 use crate::metrics::{Confusion, Summary};
-use crate::nets::GenreNet;
+use crate::net::GenreNet;
 use crate::weights::{build_trainable, ModelCard};
 use crate::window::{copy_window, normalize, window_starts};
 use crate::{Error, Result};
@@ -61,8 +61,8 @@ impl TrainConfig {
     /// about the learning rate in the same direction, which at 2e-3 (and still at 5e-4)
     /// shifts each dense pre-activation by more than its spread and kills them all within
     /// the first epoch (loss stuck at ln 10). They take 1e-4.
-    pub fn for_arch(arch: &crate::nets::Arch) -> Self {
-        use crate::nets::Arch;
+    pub fn for_arch(arch: &crate::arch::Arch) -> Self {
+        use crate::arch::Arch;
         let lr = match arch {
             Arch::Seed2Block(_) | Arch::Seed128Chunk(_) => 1e-4,
             _ => Self::default().lr,
@@ -120,8 +120,8 @@ struct EvalSet {
 }
 
 fn eval_set(card: &ModelCard, feats: &[ClipFeatures], hop_s: f32) -> EvalSet {
-    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
-    let hop = card.mel.hop_frames(hop_s);
+    let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
+    let hop = card.front_end.mel.hop_frames(hop_s);
     let mut s = EvalSet {
         x: Vec::new(),
         labels: Vec::new(),
@@ -148,7 +148,7 @@ fn run_eval(
     set: &EvalSet,
     device: &Device,
 ) -> Result<EvalReport> {
-    let (n_mels, wf) = (card.mel.n_mels, card.window_frames);
+    let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
     let per = n_mels * wf;
     let n = set.labels.len();
     let mut logp = Vec::with_capacity(n);
@@ -440,7 +440,7 @@ impl Steps<'_> {
         obs: &mut dyn Observer,
     ) -> Result<(f64, f64)> {
         let (n_mels, wf, n_lab) = (
-            self.card.mel.n_mels,
+            self.card.front_end.mel.n_mels,
             self.card.window_frames,
             self.card.labels.len(),
         );
@@ -480,7 +480,11 @@ impl Steps<'_> {
         window: &mut Vec<f32>,
     ) -> (Vec<f32>, Vec<f32>) {
         let (cfg, card) = (self.cfg, self.card);
-        let (n_mels, wf, n_lab) = (card.mel.n_mels, card.window_frames, card.labels.len());
+        let (n_mels, wf, n_lab) = (
+            card.front_end.mel.n_mels,
+            card.window_frames,
+            card.labels.len(),
+        );
         let mut x = Vec::with_capacity(batch.len() * n_mels * wf);
         let mut y = vec![cfg.label_smoothing / n_lab as f32; batch.len() * n_lab];
         for (i, &(ci, start)) in batch.iter().enumerate() {

@@ -2,10 +2,11 @@
 #![allow(dead_code)]
 
 use genre_tagger::controls::Controls;
-use genre_tagger::engine::{Engine, ModelSource, Monitor};
+use genre_tagger::engine::{Engine, Monitor};
 use genre_tagger::midi::MidiMessage;
+use genre_tagger::model_load::ModelSource;
 use genre_tagger::params::TaggerParams;
-use model::nets::GenreNet;
+use model::net::GenreNet;
 use model::weights::{build_trainable, LoadedModel, ModelCard};
 use std::sync::Arc;
 
@@ -73,9 +74,9 @@ impl GenreNet for Styled {
         self.inner.forward_t(x, train)
     }
 
-    fn infer(&self, x: &candle_core::Tensor) -> candle_core::Result<model::nets::NetOutput> {
+    fn infer(&self, x: &candle_core::Tensor) -> candle_core::Result<model::net::NetOutput> {
         let bands = x.mean(2)?.narrow(1, 0, self.n)?;
-        Ok(model::nets::NetOutput {
+        Ok(model::net::NetOutput {
             genre_logits: self.forward_t(x, false)?,
             style_logits: Some((bands * 3.0)?),
         })
@@ -146,8 +147,8 @@ pub fn wait_for(secs: f32, mut cond: impl FnMut() -> bool) -> bool {
 
 /// A model of `arch` for the worker: a network untrained, or a classical system fitted on
 /// random window summaries (what it answers does not matter here, that it runs does).
-pub fn seed_system(arch: model::nets::Arch) -> Arc<LoadedModel> {
-    use model::nets::Arch;
+pub fn seed_system(arch: model::arch::Arch) -> Arc<LoadedModel> {
+    use model::arch::Arch;
     let device = candle_core::Device::Cpu;
     let blank = ModelCard::from_scratch(arch).expect("a from-scratch card");
     let (card, net) = match &blank.arch {

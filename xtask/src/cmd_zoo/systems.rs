@@ -315,7 +315,7 @@ impl System {
         s: &model::train::Split,
     ) -> Result<SetScore> {
         let load = |lab: &mut Lab, clips: &[model::train::Clip]| {
-            model::train::load_features(clips, &card.mel, card.window_frames, &mut lab.bars)
+            model::train::load_features(clips, &card.front_end, card.window_frames, &mut lab.bars)
         };
         let (tr, va, te) = (
             load(lab, &s.train)?,
@@ -366,7 +366,7 @@ fn one_core_ms(model: &LoadedModel) -> Result<f64> {
     let x = candle_core::Tensor::randn(
         0f32,
         1.0,
-        (1, card.mel.n_mels, card.window_frames),
+        (1, card.front_end.mel.n_mels, card.window_frames),
         &model.device,
     )?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;

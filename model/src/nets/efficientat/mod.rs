@@ -24,7 +24,7 @@ pub use decision::{Decision, DecisionHead, HeadFeatures};
 pub use labels::{audioset_labels, GTZAN_CLASSES, GTZAN_GROUPS, STYLE_CLASSES};
 pub use network::{Mn, MnOutput};
 
-use super::{GenreNet, NetOutput};
+use crate::net::{GenreNet, NetOutput};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};

@@ -173,7 +173,7 @@ impl Backbone {
     }
 
     /// [`Backbone::forward`] through candle's ops alone, on any device (see
-    /// [`crate::nets::GenreNet::forward_candle_ops`]).
+    /// [`crate::net::GenreNet::forward_candle_ops`]).
     pub fn forward_candle_ops(&self, x: &Tensor) -> Result<BackboneOutputs> {
         self.forward_with(x, Kernels::CandleOps)
     }

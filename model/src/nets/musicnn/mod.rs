@@ -15,7 +15,7 @@ pub use backbone::{
 pub use head::{Head, HeadConfig, HeadInput};
 pub use tf_import::{import_tf, read_tf_file};
 
-use super::GenreNet;
+use crate::net::GenreNet;
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
