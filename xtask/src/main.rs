@@ -10,8 +10,13 @@ mod cmd_report;
 mod cmd_tag;
 mod cmd_train;
 mod cmd_zoo;
+mod diff;
+mod md_table;
+mod model_args;
 mod paths;
+mod pretrained;
 mod progress;
+mod protocol;
 mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +51,8 @@ enum Cmd {
     Bench(cmd_bench::Args),
     /// Train and score the seed papers' systems and this project's under one protocol.
     Zoo(cmd_zoo::Args),
+    /// Lay the Emotify folder out as the protocol's halves (train/ and heldout/ symlinks).
+    EmotifyHalves(protocol::HalvesArgs),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -194,6 +201,7 @@ fn main() -> ExitCode {
         Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Zoo(a) => cmd_zoo::run(a),
+        Cmd::EmotifyHalves(a) => protocol::run_halves(a),
     };
     match result {
         Ok(code) => code,
