@@ -233,6 +233,8 @@ fn report(b: &Bench, doc: Value, rows: &[Row]) -> Result<()> {
             doc["command"].as_str().unwrap_or(""),
             doc["machine"]["cpu"].as_str().unwrap_or("?"),
         );
+        // What the committed table's test reads back must read back now.
+        crate::md_table::tables(&text, table::HEADER).map_err(anyhow::Error::msg)?;
         std::fs::write(&md, text).with_context(|| format!("writing {}", md.display()))?;
         b.say(format!("table written to {}", md.display()));
     }

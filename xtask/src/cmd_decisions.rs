@@ -285,6 +285,8 @@ fn write_table(args: &Args, rows: &[Row], segments: &[Segment]) -> Result<()> {
         print!("{md}");
     }
     if let Some(out) = &args.out {
+        // What the committed table's test reads back must read back now.
+        crate::md_table::tables(&md, table::HEADER).map_err(anyhow::Error::msg)?;
         let out = from_root(out);
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -48,7 +48,7 @@ pub fn genre_index(name: &str) -> usize {
 /// alternate train, held out, train, … The split is by file number, not by artist
 /// (Emotify lists no artists), so an artist may appear in both halves.
 pub fn emotify_trains(index_in_genre: u32) -> bool {
-    index_in_genre % 2 == 0
+    index_in_genre.is_multiple_of(2)
 }
 
 /// The two halves of the Emotify folder (`<genre>/<file>`): (train, held out).

@@ -129,7 +129,7 @@ mod tests {
             ],
             mix_raw: mix(5, vec![3.0]),
             mix_smoothed: mix(6, vec![]),
-            ms_per_window: 3.14,
+            ms_per_window: 3.12,
         }
     }
 

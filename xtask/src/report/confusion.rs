@@ -2,8 +2,8 @@
 //! support per true label, and a colour bar.
 
 use super::{ensure_font, FAMILY};
-use anyhow::{Context, Result};
 use anyhow::{anyhow, bail};
+use anyhow::{Context, Result};
 use model::metrics::Confusion;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -126,6 +126,9 @@ pub fn plot_curves(
     Ok(())
 }
 
+/// A curve: (epoch, value) points.
+type Points = [(i32, f64)];
+
 struct CurveColors {
     train: RGBColor,
     valid: RGBColor,
@@ -156,7 +159,7 @@ fn curve_panel(
     panel: &Panel,
     (x_lo, x_hi, n_x_labels): (i32, i32, usize),
     kept_epoch: i32,
-    (train, valid): (&[(i32, f64)], &[(i32, f64)]),
+    (train, valid): (&Points, &Points),
     show_markers: bool,
     c: &CurveColors,
 ) -> Result<()> {
