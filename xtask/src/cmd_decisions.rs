@@ -1,5 +1,5 @@
-//! `cargo xtask decisions`: the genre-decision comparison behind the README's EfficientAT
-//! table. Every candidate turns the same cached backbone outputs into genre distributions,
+//! `cargo xtask decisions`: the genre-decision comparison behind the EfficientAT decision
+//! table (docs/decisions.md, written with `--out`). Every candidate turns the same cached backbone outputs into genre distributions,
 //! so the backbone runs once per window for all of them:
 //!
 //! - fit on gtzan-mini's training clips (0–6 of each genre) + Emotify's train half, the

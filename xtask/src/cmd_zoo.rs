@@ -1,5 +1,5 @@
 //! `cargo xtask zoo`: the seed papers' systems and this project's, trained and scored under
-//! one protocol (README, "The seed papers' systems"), written as `zoo.md` (the table),
+//! one protocol (docs/zoo.md), written as `zoo.md` (the table),
 //! `zoo.json` and `zoo.png` (accuracy with error bars per system, by data set).
 //!
 //! Each system's results are kept in `<out>/systems/<name>.json` with a fingerprint of

@@ -37,7 +37,7 @@ enum Cmd {
     /// Train a genre model on a GTZAN copy.
     Train(cmd_train::Args),
     /// Compare genre decisions on EfficientAT (and ensembles with a musicnn model) on the
-    /// model-choice protocol and a DJ mix: the README's table (needs ../shared).
+    /// model-choice protocol and a DJ mix: docs/decisions.md's table (needs ../shared).
     Decisions(cmd_decisions::Args),
     /// Evaluate a model on GTZAN clips: window and clip accuracy, per-genre P/R/F1, confusion.
     Eval(cmd_eval::Args),
