@@ -38,7 +38,7 @@ pub struct Args {
 }
 
 fn max_abs(a: &Tensor, b: &Tensor) -> Result<f32> {
-    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+    Ok(crate::diff::max_abs_diff_tensors(a, b)?)
 }
 
 /// How many patches' top tag is the same in both.

@@ -1,19 +1,17 @@
 //! `cargo xtask train`: train a model and write it plus a report folder.
 
+use crate::model_args::{cli_name, ArchArg, BackboneArg, DecisionArg, FeaturesArg};
+use crate::pretrained::{default_feature_cache, train_transfer_head, TransferInputs};
 use crate::progress::Bars;
 use crate::report;
 use anyhow::{Context, Result};
-use model::arch::Arch;
-use model::nets::efficientat::{Decision, HeadFeatures, Mn};
-use model::nets::musicnn::{read_tf_file, Backbone, HeadConfig, HeadInput, Variant};
+use model::nets::musicnn::{HeadConfig, Variant};
 use model::train::{
-    backbone_features, discover, discover_labelled, fit_classic, load_features, split, train,
-    train_head, ClassicConfig, ClipFeatures, EfficientAtFeatures, FeatureBackbone, FeatureCache,
-    MusicnnFeatures, TrainConfig, TrainOutcome, TransferConfig, WindowFeatures,
+    discover, discover_labelled, fit_classic, load_features, split, train, ClassicConfig, Clip,
+    ClipFeatures, Split, SplitKind, TrainConfig, TrainOutcome, TransferConfig,
 };
 use model::weights::{save, ModelCard};
 use serde_json::json;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,134 +87,6 @@ pub struct Args {
     device: crate::DeviceArgs,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
-pub enum BackboneArg {
-    /// The seed-style CNN, trained from scratch.
-    Cnn,
-    /// musicnn trained on the Million Song Dataset (frozen) + a genre head.
-    MusicnnMsd,
-    /// musicnn trained on MagnaTagATune (frozen) + a genre head.
-    MusicnnMtt,
-    /// EfficientAT mn04 trained on AudioSet (frozen) + a genre decision (`--decision`).
-    Efficientat,
-}
-
-/// `--decision`: see [`Decision`].
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
-pub enum DecisionArg {
-    /// The ten GTZAN-named AudioSet logits, nothing fitted.
-    ZeroShot,
-    /// Each genre's largest logit over its AudioSet class and the class's ontology
-    /// children, nothing fitted.
-    ZeroShotGroups,
-    /// Those logits with a fitted per-genre bias and temperature (11 parameters).
-    Calibrated,
-    /// A linear head on the 384-d embedding.
-    HeadEmbedding,
-    /// A linear head on the 527 AudioSet logits.
-    HeadLogits,
-    /// A linear head on both.
-    HeadBoth,
-}
-
-impl From<DecisionArg> for Decision {
-    fn from(d: DecisionArg) -> Self {
-        match d {
-            DecisionArg::ZeroShot => Decision::zero_shot_gtzan(),
-            DecisionArg::ZeroShotGroups => Decision::zero_shot_groups_gtzan(),
-            DecisionArg::Calibrated => Decision::calibrated_gtzan(),
-            DecisionArg::HeadEmbedding => Decision::head(HeadFeatures::Embedding),
-            DecisionArg::HeadLogits => Decision::head(HeadFeatures::Logits),
-            DecisionArg::HeadBoth => Decision::head(HeadFeatures::Both),
-        }
-    }
-}
-
-/// The systems trained from scratch, by the names the README's zoo table uses, in its
-/// order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ArchArg {
-    /// The first seed paper's two conv blocks on 64 mels, 3-s segments.
-    #[value(name = "seed-2block")]
-    Seed2Block,
-    /// The small CNN on 128 × 128 chunks.
-    #[value(name = "seed-128chunk")]
-    Seed128Chunk,
-    /// Four conv blocks 32/64/128/256 + dense 512, on 5-s segments.
-    #[value(name = "seed-4block")]
-    Seed4Block,
-    /// Conv blocks, then a GRU over time (after Choi et al. 2017).
-    Crnn,
-    /// The fifth seed paper's hand-made features (MFCC, chroma, spectral centroid,
-    /// contrast, roll-off, ZCR: mean/std/skew; tempo) per 3-s window, and an RBF SVM.
-    #[value(name = "features-svm")]
-    FeaturesSvm,
-    /// The same features, logistic regression.
-    #[value(name = "features-logistic")]
-    FeaturesLogistic,
-    /// The same features, k nearest neighbours.
-    #[value(name = "features-knn")]
-    FeaturesKnn,
-    /// The same features, a random forest.
-    #[value(name = "features-forest")]
-    FeaturesForest,
-    /// This project's CNN (4 × conv3×3/BN/ReLU/pool, avg+max pooling; 3-s windows).
-    SeedCnn,
-}
-
-impl ArchArg {
-    pub fn arch(self) -> model::arch::Arch {
-        use model::arch::Arch;
-        use model::classic::{Classifier, HandFeaturesConfig};
-        let classic = |classifier| Arch::HandFeatures(HandFeaturesConfig { classifier });
-        match self {
-            ArchArg::SeedCnn => Arch::SeedCnn(Default::default()),
-            ArchArg::Seed2Block => Arch::Seed2Block(Default::default()),
-            ArchArg::Seed128Chunk => Arch::Seed128Chunk(Default::default()),
-            ArchArg::Seed4Block => Arch::Seed4Block(Default::default()),
-            ArchArg::Crnn => Arch::Crnn(Default::default()),
-            ArchArg::FeaturesSvm => classic(Classifier::svm()),
-            ArchArg::FeaturesLogistic => classic(Classifier::logistic()),
-            ArchArg::FeaturesKnn => classic(Classifier::knn()),
-            ArchArg::FeaturesForest => classic(Classifier::forest()),
-        }
-    }
-
-    /// A classical system (hand-made features and a classifier): fitted once, no epochs.
-    pub fn is_classic(self) -> bool {
-        matches!(self.arch(), model::arch::Arch::HandFeatures(_))
-    }
-
-    /// The name on the command line.
-    pub fn name(self) -> String {
-        cli_name(self)
-    }
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum FeaturesArg {
-    Pooled,
-    Penultimate,
-    Tags,
-}
-
-impl From<FeaturesArg> for HeadInput {
-    fn from(f: FeaturesArg) -> Self {
-        match f {
-            FeaturesArg::Pooled => HeadInput::Pooled,
-            FeaturesArg::Penultimate => HeadInput::Penultimate,
-            FeaturesArg::Tags => HeadInput::Tags,
-        }
-    }
-}
-
-/// How a value is spelt on the command line (for the command recorded in the card).
-pub fn cli_name(v: impl clap::ValueEnum) -> String {
-    v.to_possible_value()
-        .map(|p| p.get_name().to_string())
-        .unwrap_or_default()
-}
-
 /// `--levels`: dBFS values in [-80, 0], or `none`.
 #[derive(Clone, Debug)]
 pub struct Levels(Vec<f32>);
@@ -233,32 +103,6 @@ fn parse_levels(s: &str) -> Result<Levels, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Levels)
-}
-
-/// Where backbone features are cached between runs unless told otherwise.
-pub fn default_feature_cache() -> PathBuf {
-    crate::paths::target_dir().join("feature-cache")
-}
-
-/// The committed copy of musicnn's published weights.
-pub fn committed_musicnn(variant: Variant) -> PathBuf {
-    crate::paths::workspace_root()
-        .join("model/weights/musicnn")
-        .join(format!("{}.safetensors", variant.name()))
-}
-
-/// The committed copy of EfficientAT's published `mn04_as` checkpoint.
-pub fn committed_efficientat() -> PathBuf {
-    crate::paths::workspace_root().join("model/weights/efficientat/mn04_as.safetensors")
-}
-
-/// EfficientAT's checkpoint tensors, under the names a model file keeps them.
-pub fn efficientat_tensors(
-    path: &std::path::Path,
-    device: &candle_core::Device,
-) -> Result<HashMap<String, candle_core::Tensor>> {
-    candle_core::safetensors::load(path, device)
-        .with_context(|| format!("reading EfficientAT weights {}", path.display()))
 }
 
 /// Flags that mean nothing for the chosen backbone are refused rather than ignored: a user
@@ -333,9 +177,20 @@ fn check_applicable(args: &Args) -> Result<()> {
     Ok(())
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    check_applicable(&args)?;
-    // Unset flags take the trainers' own defaults, so the CLI and the library cannot drift.
+/// The flags' values, with the trainers' own defaults where a flag is unset (so the CLI and
+/// the library cannot drift).
+struct Settings {
+    arch: ArchArg,
+    features: FeaturesArg,
+    decision: DecisionArg,
+    train_hop: f32,
+    levels: Vec<f32>,
+    lr: f64,
+    cnn_defaults: TrainConfig,
+    head_defaults: TransferConfig,
+}
+
+fn settings(args: &Args) -> Result<Settings> {
     let arch = args.arch.unwrap_or(ArchArg::SeedCnn);
     let (cnn_defaults, head_defaults) = (
         TrainConfig::for_arch(&arch.arch()),
@@ -359,9 +214,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !(lr.is_finite() && lr > 0.0 && lr < 1.0) {
         anyhow::bail!("--lr must be in (0, 1), got {lr}");
     }
-    let decision = args.decision.unwrap_or(DecisionArg::ZeroShot);
-    let t0 = std::time::Instant::now();
-    let device = args.device.select()?;
+    Ok(Settings {
+        arch,
+        features,
+        decision: args.decision.unwrap_or(DecisionArg::ZeroShot),
+        train_hop,
+        levels,
+        lr,
+        cnn_defaults,
+        head_defaults,
+    })
+}
+
+/// The clips: `--data` split, and the training clips with `--extra`'s added.
+struct Data {
+    clips: usize,
+    kind: SplitKind,
+    split: Split,
+    train: Vec<Clip>,
+}
+
+fn data(args: &Args) -> Result<Data> {
     let clips = discover(&args.set.data)?;
     let (kind, s) = split(&clips, args.set.split.map(Into::into))?;
     eprintln!(
@@ -373,23 +246,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         s.valid.len(),
         s.test.len()
     );
-    let musicnn = |v| {
-        ModelCard::musicnn(
-            v,
-            HeadConfig {
-                input: features.into(),
-                dropout: 0.5,
-            },
-        )
-    };
-    let mut card = match args.backbone {
-        BackboneArg::Cnn => ModelCard::from_scratch(arch.arch())?,
-        BackboneArg::MusicnnMsd => musicnn(Variant::Msd),
-        BackboneArg::MusicnnMtt => musicnn(Variant::Mtt),
-        BackboneArg::Efficientat => ModelCard::efficientat(decision.into()),
-    };
-    let mut bars = Bars::new();
-    let mut train_clips = s.train.clone();
+    let mut train = s.train.clone();
     for dir in &args.extra {
         let extra = discover_labelled(dir)?;
         eprintln!(
@@ -397,19 +254,54 @@ pub fn run(args: Args) -> Result<ExitCode> {
             extra.len(),
             dir.display()
         );
-        train_clips.extend(extra);
+        train.extend(extra);
     }
-    let train_f = load_features(&train_clips, &card.front_end, card.window_frames, &mut bars)?;
-    let valid_f = load_features(&s.valid, &card.front_end, card.window_frames, &mut bars)?;
-    let (outcome, cfg_json, epochs) = match args.backbone {
-        BackboneArg::Cnn if arch.is_classic() => {
+    Ok(Data {
+        clips: clips.len(),
+        kind,
+        split: s,
+        train,
+    })
+}
+
+/// The untrained model's card: which network and front end.
+fn card(args: &Args, st: &Settings) -> Result<ModelCard> {
+    let musicnn = |v| {
+        ModelCard::musicnn(
+            v,
+            HeadConfig {
+                input: st.features.into(),
+                dropout: 0.5,
+            },
+        )
+    };
+    Ok(match args.backbone {
+        BackboneArg::Cnn => ModelCard::from_scratch(st.arch.arch())?,
+        BackboneArg::MusicnnMsd => musicnn(Variant::Msd),
+        BackboneArg::MusicnnMtt => musicnn(Variant::Mtt),
+        BackboneArg::Efficientat => ModelCard::efficientat(st.decision.into()),
+    })
+}
+
+/// Trains (or fits) the model; returns the outcome, the trainer's config as JSON and the
+/// epoch cap. A classical fit replaces `card` with the fitted one.
+fn fit(
+    args: &Args,
+    st: &Settings,
+    card: &mut ModelCard,
+    (train_f, valid_f): (&[ClipFeatures], &[ClipFeatures]),
+    device: &candle_core::Device,
+    bars: &mut Bars,
+) -> Result<(TrainOutcome, serde_json::Value, usize)> {
+    let (cnn_defaults, head_defaults) = (st.cnn_defaults.clone(), st.head_defaults.clone());
+    Ok(match args.backbone {
+        BackboneArg::Cnn if st.arch.is_classic() => {
             let cfg = ClassicConfig {
                 seed: args.seed,
                 ..ClassicConfig::default()
             };
-            let (fitted, outcome) =
-                fit_classic(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?;
-            card = fitted;
+            let (fitted, outcome) = fit_classic(card, train_f, valid_f, &cfg, device, bars)?;
+            *card = fitted;
             (outcome, serde_json::to_value(&cfg)?, 0)
         }
         BackboneArg::Cnn => {
@@ -422,12 +314,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 crops_per_clip: args
                     .crops
                     .map_or(cnn_defaults.crops_per_clip, |c| c as usize),
-                lr,
+                lr: st.lr,
                 early_stop: args.patience,
                 ..cnn_defaults
             };
             (
-                train(&card, &train_f, &valid_f, &cfg, &device, &mut bars)?,
+                train(card, train_f, valid_f, &cfg, device, bars)?,
                 serde_json::to_value(&cfg)?,
                 cfg.epochs,
             )
@@ -436,43 +328,57 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let cfg = TransferConfig {
                 epochs: args.epochs.map_or(head_defaults.epochs, |e| e as usize),
                 seed: args.seed,
-                lr,
+                lr: st.lr,
                 batch_size: args
                     .batch_size
                     .map_or(head_defaults.batch_size, |b| b as usize),
-                train_hop_s: train_hop,
-                levels_db: levels.clone(),
+                train_hop_s: st.train_hop,
+                levels_db: st.levels.clone(),
                 fine_tune_dense: args.fine_tune_dense,
                 early_stop: args.patience.max(head_defaults.early_stop),
                 ..head_defaults
             };
             let outcome = train_transfer_head(
-                &card,
-                &TransferInputs::of(&args),
-                &train_f,
-                &valid_f,
+                card,
+                &transfer_inputs(args),
+                train_f,
+                valid_f,
                 &cfg,
-                &device,
-                &mut bars,
+                device,
+                bars,
             )?;
             (outcome, serde_json::to_value(&cfg)?, cfg.epochs)
         }
-    };
-    let secs = t0.elapsed().as_secs_f64();
-    let v = &outcome.valid;
-    let extra_clips = match train_clips.len() - s.train.len() {
+    })
+}
+
+/// The card's `trained_on`: what data, how it went, and the command that does it again.
+fn trained_on(
+    args: &Args,
+    st: &Settings,
+    d: &Data,
+    valid_clips: usize,
+    outcome: &TrainOutcome,
+    epochs: usize,
+) -> String {
+    let kind = d.kind;
+    let extra_clips = match d.train.len() - d.split.train.len() {
         0 => String::new(),
         n => format!(" + {n} extra training clips"),
     };
-    let command = command_line(&args, (features, decision, train_hop, &levels[..]), epochs);
-    card.trained_on = if arch.is_classic() {
+    let command = command_line(
+        args,
+        (st.features, st.decision, st.train_hop, &st.levels[..]),
+        epochs,
+    );
+    if st.arch.is_classic() {
         format!(
             "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, one window summary \
              every {} s, seed {}; `{command}`",
-            clips.len(),
+            d.clips,
             args.set.data.display(),
-            s.train.len(),
-            valid_f.len(),
+            d.split.train.len(),
+            valid_clips,
             ClassicConfig::default().train_hop_s,
             args.seed,
         )
@@ -481,31 +387,35 @@ pub fn run(args: Args) -> Result<ExitCode> {
         format!(
             "nothing fitted (the pretrained network's own outputs); validated on {} clips of {} \
              ({kind:?} split); `{command}`",
-            valid_f.len(),
+            valid_clips,
             args.set.data.display(),
         )
     } else {
         format!(
             "{} clips of {} ({kind:?} split: {} train, {} valid){extra_clips}, seed {}, best \
              epoch {} of {}; `{command}`",
-            clips.len(),
+            d.clips,
             args.set.data.display(),
-            s.train.len(),
-            valid_f.len(),
+            d.split.train.len(),
+            valid_clips,
             args.seed,
             outcome.best_epoch,
             outcome.history.len(),
         )
-    };
-    card.validation = json!({
-        "split": format!("{kind:?}"), "clips": valid_f.len(),
-        "window_accuracy": v.window.accuracy,
-        "window_balanced_accuracy": v.window.balanced_accuracy,
-        "clip_accuracy": v.clip.accuracy, "clip_balanced_accuracy": v.clip.balanced_accuracy,
-        "clip_macro_f1": v.clip.macro_f1,
-    });
-    save(&args.out, &card, &outcome.varmap)?;
+    }
+}
 
+/// The report folder: metrics.json and the pictures drawn from it, as `cargo xtask report`
+/// redraws them. Returns the folder.
+fn write_report(
+    args: &Args,
+    card: &ModelCard,
+    cfg_json: serde_json::Value,
+    outcome: &TrainOutcome,
+    bars: &Bars,
+    secs: f64,
+    device: &candle_core::Device,
+) -> Result<PathBuf> {
     let dir = args
         .report
         .clone()
@@ -514,13 +424,50 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let metrics = json!({
         "model": args.out.display().to_string(), "card": card, "config": cfg_json,
         "best_epoch": outcome.best_epoch, "best_by": outcome.best_by,
-        "history": outcome.history, "valid": v, "warnings": bars.warnings, "seconds": secs,
-        "device": model::device::name(&device),
+        "history": outcome.history, "valid": outcome.valid, "warnings": bars.warnings, "seconds": secs,
+        "device": model::device::name(device),
     });
     let metrics_path = dir.join("metrics.json");
     std::fs::write(&metrics_path, serde_json::to_string_pretty(&metrics)?)?;
-    // Drawn from the file just written, as `cargo xtask report` redraws it.
     report::draw_folder(&metrics_path, &dir)?;
+    Ok(dir)
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    check_applicable(&args)?;
+    let st = settings(&args)?;
+    let t0 = std::time::Instant::now();
+    let device = args.device.select()?;
+    let d = data(&args)?;
+    let mut card = card(&args, &st)?;
+    let mut bars = Bars::new();
+    let train_f = load_features(&d.train, &card.front_end, card.window_frames, &mut bars)?;
+    let valid_f = load_features(
+        &d.split.valid,
+        &card.front_end,
+        card.window_frames,
+        &mut bars,
+    )?;
+    let (outcome, cfg_json, epochs) = fit(
+        &args,
+        &st,
+        &mut card,
+        (&train_f, &valid_f),
+        &device,
+        &mut bars,
+    )?;
+    let secs = t0.elapsed().as_secs_f64();
+    let v = &outcome.valid;
+    card.trained_on = trained_on(&args, &st, &d, valid_f.len(), &outcome, epochs);
+    card.validation = json!({
+        "split": format!("{:?}", d.kind), "clips": valid_f.len(),
+        "window_accuracy": v.window.accuracy,
+        "window_balanced_accuracy": v.window.balanced_accuracy,
+        "clip_accuracy": v.clip.accuracy, "clip_balanced_accuracy": v.clip.balanced_accuracy,
+        "clip_macro_f1": v.clip.macro_f1,
+    });
+    save(&args.out, &card, &outcome.varmap)?;
+    let dir = write_report(&args, &card, cfg_json, &outcome, &bars, secs, &device)?;
 
     println!(
         "validation ({} clips), best epoch {}:",
@@ -589,145 +536,15 @@ fn command_line(
     cmd + &format!(" --epochs {epochs} --seed {}", args.seed)
 }
 
-/// What a transfer head's training reads besides its clips: the backbone's weights
-/// (`None`: the committed copy) and where its features are cached (`None`: not cached).
-pub struct TransferInputs {
-    pub backbone_weights: Option<PathBuf>,
-    pub feature_cache: Option<PathBuf>,
-}
-
-impl TransferInputs {
-    fn of(args: &Args) -> Self {
-        Self {
-            backbone_weights: args.backbone_weights.clone(),
-            feature_cache: (!args.no_feature_cache).then(|| {
-                args.feature_cache
-                    .clone()
-                    .unwrap_or_else(default_feature_cache)
-            }),
-        }
-    }
-}
-
-/// A head on a pretrained network: load its published weights, run it (frozen) once over
-/// every window (training at `--train-hop` and `--levels`, validation at the evaluator's
-/// 1.5 s), then fit the head or decision on those features.
-pub fn train_transfer_head(
-    card: &ModelCard,
-    inputs: &TransferInputs,
-    train_f: &[ClipFeatures],
-    valid_f: &[ClipFeatures],
-    cfg: &TransferConfig,
-    device: &candle_core::Device,
-    bars: &mut Bars,
-) -> Result<TrainOutcome> {
-    let fit = |backbone: &dyn FeatureBackbone,
-               cache_key: &HashMap<String, candle_core::Tensor>,
-               model_tensors: &HashMap<String, candle_core::Tensor>,
-               bars: &mut Bars| {
-        let cache = match &inputs.feature_cache {
-            None => None,
-            Some(dir) => Some(FeatureCache::new(dir.clone(), cache_key)?),
-        };
-        let features = |clips: &[ClipFeatures], hop: f32, levels: &[f32], bars: &mut Bars| {
-            backbone_features(
-                backbone,
-                card,
-                clips,
-                hop,
-                levels,
-                cache.as_ref(),
-                device,
-                bars,
-            )
-        };
-        // A decision with nothing to fit (zero-shot) needs no training windows.
-        let fits =
-            !matches!(&card.arch, Arch::EfficientAt(e) if e.decision.fitted_variables().is_empty());
-        let train_w = if fits {
-            features(train_f, cfg.train_hop_s, &cfg.levels_db, bars)?
-        } else {
-            WindowFeatures {
-                dim: backbone.dim(),
-                x: Vec::new(),
-                labels: Vec::new(),
-                clip_of: Vec::new(),
-                clip_labels: Vec::new(),
-            }
-        };
-        let valid_w = features(valid_f, cfg.eval_hop_s, &[], bars)?;
-        if let Some(c) = &cache {
-            eprintln!(
-                "feature cache {}: {} clips found, {} computed",
-                c.dir().display(),
-                c.hits(),
-                c.misses()
-            );
-        }
-        eprintln!(
-            "{} training / {} validation windows of {}-d features ({})",
-            train_w.len(),
-            valid_w.len(),
-            train_w.dim,
-            backbone.describe()
-        );
-        anyhow::Ok(train_head(
-            card,
-            model_tensors,
-            &train_w,
-            &valid_w,
-            cfg,
-            device,
-            bars,
-        )?)
-    };
-    match &card.arch {
-        Arch::Musicnn(mcfg) => {
-            let variant = mcfg.variant;
-            let path = inputs
-                .backbone_weights
+/// What `--backbone-weights`, `--feature-cache` and `--no-feature-cache` ask of the
+/// pretrained backbone.
+fn transfer_inputs(args: &Args) -> TransferInputs {
+    TransferInputs {
+        backbone_weights: args.backbone_weights.clone(),
+        feature_cache: (!args.no_feature_cache).then(|| {
+            args.feature_cache
                 .clone()
-                .unwrap_or_else(|| committed_musicnn(variant));
-            let (found, tensors) = read_tf_file(&path, "", device)?;
-            if found != variant {
-                anyhow::bail!(
-                    "{} holds {}, but --backbone asks for {}",
-                    path.display(),
-                    found.name(),
-                    variant.name()
-                );
-            }
-            let backbone = Backbone::new(candle_nn::VarBuilder::from_tensors(
-                tensors.clone(),
-                candle_core::DType::F32,
-                device,
-            ))?;
-            let features = MusicnnFeatures {
-                backbone: &backbone,
-                input: cfg.cached_input(mcfg.head.input),
-            };
-            let prefixed = tensors
-                .iter()
-                .map(|(k, v)| (format!("backbone.{k}"), v.clone()))
-                .collect();
-            fit(&features, &tensors, &prefixed, bars)
-        }
-        Arch::EfficientAt(ecfg) => {
-            let path = inputs
-                .backbone_weights
-                .clone()
-                .unwrap_or_else(committed_efficientat);
-            let tensors = efficientat_tensors(&path, device)?;
-            let net = Mn::new(
-                &ecfg.net,
-                candle_nn::VarBuilder::from_tensors(
-                    tensors.clone(),
-                    candle_core::DType::F32,
-                    device,
-                ),
-            )?;
-            fit(&EfficientAtFeatures { net: &net }, &tensors, &tensors, bars)
-        }
-        other => anyhow::bail!("no pretrained backbone in a {other:?} card"),
+                .unwrap_or_else(default_feature_cache)
+        }),
     }
 }

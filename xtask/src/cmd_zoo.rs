@@ -1,5 +1,5 @@
 //! `cargo xtask zoo`: the seed papers' systems and this project's, trained and scored under
-//! one protocol (README, "The seed papers' systems"), written as `zoo.md` (the table),
+//! one protocol (docs/zoo.md), written as `zoo.md` (the table),
 //! `zoo.json` and `zoo.png` (accuracy with error bars per system, by data set).
 //!
 //! Each system's results are kept in `<out>/systems/<name>.json` with a fingerprint of
@@ -7,8 +7,8 @@
 //! same fingerprint reuses them, so an interrupted run resumes and `--systems` can add one
 //! system to a table. `--fresh` retrains everything.
 
+mod folds;
 mod plot;
-mod protocol;
 mod systems;
 mod table;
 
@@ -27,7 +27,7 @@ pub struct Args {
     /// gtzan-mini, or a full GTZAN copy (then also scored on the artist-filtered test split).
     #[arg(long, default_value = "../shared/data/gtzan-mini")]
     data: PathBuf,
-    /// The Emotify folder (`<genre>/<file>`), split in halves as `scripts/emotify-halves` does.
+    /// The Emotify folder (`<genre>/<file>`), split in halves as `cargo xtask emotify-halves` does.
     #[arg(long, default_value = "../shared/data/emotify")]
     emotify: PathBuf,
     /// The CC pieces.
@@ -198,8 +198,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok((SplitKind::Filtered, s)) => Some(s),
         _ => None,
     };
-    let (emotify_train, emotify_heldout) = protocol::emotify_halves(&from_root(&args.emotify))?;
-    let cc = protocol::cc_pieces(&from_root(&args.cc))?;
+    let (emotify_train, emotify_heldout) =
+        crate::protocol::emotify_halves(&from_root(&args.emotify))?;
+    let cc = crate::protocol::cc_pieces(&from_root(&args.cc))?;
     let gtzan: Vec<Clip> = clips.into_iter().filter(|c| c.index < 10).collect();
     eprintln!(
         "zoo: {} gtzan clips (index < 10) under {}{}, Emotify {} + {} (train / held-out halves), {} CC pieces",
@@ -253,7 +254,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("{}: done in {:.0} s", sys.name(), t.elapsed().as_secs_f64());
     }
     let leak_path = dir.join("leak.json");
-    if chosen.contains(&System::Arch(crate::cmd_train::ArchArg::Seed128Chunk)) {
+    if chosen.contains(&System::Arch(crate::model_args::ArchArg::Seed128Chunk)) {
         let fp = systems::leak_fingerprint(args.seed, &data_key);
         let fresh = args.fresh || read_json::<Leak>(&leak_path).is_none_or(|l| l.fingerprint != fp);
         if fresh {

@@ -10,8 +10,13 @@ mod cmd_report;
 mod cmd_tag;
 mod cmd_train;
 mod cmd_zoo;
+mod diff;
+mod md_table;
+mod model_args;
 mod paths;
+mod pretrained;
 mod progress;
+mod protocol;
 mod report;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,7 +37,7 @@ enum Cmd {
     /// Train a genre model on a GTZAN copy.
     Train(cmd_train::Args),
     /// Compare genre decisions on EfficientAT (and ensembles with a musicnn model) on the
-    /// model-choice protocol and a DJ mix: the README's table (needs ../shared).
+    /// model-choice protocol and a DJ mix: docs/decisions.md's table (needs ../shared).
     Decisions(cmd_decisions::Args),
     /// Evaluate a model on GTZAN clips: window and clip accuracy, per-genre P/R/F1, confusion.
     Eval(cmd_eval::Args),
@@ -46,6 +51,8 @@ enum Cmd {
     Bench(cmd_bench::Args),
     /// Train and score the seed papers' systems and this project's under one protocol.
     Zoo(cmd_zoo::Args),
+    /// Lay the Emotify folder out as the protocol's halves (train/ and heldout/ symlinks).
+    EmotifyHalves(protocol::HalvesArgs),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -194,6 +201,7 @@ fn main() -> ExitCode {
         Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Zoo(a) => cmd_zoo::run(a),
+        Cmd::EmotifyHalves(a) => protocol::run_halves(a),
     };
     match result {
         Ok(code) => code,

@@ -1,40 +1,10 @@
 //! The command line as a user meets it: JSON shape, per-file errors that do not stop the
 //! other files, and clear refusals of bad arguments.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-const GENRES: [&str; 10] = [
-    "blues",
-    "classical",
-    "country",
-    "disco",
-    "hiphop",
-    "jazz",
-    "metal",
-    "pop",
-    "reggae",
-    "rock",
-];
+use model::GENRES;
+use support::{check_refusals, stderr, xtask, Exit};
 
 #[test]
 fn tag_json_reports_each_good_file_and_names_each_bad_one() {
@@ -123,216 +93,213 @@ fn tag_text_output_names_the_top_genre_and_the_device() {
     assert!(out.contains("timeline"), "{out}");
 }
 
+/// Bad arguments get a clear refusal: clap's (exit 2) for what does not parse, the
+/// command's own (exit 1) for what parses but cannot apply.
 #[test]
 fn bad_arguments_are_refused_clearly() {
-    let o = xtask(&["tag", "--hop", "0", "x.wav"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("outside [0.05, 60]"), "{}", stderr(&o));
-
-    let o = xtask(&["tag"]);
-    assert_eq!(o.status.code(), Some(2));
-
-    let o = xtask(&[
-        "tag",
-        "--model",
-        "Cargo.toml",
-        "fixtures/cc-music/vibe_ace.ogg",
+    use Exit::{Code, Fails};
+    check_refusals(&[
+        (
+            &["tag", "--hop", "0", "x.wav"],
+            Code(2),
+            &["outside [0.05, 60]"],
+        ),
+        (&["tag"], Code(2), &[]),
+        (
+            &[
+                "tag",
+                "--model",
+                "Cargo.toml",
+                "fixtures/cc-music/vibe_ace.ogg",
+            ],
+            Code(1),
+            &["not a safetensors file"],
+        ),
+        (
+            &["train", "--data", "no/such/dir"],
+            Code(1),
+            &["is not a directory"],
+        ),
+        (
+            &["eval", "--data", "model/src"],
+            Code(1),
+            &["no GTZAN clips"],
+        ),
+        (&["train", "--data", "model", "--epochs", "0"], Code(2), &[]),
+        (&["train", "--data", "model", "--lr", "-1"], Fails, &[]),
+        // --levels takes negative dBFS values as the README writes them (past argument
+        // parsing, the missing data is what fails), and refuses levels out of range.
+        (
+            &[
+                "train",
+                "--data",
+                "no/such/dir",
+                "--backbone",
+                "musicnn-mtt",
+                "--levels",
+                "-30,-20",
+            ],
+            Code(1),
+            &["is not a directory"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "no/such/dir",
+                "--backbone",
+                "musicnn-mtt",
+                "--levels",
+                "-90",
+            ],
+            Code(2),
+            &["outside [-80, 0]"],
+        ),
+        // Flags of the other kind of model are refused, not silently ignored.
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--train-hop",
+                "2",
+                "--levels",
+                "none",
+            ],
+            Code(1),
+            &["--train-hop, --levels do not apply to --backbone cnn"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--backbone",
+                "musicnn-msd",
+                "--crops",
+                "3",
+            ],
+            Code(1),
+            &["--crops does not apply to --backbone musicnn-msd"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--backbone",
+                "efficientat",
+                "--features",
+                "pooled",
+            ],
+            Code(1),
+            &["--features does not apply to --backbone efficientat"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--backbone",
+                "musicnn-mtt",
+                "--decision",
+                "calibrated",
+            ],
+            Code(1),
+            &["--decision does not apply to --backbone musicnn-mtt"],
+        ),
+        (
+            &["decisions", "--gtzan", "no/such/dir"],
+            Code(1),
+            &["no/such/dir"],
+        ),
+        (
+            &["train", "--data", "model", "--no-feature-cache"],
+            Code(1),
+            &["--no-feature-cache does not apply to --backbone cnn"],
+        ),
+        (
+            &["train", "--data", "model", "--fine-tune-dense"],
+            Code(1),
+            &["--fine-tune-dense does not apply to --backbone cnn"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--backbone",
+                "musicnn-mtt",
+                "--fine-tune-dense",
+                "--features",
+                "pooled",
+            ],
+            Code(1),
+            &["drop --features or give --features penultimate"],
+        ),
+        // --arch names a network trained from scratch: unknown names and pretrained
+        // backbones are refused.
+        (
+            &["train", "--data", "model", "--arch", "resnet50"],
+            Code(2),
+            &["seed-2block"],
+        ),
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--backbone",
+                "musicnn-mtt",
+                "--arch",
+                "crnn",
+            ],
+            Code(1),
+            &["--arch does not apply to --backbone musicnn-mtt"],
+        ),
+        (
+            &["zoo", "--data", "no/such/dir"],
+            Code(1),
+            &["is not a directory"],
+        ),
+        // The zoo's rows are listed.
+        (
+            &["zoo", "--systems", "seed-2block,alexnet"],
+            Code(2),
+            &["features-svm", "musicnn-mtt"],
+        ),
+        // A classical system is fitted in one pass: epoch and optimiser flags are refused.
+        (
+            &[
+                "train",
+                "--data",
+                "model",
+                "--arch",
+                "features-svm",
+                "--epochs",
+                "5",
+                "--lr",
+                "0.01",
+            ],
+            Code(1),
+            &["--epochs, --lr do not apply to --arch features-svm"],
+        ),
+        (
+            &["emotify-halves", "no/such/dir"],
+            Code(1),
+            &["no/such/dir"],
+        ),
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("not a safetensors file"),
-        "{}",
-        stderr(&o)
-    );
+}
 
-    // The cause is said once, though model::Error::Open also returns it as its source.
+/// The cause is said once, though model::Error::Open also returns it as its source.
+#[test]
+fn a_missing_model_file_is_named_with_its_cause_once() {
     let o = xtask(&["tag", "--model", "no/such.safetensors", "x.wav"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("no/such.safetensors: cannot open: "), "{err}");
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
-
-    let o = xtask(&["train", "--data", "no/such/dir"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
-
-    let o = xtask(&["eval", "--data", "model/src"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no GTZAN clips"), "{}", stderr(&o));
-
-    let o = xtask(&["train", "--data", "model", "--epochs", "0"]);
-    assert_eq!(o.status.code(), Some(2));
-
-    let o = xtask(&["train", "--data", "model", "--lr", "-1"]);
-    assert_ne!(o.status.code(), Some(0));
-
-    // --levels takes negative dBFS values as the README writes them (past argument
-    // parsing, the missing data is what fails), and refuses levels out of range.
-    let o = xtask(&[
-        "train",
-        "--data",
-        "no/such/dir",
-        "--backbone",
-        "musicnn-mtt",
-        "--levels",
-        "-30,-20",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
-    let o = xtask(&[
-        "train",
-        "--data",
-        "no/such/dir",
-        "--backbone",
-        "musicnn-mtt",
-        "--levels",
-        "-90",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("outside [-80, 0]"), "{}", stderr(&o));
-
-    // Flags of the other kind of model are refused, not silently ignored.
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--train-hop",
-        "2",
-        "--levels",
-        "none",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--train-hop, --levels do not apply to --backbone cnn"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--backbone",
-        "musicnn-msd",
-        "--crops",
-        "3",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--crops does not apply to --backbone musicnn-msd"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--backbone",
-        "efficientat",
-        "--features",
-        "pooled",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--features does not apply to --backbone efficientat"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--backbone",
-        "musicnn-mtt",
-        "--decision",
-        "calibrated",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--decision does not apply to --backbone musicnn-mtt"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&["decisions", "--gtzan", "no/such/dir"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
-    let o = xtask(&["train", "--data", "model", "--no-feature-cache"]);
-    assert!(
-        stderr(&o).contains("--no-feature-cache does not apply to --backbone cnn"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&["train", "--data", "model", "--fine-tune-dense"]);
-    assert!(
-        stderr(&o).contains("--fine-tune-dense does not apply to --backbone cnn"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--backbone",
-        "musicnn-mtt",
-        "--fine-tune-dense",
-        "--features",
-        "pooled",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("drop --features or give --features penultimate"),
-        "{}",
-        stderr(&o)
-    );
-
-    // --arch names a network trained from scratch: unknown names and pretrained
-    // backbones are refused.
-    let o = xtask(&["train", "--data", "model", "--arch", "resnet50"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("seed-2block"), "{}", stderr(&o));
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--backbone",
-        "musicnn-mtt",
-        "--arch",
-        "crnn",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--arch does not apply to --backbone musicnn-mtt"),
-        "{}",
-        stderr(&o)
-    );
-    let o = xtask(&["zoo", "--data", "no/such/dir"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
-    let o = xtask(&["zoo", "--systems", "seed-2block,alexnet"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("features-svm") && stderr(&o).contains("musicnn-mtt"),
-        "the zoo's rows are listed: {}",
-        stderr(&o)
-    );
-
-    // A classical system is fitted in one pass: epoch and optimiser flags are refused.
-    let o = xtask(&[
-        "train",
-        "--data",
-        "model",
-        "--arch",
-        "features-svm",
-        "--epochs",
-        "5",
-        "--lr",
-        "0.01",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--epochs, --lr do not apply to --arch features-svm"),
-        "{}",
-        stderr(&o)
-    );
 }
 
 /// `--device cuda` gets CUDA or a clear error before any work: never a quiet CPU run.

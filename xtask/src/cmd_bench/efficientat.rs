@@ -5,15 +5,17 @@
 //! to compute the same thing, and PyTorch's to reproduce EfficientAT's own reference
 //! outputs (when `../shared` has them).
 
-use super::table::{Goal, Row, Stat};
-use super::{fill, json_matrix, max_abs_diff, plugin, write_f32, Bench, Inputs, Reference};
+use super::py::{json_matrix, write_f32};
+use super::session::{fill, Reference};
+use super::table::{Goal, Row};
+use super::{worker, Bench, Inputs};
+use crate::diff::max_abs_diff;
 use crate::paths;
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use model::mel::{mel_spectrogram, Mel, MelConfig, MelStream};
 use model::nets::efficientat::{Decision, Mn, MnConfig};
-use model::train::Observer;
 use model::window::copy_window;
 use serde_json::{json, Map, Value};
 
@@ -197,25 +199,15 @@ impl Prepared {
             0,
         )?;
         model::weights::save(&model_file, &card, &vars)?;
-        let mut row = Row::new(
-        "worker_efficientat",
-        "plugin worker at the default hop (1 s): 48 kHz → resample → mel → EfficientAT mn04 (zero-shot), on the worker's one-thread pool, CPU time",
-        "s of audio",
-    );
-        row.audio_s = Some(1.0);
-        match plugin::worker_cost(&b.root, &inp.clip_path, b.args.samples, Some(&model_file)) {
-            Ok(v) => {
-                row.ours = Stat::from_samples(v);
-                if let Some(o) = &row.ours {
-                    row.note = Some(format!("{:.2} % of one core", o.median_s * 100.0));
-                }
-            }
-            Err(e) => row.note = Some(format!("not measured: {e:#}")),
-        }
-        rows.push(row);
-        for _ in 0..b.args.samples {
-            b.s.bars.tick("worker (EfficientAT)");
-        }
+        rows.push(worker::worker_row(
+            b,
+            inp,
+            "worker_efficientat",
+            "plugin worker at the default hop (1 s): 48 kHz → resample → mel → EfficientAT mn04 \
+             (zero-shot), on the worker's one-thread pool, CPU time",
+            Some(&model_file),
+            "worker (EfficientAT)",
+        ));
         Ok(rows)
     }
 }

@@ -1,8 +1,11 @@
 //! The persistent Python reference process (`bench/reference.py`): one JSON command per
-//! line on its stdin, one JSON reply per line on its stdout.
+//! line on its stdin, one JSON reply per line on its stdout; large arrays go both ways as
+//! raw little-endian f32 files.
 
+use super::{say, Args};
+use crate::paths;
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -110,5 +113,121 @@ impl Drop for Python {
         // Our own child, ended by its handle; wait so no zombie is left behind.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Starts the Python references (unless `--no-reference`); what happened goes in the
+/// JSON's `reference` entry, and a failure only leaves them out.
+pub fn start_references(
+    args: &Args,
+    root: &Path,
+    target: &Path,
+) -> Result<(Option<Python>, Value)> {
+    let mut info = json!({ "available": false });
+    if args.no_reference {
+        info["skipped"] = "--no-reference".into();
+        return Ok((None, info));
+    }
+    let python = paths::from_root(&args.python);
+    let log = target.join("bench-python.log");
+    match Python::start(
+        &python,
+        &root.join("bench/reference.py"),
+        args.threads,
+        &log,
+    ) {
+        Ok(mut p) => {
+            let hello = p.call(json!({"cmd": "hello"}))?;
+            let python = python.display().to_string();
+            info = json!({ "available": true, "python": python, "hello": hello });
+            say(args.json, references_line(&info["hello"]));
+            Ok((Some(p), info))
+        }
+        Err(e) => {
+            let hint = install_hint(root, &python);
+            eprintln!("Python references not run: {e:#}\n{hint}");
+            info["error"] = format!("{e:#}").into();
+            Ok((None, info))
+        }
+    }
+}
+
+/// One line naming the reference tools and their thread pools.
+fn references_line(hello: &Value) -> String {
+    let pools: Vec<String> = hello["threadpools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {} ({} threads{})",
+                p["internal_api"].as_str().unwrap_or("?"),
+                p["version"].as_str().unwrap_or(""),
+                p["num_threads"],
+                p["architecture"]
+                    .as_str()
+                    .map(|a| format!(", kernel {a}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let version = |k: &str| hello["versions"][k].as_str().unwrap_or("?").to_string();
+    format!(
+        "references: Python {}, librosa {}, numpy {}, PyTorch {} ({} threads); native pools: {}",
+        hello["python"].as_str().unwrap_or("?"),
+        version("librosa"),
+        version("numpy"),
+        version("torch"),
+        hello["torch_threads"],
+        pools.join(", ")
+    )
+}
+
+pub fn write_f32(path: &Path, v: &[f32]) -> Result<()> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn read_f32(path: &Path) -> Result<Vec<f32>> {
+    let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// A JSON array of arrays of numbers, flattened (a non-number reads as NaN).
+pub fn json_matrix(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            r.as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_files_round_trip() {
+        let p = std::env::temp_dir().join(format!("xtask-bench-{}.f32", std::process::id()));
+        write_f32(&p, &[1.5, -2.25, 0.0]).unwrap();
+        assert_eq!(read_f32(&p).unwrap(), vec![1.5, -2.25, 0.0]);
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn json_matrices_flatten_row_by_row() {
+        assert_eq!(
+            json_matrix(&json!([[1.0, 2.0], [3.5]])),
+            vec![1.0, 2.0, 3.5]
+        );
+        assert!(json_matrix(&json!([["x"]]))[0].is_nan());
+        assert!(json_matrix(&json!("not a matrix")).is_empty());
     }
 }

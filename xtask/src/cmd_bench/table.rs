@@ -1,5 +1,5 @@
 //! What `cargo xtask bench` reports: medians, ratios, × real time, goals, and the Markdown
-//! table the README's Performance section is pasted from. Pure functions, unit-tested.
+//! table `--out` writes (docs/bench.md). Pure functions, unit-tested.
 
 use serde::Serialize;
 
@@ -192,12 +192,13 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// The rows as a Markdown table (what the README's Performance section shows).
+/// The table's header row, which a committed table must keep ([`crate::md_table`]).
+pub const HEADER: &str =
+    "| measurement | ours | reference | reference / ours | × real time (ours · reference) | goal |";
+
+/// The rows as a Markdown table (docs/bench.md with `--out`).
 pub fn markdown(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| measurement | ours | reference | reference / ours | × real time (ours · reference) \
-         | goal |\n|---|---|---|---|---|---|\n",
-    );
+    let mut out = format!("{HEADER}\n|---|---|---|---|---|---|\n");
     for r in rows {
         let ours = r
             .ours
@@ -325,6 +326,7 @@ mod tests {
         let t = markdown(&[a, b]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4, "{t}");
+        assert_eq!(crate::md_table::tables(&t, HEADER).unwrap()[0].len(), 2);
         assert!(
             lines[2].contains("4.00 ms /clip") && lines[2].contains("librosa: 100 ms"),
             "{}",

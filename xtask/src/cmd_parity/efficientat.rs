@@ -12,9 +12,7 @@ use model::mel::{mel_spectrogram, MelConfig};
 use model::nets::efficientat::{Mn, MnConfig};
 use std::path::Path;
 
-fn max_abs(a: &Tensor, b: &Tensor) -> Result<f32> {
-    Ok((a - b)?.abs()?.max_all()?.to_scalar::<f32>()?)
-}
+use super::max_abs;
 
 /// Prints one row per clip and length; returns the largest difference seen.
 pub fn check(dir: &Path) -> Result<f32> {

@@ -1,9 +1,10 @@
 //! The systems of the zoo and how each is trained under the protocol: epoch caps (so the
 //! whole zoo fits an hour of two cores), the runs, and what each run is scored on.
 
-use super::protocol::{self, pick, Fold};
+use super::folds::{self, pick, Fold};
 use super::{Cost, Lab, Leak, Piece, Score, SetScore, SystemResult};
-use crate::cmd_train::{default_feature_cache, train_transfer_head, ArchArg, TransferInputs};
+use crate::model_args::ArchArg;
+use crate::pretrained::{default_feature_cache, train_transfer_head, TransferInputs};
 use anyhow::Result;
 use model::nets::musicnn::{HeadConfig, HeadInput, Variant};
 use model::train::{
@@ -54,7 +55,7 @@ impl System {
     }
 
     pub fn name(self) -> String {
-        crate::cmd_train::cli_name(self)
+        crate::model_args::cli_name(self)
     }
 
     /// The network or classical system a trained-here row trains.
@@ -209,8 +210,8 @@ impl System {
         let card = self.card()?;
         let gtzan = lab.features(&card, "gtzan")?;
         let (mut clip, mut window, mut runs, mut seconds) = (vec![], vec![], vec![], vec![]);
-        for (k, fold) in protocol::cv_folds(&lab.gtzan).iter().enumerate() {
-            eprintln!("{}: fold {}/{}", self.name(), k + 1, protocol::FOLDS);
+        for (k, fold) in folds::cv_folds(&lab.gtzan).iter().enumerate() {
+            eprintln!("{}: fold {}/{}", self.name(), k + 1, folds::FOLDS);
             let t = std::time::Instant::now();
             let o = self.train(
                 lab,
@@ -247,7 +248,7 @@ impl System {
         let cv = SetScore {
             clip: Score::of(clip),
             window: Score::of(window),
-            clips: protocol::cv_folds(&lab.gtzan)
+            clips: folds::cv_folds(&lab.gtzan)
                 .iter()
                 .map(|f| f.test.len())
                 .sum(),
@@ -255,10 +256,10 @@ impl System {
 
         // Music from elsewhere: all of gtzan-mini (clip 9 validating) + one Emotify half.
         eprintln!("{}: gtzan-mini + Emotify train half", self.name());
-        let f = protocol::all_but_nine(&lab.gtzan);
+        let f = folds::all_but_nine(&lab.gtzan);
         let mut train_f = pick(&gtzan, &f.train);
         let extra = lab.features(&card, "emotify_train")?;
-        train_f.extend(extra.iter().map(protocol::copy));
+        train_f.extend(extra.iter().map(folds::copy));
         let t = std::time::Instant::now();
         let o = self.train(lab, &card, &train_f, &pick(&gtzan, &f.valid))?;
         seconds.push(t.elapsed().as_secs_f64());
@@ -410,7 +411,7 @@ fn leak_config(seed: u64) -> TrainConfig {
 pub fn leak(lab: &mut Lab) -> Result<Leak> {
     let card = System::Arch(ArchArg::Seed128Chunk).card()?;
     let gtzan = lab.features(&card, "gtzan")?;
-    let (chunks, from) = protocol::chunks(&gtzan, card.window_frames, LEAK_CHUNKS_PER_CLIP);
+    let (chunks, from) = folds::chunks(&gtzan, card.window_frames, LEAK_CHUNKS_PER_CLIP);
     let cfg = leak_config(lab.seed);
     let run = |folds: Vec<Fold>, what: &str, lab: &mut Lab| -> Result<Score> {
         let mut acc = Vec::new();
@@ -441,12 +442,12 @@ pub fn leak(lab: &mut Lab) -> Result<Leak> {
         Ok(Score::of(acc))
     };
     let random_chunks = run(
-        protocol::chunk_folds(chunks.len(), lab.seed),
+        folds::chunk_folds(chunks.len(), lab.seed),
         "random chunks",
         lab,
     )?;
     let by_clip = run(
-        protocol::chunk_folds_by_clip(&lab.gtzan, &from),
+        folds::chunk_folds_by_clip(&lab.gtzan, &from),
         "chunks by clip",
         lab,
     )?;

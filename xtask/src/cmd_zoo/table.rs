@@ -181,4 +181,24 @@ mod tests {
             assert!(md.contains("**35.0 points**"), "{md}");
         }
     }
+
+    /// The committed zoo.json (`cargo xtask zoo --out DIR`, copied to docs/) still reads as
+    /// the command's `Zoo` and renders a table row per system, in the zoo's order.
+    #[test]
+    fn the_committed_zoo_json_parses_and_renders() {
+        let path = crate::paths::workspace_root().join("docs/zoo.json");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let zoo: Zoo = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} no longer parses: {e}", path.display()));
+        assert!(!zoo.systems.is_empty(), "{}", path.display());
+        let md = markdown(&zoo);
+        let mut at = 0;
+        for s in &zoo.systems {
+            let line = md[at..]
+                .find(&format!("\n| {} |", s.name))
+                .unwrap_or_else(|| panic!("no row for {} in\n{md}", s.name));
+            at += line + 1;
+        }
+    }
 }

@@ -1,12 +1,10 @@
-//! The zoo's data and splits: which clips train, validate and score in each run. Every
-//! run validates (best epoch, early stopping) on clips carved out of its own training
-//! data, so no score ever comes from clips that chose the weights.
+//! The zoo's folds: which clips train, validate and score in each run. Every run
+//! validates (best epoch, early stopping) on clips carved out of its own training data, so
+//! no score ever comes from clips that chose the weights. The clip sets themselves (CC
+//! pieces, Emotify halves) are the shared [`crate::protocol`].
 
-use anyhow::{Context, Result};
 use model::train::{Clip, ClipFeatures};
-use model::GENRES;
 use rand::seq::SliceRandom;
-use std::path::{Path, PathBuf};
 
 /// Folds of the cross-validation on gtzan-mini.
 pub const FOLDS: usize = 5;
@@ -62,44 +60,6 @@ pub fn all_but_nine(clips: &[Clip]) -> Fold {
         }
     }
     f
-}
-
-/// The two halves of the Emotify folder, by the rule of `scripts/emotify-halves`: within
-/// each genre, files sorted by name alternate train, held out, train, …
-pub fn emotify_halves(dir: &Path) -> Result<(Vec<Clip>, Vec<Clip>)> {
-    let all = model::train::discover_labelled(dir)
-        .with_context(|| format!("reading the Emotify folder {}", dir.display()))?;
-    // discover_labelled numbers each genre's sorted files from 0.
-    let (train, heldout): (Vec<Clip>, Vec<Clip>) = all.into_iter().partition(|c| c.index % 2 == 0);
-    Ok((train, heldout))
-}
-
-/// The four CC pieces and the genre each is: the README's sanity bar.
-pub const CC_PIECES: [(&str, &str); 4] = [
-    ("brahms_hungarian_dance_5.ogg", "classical"),
-    ("tchaikovsky_sugar_plum_fairy.ogg", "classical"),
-    ("vibe_ace.ogg", "jazz"),
-    ("lets_go_fishin.ogg", "country"),
-];
-
-/// The CC pieces under `dir` as labelled clips.
-pub fn cc_pieces(dir: &Path) -> Result<Vec<Clip>> {
-    CC_PIECES
-        .iter()
-        .enumerate()
-        .map(|(i, (file, genre))| {
-            let path: PathBuf = dir.join(file);
-            anyhow::ensure!(path.is_file(), "CC piece {} is missing", path.display());
-            Ok(Clip {
-                path,
-                genre: GENRES
-                    .iter()
-                    .position(|g| g == genre)
-                    .expect("a GTZAN genre"),
-                index: i as u32,
-            })
-        })
-        .collect()
 }
 
 /// Copies of the clips at `idx` (the trainer takes a slice of owned features).
@@ -193,6 +153,8 @@ pub fn chunk_folds_by_clip(clips: &[Clip], from: &[usize]) -> Vec<Fold> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::GENRES;
+    use std::path::PathBuf;
 
     fn mini() -> Vec<Clip> {
         (0..10)
