@@ -1,12 +1,12 @@
 //! Transfer learning: a genre head (or decision) on a pretrained backbone's frozen
 //! features — musicnn's ([`MusicnnFeatures`](super::MusicnnFeatures)) or EfficientAT's
-//! ([`EfficientAtFeatures`](super::EfficientAtFeatures)). Two stages, one file each:
-//! - [`window_features`]: the backbone runs once per window (or not at all, for clips
+//! ([`EfficientAtFeatures`](super::EfficientAtFeatures)), in two stages:
+//! - `window_features`: the backbone runs once per window (or not at all, for clips
 //!   already in the on-disk [`FeatureCache`](super::FeatureCache));
-//! - [`head`]: the head then trains on those vectors in seconds (many epochs, all in
+//! - `head`: the head then trains on those vectors in seconds (many epochs, all in
 //!   memory), with the CNN trainer's validation figures and early stopping but its own
 //!   rule for the weights it keeps ([`HEAD_BEST_BY`] says why), through a view of the
-//!   model's trainable part ([`trainee`]). With [`TransferConfig::fine_tune_dense`]
+//!   model's trainable part (`trainee`). With [`TransferConfig::fine_tune_dense`]
 //!   musicnn's last hidden layer trains under the head, still on cached features (its
 //!   input).
 
