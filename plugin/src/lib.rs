@@ -13,7 +13,8 @@
 //!   meters, the worker → editor snapshot, the worker → log keeper channel, editor → worker
 //!   requests.
 //! - [`log`]: the bounded session log and its CSV/JSON formats.
-//! - [`params`]: hop, smoothing, freeze, reset, MIDI channel, the persisted editor size.
+//! - [`params`]: hop, smoothing, freeze, reset, MIDI channel, the persisted editor size;
+//!   [`state`]: what a saved state may set.
 //! - [`editor`]: the egui editor.
 //! - [`standalone`], [`file_input`]: the standalone's options and file playback.
 
@@ -31,6 +32,7 @@ pub mod panic_message;
 pub mod params;
 pub mod recorder;
 pub mod standalone;
+pub mod state;
 pub mod tap;
 pub mod worker;
 
@@ -124,6 +126,10 @@ impl Plugin for GenreTagger {
     type SysExMessage = ();
     type BackgroundTask = ();
     type Editor = editor::TaggerEditor;
+
+    fn filter_state(state: &mut PluginState) {
+        state::clamp_to_ranges(state);
+    }
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()

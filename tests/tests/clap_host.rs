@@ -364,6 +364,86 @@ fn state_saves_and_restores_parameters_and_editor_size() {
     assert_eq!(save(&mut b, &state_b), saved);
 }
 
+/// A session whose plugin state is damaged (cut short, or bytes that are not nice-plug's JSON)
+/// must not take the instance down or change it: the load is refused (the host hears so) and
+/// the instance keeps the values it had, here the defaults of a fresh one.
+#[test]
+fn state_corrupted_blob_is_refused_and_changes_nothing() {
+    let _main = main_thread();
+    let (entry, info) = load();
+    let mut plugin = instance(&entry, &info);
+    let state: PluginState = plugin.plugin_handle().get_extension().unwrap();
+    let defaults = save(&mut plugin, &state);
+    let json = serde_json::to_vec(&defaults).unwrap();
+    let mut cut = (json.len() as u64).to_le_bytes().to_vec();
+    cut.extend_from_slice(&json[..json.len() / 2]);
+    let mut garbage = 12u64.to_le_bytes().to_vec();
+    garbage.extend_from_slice(b"\xff\x00not json!!");
+    for (what, bytes) in [("cut short", cut), ("not JSON", garbage)] {
+        assert!(
+            state
+                .load(&plugin.plugin_handle(), &mut &bytes[..])
+                .is_err(),
+            "a state blob {what} was accepted"
+        );
+        assert_eq!(
+            save(&mut plugin, &state),
+            defaults,
+            "a refused state blob ({what}) changed the plugin"
+        );
+    }
+}
+
+/// A state from another plugin version (an older one: parameters it never had, one this
+/// version dropped, values beyond this version's ranges) loads what this version knows:
+/// the parameters it lacks keep their defaults, the unknown one is ignored, out-of-range
+/// values are clamped into range (plugin/src/state.rs).
+#[test]
+fn state_from_another_version_keeps_defaults_for_what_it_lacks() {
+    let _main = main_thread();
+    let (entry, info) = load();
+    let mut plugin = instance(&entry, &info);
+    let state: PluginState = plugin.plugin_handle().get_extension().unwrap();
+    let defaults = save(&mut plugin, &state);
+    let older = serde_json::json!({
+        "version": "0.0.1",
+        "params": {
+            "hop": {"f32": 2.0},
+            "smoothing": {"f32": 99.0},
+            "midi-channel": {"i32": 40},
+            "threshold": {"f32": 0.5},
+        },
+        "fields": {},
+    });
+    load_state(&mut plugin, &state, &older);
+    let back = save(&mut plugin, &state);
+    assert_eq!(back["params"]["hop"]["f32"].as_f64(), Some(2.0), "{back}");
+    assert_eq!(
+        back["params"]["smoothing"]["f32"].as_f64(),
+        Some(30.0),
+        "smoothing beyond its range must be clamped: {back}"
+    );
+    assert_eq!(
+        back["params"]["midi-channel"]["i32"].as_i64(),
+        Some(16),
+        "a MIDI channel beyond 16 must be clamped: {back}"
+    );
+    for id in ["freeze", "reset"] {
+        assert_eq!(
+            back["params"][id], defaults["params"][id],
+            "{id} was not in the older state, so it keeps its default: {back}"
+        );
+    }
+    assert!(
+        back["params"].get("threshold").is_none(),
+        "an unknown parameter came back: {back}"
+    );
+    assert_eq!(
+        back["fields"]["editor-size"], defaults["fields"]["editor-size"],
+        "{back}"
+    );
+}
+
 /// What the analysis stamps on a hop's events: the end of its window plus the MIDI delay.
 /// The embedded model's window is its card's `window_frames` mel frames.
 #[test]
