@@ -18,6 +18,7 @@ pub mod front_end;
 pub mod mel;
 pub mod metrics;
 pub mod nets;
+pub mod rhythm;
 pub mod rng;
 pub mod tag_report;
 pub mod tagger;
