@@ -7,6 +7,7 @@ mod cmd_decisions;
 mod cmd_eval;
 mod cmd_parity;
 mod cmd_report;
+mod cmd_rhythm;
 mod cmd_tag;
 mod cmd_train;
 mod cmd_zoo;
@@ -46,6 +47,8 @@ enum Cmd {
     Bench(cmd_bench::Args),
     /// Train and score the seed papers' systems and this project's under one protocol.
     Zoo(cmd_zoo::Args),
+    /// Score the live tempo and key on gtzan-mini beside published estimators (needs ../shared).
+    Rhythm(cmd_rhythm::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -194,6 +197,7 @@ fn main() -> ExitCode {
         Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Zoo(a) => cmd_zoo::run(a),
+        Cmd::Rhythm(a) => cmd_rhythm::run(a),
     };
     match result {
         Ok(code) => code,

@@ -83,7 +83,7 @@ pub enum KeyProfile {
 impl KeyProfile {
     pub const ALL: [KeyProfile; 3] = [Self::Krumhansl, Self::Temperley, Self::Edma];
     /// The profile [`super::Rhythm::key`] uses: the best on gtzan-mini (`docs/rhythm.md`).
-    pub const DEFAULT: KeyProfile = KeyProfile::Temperley;
+    pub const DEFAULT: KeyProfile = KeyProfile::Edma;
 
     pub fn name(self) -> &'static str {
         match self {

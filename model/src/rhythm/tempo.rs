@@ -15,8 +15,8 @@
 //! **Octave errors.** A pulse at period T also fits every multiple of T: its comb at 2T
 //! (half the tempo) sees the same peaks, and its comb at T/2 (double) sees peaks only at
 //! every other tooth, so its mean halves. The prior decides between T and 2T, and the
-//! subdivision penalty `1 − 0.5·r(T/2)/r(T)` demotes a slow candidate whose half period
-//! is as periodic as its period: that means the pulse is really at T/2 (a 200-BPM click
+//! subdivision penalty (up to ½, growing as `r(T/2)/r(T)` goes from 0.8 to 1) demotes a
+//! slow candidate whose half period is as periodic as its period: that means the pulse is really at T/2 (a 200-BPM click
 //! track is not heard at 100 BPM). Between the half and the double the prior is what
 //! chooses, so the reported level is the one a listener taps most often (~120 BPM).
 //!
@@ -41,16 +41,19 @@ pub const MAX_BPM: f64 = 240.0;
 const GRID_STEP: f64 = 0.005;
 /// Log-normal tempo prior: centre and width (standard deviation, octaves).
 const PRIOR_BPM: f64 = 120.0;
-const PRIOR_OCTAVES: f64 = 1.0;
-/// Weight of the subdivision penalty (see the module doc).
+const PRIOR_OCTAVES: f64 = 0.9;
+/// Weight of the subdivision penalty (see the module doc) …
 const SUBDIVISION_PENALTY: f64 = 0.5;
+/// … which starts when the half period is this periodic relative to the period (music
+/// with strong eighth notes stays below it; an even pulse is at 1).
+const SUBDIVISION_ONSET: f64 = 0.8;
 /// Comb teeth in the score.
 const TEETH: usize = 4;
 /// Multiples of the period fitted for the exact tempo.
 const REFINE_MULTIPLES: usize = 16;
 /// Below this periodicity (mean normalised autocorrelation at the beat multiples) there
 /// is no beat: noise gives ~0.05.
-const MIN_PERIODICITY: f64 = 0.12;
+const MIN_PERIODICITY: f64 = 0.06;
 /// A window whose mean level is below this (dBFS) is silence.
 const SILENCE_DB: f64 = -60.0;
 /// Hysteresis: a challenger must beat the shown tempo by this factor …
@@ -247,7 +250,8 @@ impl TempoTracker {
         } else {
             0.0
         };
-        (comb * (1.0 - SUBDIVISION_PENALTY * half), comb)
+        let even = ((half - SUBDIVISION_ONSET) / (1.0 - SUBDIVISION_ONSET)).max(0.0);
+        (comb * (1.0 - SUBDIVISION_PENALTY * even), comb)
     }
 
     /// The largest autocorrelation within ±1 frame of lag `l`.
