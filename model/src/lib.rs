@@ -22,6 +22,7 @@ pub mod mel;
 pub mod metrics;
 pub mod net;
 pub mod nets;
+pub mod rhythm;
 pub mod rng;
 pub mod tag_report;
 pub mod tagger;

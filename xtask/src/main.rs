@@ -7,6 +7,7 @@ mod cmd_decisions;
 mod cmd_eval;
 mod cmd_parity;
 mod cmd_report;
+mod cmd_rhythm;
 mod cmd_tag;
 mod cmd_train;
 mod cmd_zoo;
@@ -53,6 +54,8 @@ enum Cmd {
     Zoo(cmd_zoo::Args),
     /// Lay the Emotify folder out as the protocol's halves (train/ and heldout/ symlinks).
     EmotifyHalves(protocol::HalvesArgs),
+    /// Score the live tempo and key on gtzan-mini beside published estimators (needs ../shared).
+    Rhythm(cmd_rhythm::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -202,6 +205,7 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => cmd_bench::run(a),
         Cmd::Zoo(a) => cmd_zoo::run(a),
         Cmd::EmotifyHalves(a) => protocol::run_halves(a),
+        Cmd::Rhythm(a) => cmd_rhythm::run(a),
     };
     match result {
         Ok(code) => code,
