@@ -21,6 +21,7 @@ pub mod nets;
 pub mod rng;
 pub mod tag_report;
 pub mod tagger;
+pub mod teach;
 pub mod train;
 pub mod weights;
 pub mod window;
