@@ -8,7 +8,7 @@
 //! system to a table. `--fresh` retrains everything.
 
 mod plot;
-mod protocol;
+pub(crate) mod protocol;
 mod systems;
 mod table;
 

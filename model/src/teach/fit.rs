@@ -47,12 +47,14 @@ pub struct TeachConfig {
 }
 
 impl Default for TeachConfig {
-    /// The values `docs/teach.md` chose by its rule (the few-shot curve against the cost
-    /// of forgetting).
+    /// No setting met `docs/teach.md`'s rule (the few-shot curve against the cost of
+    /// forgetting); this is the one nearest it, chosen after the run: the fewest untouched
+    /// answers moved (at most 6 %) and no CC piece moved, at the price of the lowest
+    /// few-shot gains.
     fn default() -> Self {
         Self {
-            penalty: 0.1,
-            bandwidth_scale: 1.0,
+            penalty: 10.0,
+            bandwidth_scale: 0.5,
             margin: 2.0,
             max_windows: 2048,
         }
@@ -413,6 +415,16 @@ mod tests {
         s
     }
 
+    /// A setting that reaches its examples' neighbours (the mechanism under test, not
+    /// the shipped default).
+    fn reaching() -> TeachConfig {
+        TeachConfig {
+            penalty: 0.1,
+            bandwidth_scale: 1.0,
+            ..TeachConfig::default()
+        }
+    }
+
     fn argmax(v: &[f32]) -> usize {
         crate::distribution::argmax(v)
     }
@@ -425,7 +437,7 @@ mod tests {
             ("pop", [1.0, 2.0, 0.5], 2),
             ("my wedding set", [3.0, 0.0, 1.0], 5),
         ]);
-        let taught = fit(&store, &TeachConfig::default()).unwrap();
+        let taught = fit(&store, &reaching()).unwrap();
         assert_eq!(taught.labels.len(), 11);
         assert_eq!(taught.labels[10], "my wedding set");
         assert!(taught.config.anchors[10].is_empty());

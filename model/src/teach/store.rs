@@ -116,7 +116,7 @@ impl ExampleStore {
         let (w, cap) = (self.width, self.cap);
         let l = &mut self.labels[i];
         l.offered += 1;
-        if (l.offered - 1) % l.stride != 0 {
+        if !(l.offered - 1).is_multiple_of(l.stride) {
             return Ok(());
         }
         l.rows.extend_from_slice(outputs);
