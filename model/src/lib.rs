@@ -26,6 +26,7 @@ pub mod rhythm;
 pub mod rng;
 pub mod tag_report;
 pub mod tagger;
+pub mod teach;
 pub mod train;
 pub mod weights;
 pub mod window;

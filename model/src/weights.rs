@@ -221,6 +221,20 @@ fn reinit_seeded(varmap: &VarMap, seed: u64) -> Result<()> {
 
 /// Writes the network's variables and its card to a safetensors file.
 pub fn save(path: &Path, card: &ModelCard, varmap: &VarMap) -> Result<()> {
+    let bytes = to_bytes(card, varmap).map_err(|reason| Error::ModelFile {
+        path: path.display().to_string(),
+        reason,
+    })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// The bytes [`save`] writes: for a model made in memory (a taught one) that is loaded
+/// with [`load_bytes`] or kept elsewhere than a file.
+pub fn to_bytes(card: &ModelCard, varmap: &VarMap) -> std::result::Result<Vec<u8>, String> {
     let data = varmap.data().lock().expect("varmap poisoned");
     let tensors: BTreeMap<String, Tensor> = data
         .iter()
@@ -238,16 +252,8 @@ pub fn save(path: &Path, card: &ModelCard, varmap: &VarMap) -> Result<()> {
         CARD_KEY.to_string(),
         serde_json::to_string(card).expect("card serialises"),
     );
-    let bytes = safetensors::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
-        .map_err(|e| Error::ModelFile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, bytes)?;
-    Ok(())
+    safetensors::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
+        .map_err(|e| e.to_string())
 }
 
 /// Reads only the card (cheap: no tensors are built).

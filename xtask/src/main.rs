@@ -9,6 +9,8 @@ mod cmd_parity;
 mod cmd_report;
 mod cmd_rhythm;
 mod cmd_tag;
+mod cmd_teach;
+mod cmd_teach_curve;
 mod cmd_train;
 mod cmd_zoo;
 mod diff;
@@ -44,6 +46,10 @@ enum Cmd {
     Eval(cmd_eval::Args),
     /// Tag audio files: top genre, whole-file distribution and a timeline.
     Tag(cmd_tag::Args),
+    /// Teach the default your labels from a folder (one subfolder per label): a model file.
+    Teach(cmd_teach::Args),
+    /// The few-shot curve and the cost of forgetting: docs/teach.md (needs ../shared).
+    TeachCurve(cmd_teach_curve::Args),
     /// Check the candle musicnn and EfficientAT against their reference outputs (needs ../shared).
     Parity(cmd_parity::Args),
     /// Redraw a training report's pictures from its metrics.json (no retraining).
@@ -200,6 +206,8 @@ fn main() -> ExitCode {
         Cmd::Decisions(a) => cmd_decisions::run(a),
         Cmd::Eval(a) => cmd_eval::run(a),
         Cmd::Tag(a) => cmd_tag::run(a),
+        Cmd::Teach(a) => cmd_teach::run(a),
+        Cmd::TeachCurve(a) => cmd_teach_curve::run(a),
         Cmd::Parity(a) => cmd_parity::run(a),
         Cmd::Report(a) => cmd_report::run(a),
         Cmd::Bench(a) => cmd_bench::run(a),

@@ -7,6 +7,7 @@
 use super::config::MnConfig;
 use super::labels::{GTZAN_CLASSES, GTZAN_GROUPS};
 use super::network::MnOutput;
+use super::taught::{TaughtConfig, TaughtHead};
 use crate::nets::LinearHead;
 use candle_core::{Result, Tensor};
 use candle_nn::{Init, VarBuilder};
@@ -35,6 +36,10 @@ pub enum Decision {
         features: HeadFeatures,
         dropout: f32,
     },
+    /// Anchored on zero-shot, with a residual fitted in closed form on taught examples
+    /// that vanishes away from them (see [`super::taught`]; fitted by
+    /// [`crate::teach::fit`], not by the trainer).
+    Taught(TaughtConfig),
 }
 
 /// Which network outputs a head reads.
@@ -101,7 +106,9 @@ impl Decision {
     /// `decision.` the model file stores them under.
     pub fn fitted_variables(&self) -> &'static [&'static str] {
         match self {
-            Decision::ZeroShot { .. } | Decision::ZeroShotGroups { .. } => &[],
+            Decision::ZeroShot { .. } | Decision::ZeroShotGroups { .. } | Decision::Taught(_) => {
+                &[]
+            }
             Decision::Calibrated { .. } => &["decision.bias", "decision.log_temperature"],
             Decision::Head { .. } => &["decision.linear.weight", "decision.linear.bias"],
         }
@@ -140,6 +147,9 @@ impl Decision {
                     seed,
                 )?),
             }),
+            Decision::Taught(cfg) => Ok(DecisionHead::Taught(Box::new(TaughtHead::new(
+                cfg, n_labels, net, vb,
+            )?))),
         }
     }
 }
@@ -153,7 +163,7 @@ pub struct GroupIndex {
 }
 
 impl GroupIndex {
-    fn new(
+    pub(super) fn new(
         groups: &[Vec<usize>],
         n_labels: usize,
         net: &MnConfig,
@@ -186,7 +196,7 @@ impl GroupIndex {
     }
 
     /// `[batch, 527]` logits → `[batch, labels]`: each group's largest.
-    fn select(&self, logits: &Tensor) -> Result<Tensor> {
+    pub(super) fn select(&self, logits: &Tensor) -> Result<Tensor> {
         let picked = logits.index_select(&self.index, 1)?;
         if self.width == 1 {
             return Ok(picked);
@@ -211,6 +221,7 @@ pub enum DecisionHead {
         // Boxed: a head is several times the size of the other variants.
         head: Box<LinearHead>,
     },
+    Taught(Box<TaughtHead>),
 }
 
 impl DecisionHead {
@@ -227,6 +238,7 @@ impl DecisionHead {
                 .broadcast_mul(&log_temperature.neg()?.exp()?)?
                 .broadcast_add(bias),
             DecisionHead::Head { features, head } => head.forward_t(&features.select(out)?, train),
+            DecisionHead::Taught(head) => head.forward(out),
         }
     }
 

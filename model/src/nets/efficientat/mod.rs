@@ -17,12 +17,14 @@ mod fused;
 mod labels;
 mod network;
 mod se;
+mod taught;
 
 pub use blocks::{depthwise_conv, hard_swish, BN_EPS};
 pub use config::{make_divisible, Activation, BlockConfig, MnConfig};
 pub use decision::{Decision, DecisionHead, HeadFeatures};
 pub use labels::{audioset_labels, GTZAN_CLASSES, GTZAN_GROUPS, STYLE_CLASSES};
 pub use network::{Mn, MnOutput};
+pub use taught::{anchor_for, rbf_kernel, TaughtConfig, TaughtHead};
 
 use crate::net::{GenreNet, NetOutput};
 use candle_core::{Result, Tensor};
