@@ -14,6 +14,8 @@
 //! takes well under a second. The setting is chosen by the rule docs/teach.md states, in
 //! [`choose`].
 
+mod plot;
+
 use crate::cmd_teach::Network;
 use crate::paths::from_root;
 use crate::protocol::{cc_pieces, emotify_halves};
@@ -24,7 +26,6 @@ use model::nets::efficientat::GTZAN_GROUPS;
 use model::teach::{fit, ExampleStore, Taught, TeachConfig};
 use model::train::{discover, Clip};
 use model::GENRES;
-use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -439,80 +440,6 @@ fn sweep(curves: &[Curve], chosen: Option<usize>) -> String {
     s
 }
 
-fn plot(path: &Path, curve: &Curve, zs: &[Cell; 2]) -> Result<()> {
-    crate::report::ensure_font()?;
-    let family = crate::report::FAMILY;
-    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "Teaching by example (penalty {}, bandwidth scale {})",
-                curve.penalty, curve.scale
-            ),
-            (family, 20),
-        )
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(-0.3f64..KS.len() as f64 - 0.7, 0.0f64..1.05)?;
-    chart
-        .configure_mesh()
-        .x_labels(KS.len())
-        .x_label_formatter(&|x| {
-            let i = x.round() as usize;
-            if (x - i as f64).abs() < 1e-6 && i < KS.len() {
-                k_name(KS[i])
-            } else {
-                String::new()
-            }
-        })
-        .x_desc("pieces taught per label")
-        .y_desc("clips right")
-        .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
-        .label_style((family, 14))
-        .axis_desc_style((family, 15))
-        .draw()?;
-    let colours = [RGBColor(31, 119, 180), RGBColor(230, 85, 13)];
-    for (sc, name) in ["Emotify", "gtzan-mini pop/disco"].iter().enumerate() {
-        let c = colours[sc];
-        let line = |f: &dyn Fn(&Cell) -> f64| -> Vec<(f64, f64)> {
-            curve.cells[sc]
-                .iter()
-                .enumerate()
-                .map(|(i, x)| (i as f64, f(x)))
-                .collect()
-        };
-        chart
-            .draw_series(LineSeries::new(line(&|x| x.taught), c.stroke_width(3)))?
-            .label(format!("{name}: taught kinds, held-out pieces"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(3)));
-        chart
-            .draw_series(LineSeries::new(line(&|x| x.untouched), c.stroke_width(1)))?
-            .label(format!("{name}: untouched genres"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(1)));
-        let z = zs[sc].taught;
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(-0.3, z), (KS.len() as f64 - 0.7, z)],
-                6,
-                4,
-                c.stroke_width(1),
-            ))?
-            .label(format!("{name}: zero-shot on the taught kinds"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 5, y)], c.stroke_width(1)));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((family, 13))
-        .draw()?;
-    root.present()?;
-    Ok(())
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
     let t0 = std::time::Instant::now();
     let net = Network::default_with_cache(args.feature_cache.as_deref())?;
@@ -580,7 +507,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         file_name(&args.png)
     );
     write_between_markers(&from_root(&args.md), &md)?;
-    plot(&from_root(&args.png), &curves[shown], &zs)?;
+    plot::plot(&from_root(&args.png), &curves[shown], &zs)?;
     println!("{md}");
     Ok(ExitCode::SUCCESS)
 }
