@@ -2,7 +2,7 @@
 //! at 60–200 BPM at every input rate the plugin meets, chord progressions in major and
 //! minor keys, a change of tempo, and silence and noise (which must give no estimate).
 
-use model::rhythm::{Key, KeyProfile, Mode, Rhythm};
+use model::rhythm::{Key, KeyProfile, Mode, Rhythm, RhythmTimeline};
 
 const RATES: [u32; 4] = [22_050, 44_100, 48_000, 96_000];
 
@@ -228,4 +228,60 @@ fn camelot_codes_follow_the_wheel() {
 fn an_impossible_input_rate_is_refused() {
     let e = Rhythm::new(0).err().expect("rate 0 refused");
     assert!(e.to_string().contains('0'), "{e}");
+}
+
+#[test]
+fn a_file_gets_the_tempo_and_key_most_of_it_has_and_each_moment_its_own() {
+    let rate = 44_100;
+    // 20 s at 100 BPM, then 40 s at 130 BPM: the file's tempo is the longer one, and the
+    // timeline shows each part's while it plays.
+    let mut x = clicks(100.0, rate, 20.0, 0.0);
+    x.extend(clicks(130.0, rate, 40.0, 0.05));
+    let t = RhythmTimeline::analyse(&x, rate).unwrap();
+    assert_eq!(t.readings().len(), 600, "one reading per 0.1 s");
+    let overall = t.overall_tempo().expect("a tempo");
+    assert!((overall.bpm / 130.0 - 1.0).abs() < 0.01, "{overall:?}");
+    assert!(
+        overall.confidence > 0.3 && overall.confidence < 1.0,
+        "{overall:?}"
+    );
+    let at = |s: f64| t.at(s).and_then(|r| r.tempo).map(|t| t.bpm);
+    assert_eq!(at(2.0), None, "no tempo in the first seconds");
+    assert!(
+        (at(15.0).unwrap() / 100.0 - 1.0).abs() < 0.01,
+        "{:?}",
+        at(15.0)
+    );
+    assert!(
+        (at(55.0).unwrap() / 130.0 - 1.0).abs() < 0.01,
+        "{:?}",
+        at(55.0)
+    );
+    assert_eq!(t.at(-1.0), None);
+
+    // A minor progression for 24 s, then its relative major for 12 s: A minor wins.
+    let mut x = progression(9, Mode::Minor, rate);
+    x.extend(progression(9, Mode::Minor, rate));
+    x.extend(progression(0, Mode::Major, rate));
+    let t = RhythmTimeline::analyse(&x, rate).unwrap();
+    let key = t.overall_key().expect("a key");
+    assert_eq!((key.tonic, key.mode), (9, Mode::Minor), "{key:?}");
+    assert_eq!(key.camelot_code(), "8A");
+
+    let silence = RhythmTimeline::analyse(&vec![0.0; rate as usize * 10], rate).unwrap();
+    assert_eq!(
+        (silence.overall_tempo(), silence.overall_key()),
+        (None, None)
+    );
+}
+
+#[test]
+fn a_key_survives_its_index() {
+    for i in 0..24u8 {
+        let k = Key::from_index(i, 0.5).unwrap();
+        assert_eq!(k.index(), i);
+    }
+    assert_eq!(Key::from_index(24, 0.5), None);
+    let a_minor = Key::from_index(21, 0.5).unwrap();
+    assert_eq!((a_minor.tonic, a_minor.mode), (9, Mode::Minor));
 }

@@ -69,6 +69,25 @@ impl Key {
         let (n, l) = self.camelot();
         format!("{n}{l}")
     }
+
+    /// The key as one number 0–23 (tonic, plus 12 for minor): how logs store it and
+    /// votes count it. The confidence is not part of it.
+    pub fn index(&self) -> u8 {
+        self.tonic % 12
+            + match self.mode {
+                Mode::Major => 0,
+                Mode::Minor => 12,
+            }
+    }
+
+    /// The key of [`Key::index`] `i` (`None` past 23), with `confidence`.
+    pub fn from_index(i: u8, confidence: f32) -> Option<Key> {
+        (i < 24).then_some(Key {
+            tonic: i % 12,
+            mode: if i < 12 { Mode::Major } else { Mode::Minor },
+            confidence,
+        })
+    }
 }
 
 /// A pair of key profiles: the weight of each pitch class above the tonic in a major and

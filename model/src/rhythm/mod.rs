@@ -11,16 +11,19 @@
 //!
 //! Everything is allocated in [`Rhythm::new`]; once its buffers have seen the largest
 //! chunk, [`Rhythm::push`] and the estimates allocate nothing (`model/tests/rhythm_alloc.rs`),
-//! so the plugin's worker can call it for every block. The figures on gtzan-mini are in
+//! so the plugin's worker can call it for every block. [`RhythmTimeline`] keeps the
+//! readings of a whole file and votes one tempo and key for it. The figures on gtzan-mini are in
 //! `docs/rhythm.md` (`cargo xtask rhythm`).
 
 mod chroma;
 mod key;
 mod onset;
 mod tempo;
+mod timeline;
 
 pub use key::{Key, KeyProfile, Mode};
 pub use tempo::Tempo;
+pub use timeline::{Reading, RhythmTimeline, BLOCK_S};
 
 use crate::audio::{sanitize, StreamResampler};
 use crate::mel::{LogScale, MelBanks, MelConfig, MelStream, PadMode, WindowKind};
