@@ -5,11 +5,18 @@
 //! {"model": source,
 //!  "files": [{"path", "duration_s", "genre", "distribution": {label: p, …},
 //!             "styles": [{"name", "probability"}, …],          // top 5, models with styles
-//!             "timeline": [{"start_s", "distribution", "styles", "silent"?}, …]}, …]}
+//!             "tempo": {"bpm", "confidence"} | null,
+//!             "key": {"name", "camelot", "confidence"} | null,
+//!             "timeline": [{"start_s", "distribution", "styles", "silent"?,
+//!                           "tempo", "key"}, …]}, …]}
 //! ```
-//! Probabilities are rounded to 4 decimals, times to milliseconds. `"styles"` is present
-//! exactly when the model's card has styles; a silent window's list is empty.
+//! Probabilities are rounded to 4 decimals, times to milliseconds, tempi to 0.1 BPM.
+//! `"styles"` is present exactly when the model's card has styles; a silent window's list
+//! is empty. A file's tempo and key are voted over the whole file
+//! ([`RhythmTimeline`]); a window's are what the live trackers showed at its end, so they
+//! are `null` for the first seconds and wherever there is no beat or no pitch.
 
+use crate::rhythm::{Key, RhythmTimeline, Tempo};
 use crate::tagger::{FileTags, WindowResult};
 use crate::weights::ModelCard;
 use serde_json::{json, Map, Value};
@@ -26,7 +33,11 @@ pub fn document(source: &str, files: Vec<Value>) -> Value {
 /// One file's entry: length, top genre, mean distribution, top styles and the window
 /// timeline.
 pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
-    let timeline: Vec<Value> = tags.windows.iter().map(|w| window_entry(w, card)).collect();
+    let timeline: Vec<Value> = tags
+        .windows
+        .iter()
+        .map(|w| window_entry(w, card, &tags.rhythm))
+        .collect();
     let mut v = json!({
         "path": path,
         "duration_s": millis(tags.duration_s),
@@ -36,11 +47,27 @@ pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
     if !card.styles.is_empty() {
         v["styles"] = styles(&tags.styles, &card.styles);
     }
+    v["tempo"] = tempo(tags.rhythm.overall_tempo());
+    v["key"] = key(tags.rhythm.overall_key());
     v["timeline"] = Value::Array(timeline);
     v
 }
 
-fn window_entry(w: &WindowResult, card: &ModelCard) -> Value {
+/// `{"bpm": 123.4, "confidence": 0.52}`, or null.
+pub fn tempo(t: Option<Tempo>) -> Value {
+    t.map_or(Value::Null, |t| {
+        json!({ "bpm": ((t.bpm as f64) * 10.0).round() / 10.0, "confidence": round4(t.confidence) })
+    })
+}
+
+/// `{"name": "A minor", "camelot": "8A", "confidence": 0.71}`, or null.
+pub fn key(k: Option<Key>) -> Value {
+    k.map_or(Value::Null, |k| {
+        json!({ "name": k.name(), "camelot": k.camelot_code(), "confidence": round4(k.confidence) })
+    })
+}
+
+fn window_entry(w: &WindowResult, card: &ModelCard, rhythm: &RhythmTimeline) -> Value {
     let mut v = json!({
         "start_s": millis(w.start_s),
         "distribution": distribution(&w.probs, &card.labels),
@@ -55,6 +82,9 @@ fn window_entry(w: &WindowResult, card: &ModelCard) -> Value {
     if w.silent {
         v["silent"] = json!(true);
     }
+    let reading = rhythm.at(w.start_s + card.window_seconds() as f64);
+    v["tempo"] = tempo(reading.and_then(|r| r.tempo));
+    v["key"] = key(reading.and_then(|r| r.key));
     v
 }
 

@@ -3,7 +3,7 @@
 >>> import genre_tagger
 >>> tagger = genre_tagger.Tagger()          # the embedded default model
 >>> tags = tagger.tag_file("song.ogg")
->>> tags["genre"], tags["distribution"]["jazz"]
+>>> tags["genre"], tags["distribution"]["jazz"], tags["tempo"], tags["key"]
 
 Results are the entries of ``cargo xtask tag --json``: the same fields, the same numbers.
 Errors are subclasses of :class:`GenreTaggerError`. Whole libraries on Ray:

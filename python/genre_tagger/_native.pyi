@@ -11,9 +11,20 @@ class Style(TypedDict):
     name: str
     probability: float
 
+class Tempo(TypedDict):
+    bpm: float
+    confidence: float
+
+class Key(TypedDict):
+    name: str
+    camelot: str
+    confidence: float
+
 class _WindowBase(TypedDict):
     start_s: float
     distribution: Dict[str, float]
+    tempo: Optional[Tempo]
+    key: Optional[Key]
 
 class Window(_WindowBase, total=False):
     styles: List[Style]
@@ -24,6 +35,8 @@ class _TagsBase(TypedDict):
     duration_s: float
     genre: str
     distribution: Dict[str, float]
+    tempo: Optional[Tempo]
+    key: Optional[Key]
     timeline: List[Window]
 
 class Tags(_TagsBase, total=False):
@@ -49,7 +62,9 @@ class Tagger:
 
         Returns its ``tag --json`` entry: ``path``, ``duration_s``, ``genre``,
         ``distribution`` (label -> probability, summing to 1), ``styles`` (top five, for
-        models with styles) and ``timeline`` (one entry per window). Recoverable decoding
+        models with styles), ``tempo`` and ``key`` (voted over the file; None where it has
+        no beat or no pitch) and ``timeline`` (one entry per window, with the tempo and key
+        shown at its end). Recoverable decoding
         problems (a truncated file) and NaN samples are reported as warnings.
 
         Raises :class:`UnreadableAudioError`, :class:`SilentAudioError` or

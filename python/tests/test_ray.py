@@ -91,3 +91,7 @@ def test_a_row_is_the_tag_file_result(local_ray, tmp_path):
         assert [s["name"] for s in row["styles"]] == [s["name"] for s in tags["styles"]]
     else:
         assert row["styles"] is None
+    tempo, key = tags["tempo"], tags["key"]
+    assert row["bpm"] == (None if tempo is None else pytest.approx(tempo["bpm"], abs=1e-3))
+    assert row["key"] == (None if key is None else key["name"])
+    assert row["camelot"] == (None if key is None else key["camelot"])

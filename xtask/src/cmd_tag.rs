@@ -1,6 +1,7 @@
 //! `cargo xtask tag FILE…`: what the plugin would show, for files.
 
 use anyhow::Result;
+use model::rhythm::{Key, Tempo};
 use model::tag_report::{self, top_styles, TOP_STYLES};
 use model::tagger::{tag_audio, FileTags, TaggerOptions};
 use model::weights::ModelCard;
@@ -95,6 +96,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// "124.0 BPM · A minor (8A)"; "no tempo" / "no key" where the trackers found none.
+fn rhythm_text(tempo: Option<Tempo>, key: Option<Key>) -> String {
+    let tempo = tempo.map_or("no tempo".into(), |t| format!("{:.1} BPM", t.bpm));
+    let key = key.map_or("no key".into(), |k| {
+        format!("{} ({})", k.name(), k.camelot_code())
+    });
+    format!("{tempo} · {key}")
+}
+
 /// Styles in a text line: "Jazz 42% | Swing music 30% | …".
 fn styles_line(probs: &[f32], names: &[String], k: usize) -> String {
     top_styles(probs, k)
@@ -107,10 +117,11 @@ fn styles_line(probs: &[f32], names: &[String], k: usize) -> String {
 fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
     let labels = &card.labels;
     println!(
-        "{}: {} ({:.0}%)",
+        "{}: {} ({:.0}%) · {}",
         path.display(),
         labels[t.top],
-        t.distribution[t.top] * 100.0
+        t.distribution[t.top] * 100.0,
+        rhythm_text(t.rhythm.overall_tempo(), t.rhythm.overall_key())
     );
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| t.distribution[b].total_cmp(&t.distribution[a]));
@@ -130,7 +141,7 @@ fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
         );
     }
     println!(
-        "  timeline (window start: top genres{}):",
+        "  timeline (window start: top genres{} · tempo and key at the window's end):",
         if card.styles.is_empty() {
             ""
         } else {
@@ -149,12 +160,14 @@ fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
             .take(3)
             .map(|&i| format!("{} {:.0}%", labels[i], w.probs[i] * 100.0))
             .collect();
+        let reading = t.rhythm.at(w.start_s + card.window_seconds() as f64);
+        let rhythm = rhythm_text(reading.and_then(|r| r.tempo), reading.and_then(|r| r.key));
         if card.styles.is_empty() {
-            println!("  {:>7.1}s  {}", w.start_s, top.join(" | "));
+            println!("  {:>7.1}s  {}  ·  {rhythm}", w.start_s, top.join(" | "));
         } else {
             // Three styles, like the three genres, keep a timeline line readable.
             println!(
-                "  {:>7.1}s  {}  ·  {}",
+                "  {:>7.1}s  {}  ·  {}  ·  {rhythm}",
                 w.start_s,
                 top.join(" | "),
                 styles_line(&w.styles, &card.styles, 3)

@@ -55,6 +55,33 @@ fn tag_json_reports_each_good_file_and_names_each_bad_one() {
     }
     assert_eq!(timeline[0]["distribution"].as_object().unwrap().len(), 10);
 
+    // Tempo and key: the file's voted over it; each window's as the live trackers showed
+    // it at the window's end — none at the first (3 s: the tempo tracker needs 4).
+    let bpm = f["tempo"]["bpm"].as_f64().expect("the dance has a tempo");
+    assert!((40.0..=240.0).contains(&bpm), "{bpm}");
+    let camelot = f["key"]["camelot"].as_str().expect("and a key");
+    let (number, letter) = camelot.split_at(camelot.len() - 1);
+    assert!(["A", "B"].contains(&letter), "{camelot}");
+    assert!(
+        (1..=12).contains(&number.parse::<u8>().unwrap()),
+        "{camelot}"
+    );
+    assert!(
+        f["key"]["name"].as_str().unwrap().ends_with("or"),
+        "{}",
+        f["key"]
+    );
+    assert!(timeline[0]["tempo"].is_null(), "{}", timeline[0]);
+    assert!(
+        timeline
+            .iter()
+            .filter(|w| w["tempo"]["bpm"].is_number())
+            .count()
+            * 2
+            > timeline.len(),
+        "most windows have a tempo"
+    );
+
     // The embedded default (EfficientAT) names AudioSet's music-genre classes: the five
     // most probable per file and per window, most probable first.
     let styles = f["styles"]
@@ -90,6 +117,7 @@ fn tag_text_output_names_the_top_genre_and_the_device() {
     let first = out.lines().next().unwrap();
     assert!(first.contains("brahms_hungarian_dance_5.ogg:"), "{out}");
     assert!(GENRES.iter().any(|g| first.contains(g)), "{out}");
+    assert!(first.contains(" BPM · "), "{out}");
     assert!(out.contains("timeline"), "{out}");
 }
 

@@ -79,7 +79,8 @@ def tag_library(
 
     ``out`` becomes a directory of Parquet parts, one row per file: ``path``,
     ``duration_s``, ``genre``, ``p_<label>`` for each of the model's labels, ``styles``
-    (top five, models with styles), ``error`` and ``error_type`` (null unless the file
+    (top five, models with styles), ``bpm``, ``key`` and ``camelot`` (the file's tempo and
+    key, null where it has none), ``error`` and ``error_type`` (null unless the file
     could not be tagged) and ``warnings``. Read it with ``pandas.read_parquet(out)``.
 
     With ``resume=True`` the paths already in ``out`` are skipped, so a killed run picks

@@ -28,6 +28,10 @@ def schema(labels: List[str]) -> pa.Schema:
             *[(prob_column(label), pa.float32()) for label in labels],
             # The top styles, most probable first; null for a model without styles.
             ("styles", pa.list_(STYLE)),
+            # The file's tempo and key (voted over the file); null where there is none.
+            ("bpm", pa.float32()),
+            ("key", pa.string()),
+            ("camelot", pa.string()),
             ("error", pa.string()),
             # The exception's class: UnreadableAudioError, SilentAudioError, ...
             ("error_type", pa.string()),
@@ -69,5 +73,9 @@ class TagWorker:
             for label, p in tags["distribution"].items():
                 row[prob_column(label)] = p
             row["styles"] = tags.get("styles")
+            tempo, key = tags.get("tempo"), tags.get("key")
+            row["bpm"] = tempo["bpm"] if tempo else None
+            row["key"] = key["name"] if key else None
+            row["camelot"] = key["camelot"] if key else None
         row["warnings"] = [str(w.message) for w in caught] or None
         return row
