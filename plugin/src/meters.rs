@@ -1,6 +1,8 @@
-//! Audio-thread meters: counters that only the audio thread writes (relaxed atomic adds,
-//! real-time safe) and the editor, the console and tests read.
+//! Audio-thread meters: counters and the input peak that only the audio thread writes
+//! (relaxed atomic adds and stores, real-time safe) and the editor, the console and tests
+//! read.
 
+use atomic_float::AtomicF32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
@@ -12,6 +14,8 @@ pub struct Meters {
     midi_sent: AtomicU64,
     midi_late: AtomicU64,
     midi_refused: AtomicU64,
+    /// The largest |sample| of the input since the editor last took it (linear, 1 = 0 dBFS).
+    peak: AtomicF32,
 }
 
 impl Meters {
@@ -44,6 +48,22 @@ impl Meters {
     /// MIDI events the host's output queue refused.
     pub fn midi_refused(&self) -> u64 {
         self.midi_refused.load(Ordering::Relaxed)
+    }
+
+    /// The input's largest |sample| since the last call (linear; 1.0 is 0 dBFS), and a new
+    /// hold from now. One reader takes it: the editor's meter.
+    pub fn take_peak(&self) -> f32 {
+        self.peak.swap(0.0, Ordering::Relaxed)
+    }
+
+    /// Raises the held peak to `peak` if it is larger. The audio thread is the only
+    /// writer, so a load and a store do it, wait-free (atomic_float's `fetch_max` is a
+    /// compare-and-swap loop); a reader's take racing between them at worst keeps one
+    /// block's peak for one more read.
+    pub(crate) fn hold_peak(&self, peak: f32) {
+        if peak > self.peak.load(Ordering::Relaxed) {
+            self.peak.store(peak, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn add_queued(&self, n: u64) {

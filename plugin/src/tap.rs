@@ -2,7 +2,8 @@
 //!
 //! [`Tap::process`] reads the host's buffers, averages the channels into a small stack
 //! buffer and pushes that into a preallocated lock-free SPSC ring. When the ring is full the
-//! samples are dropped and counted. No allocation, no lock, no syscall, no blocking.
+//! samples are dropped and counted. On the way it holds the input's peak for the editor's
+//! meter. No allocation, no lock, no syscall, no blocking.
 
 use crate::meters::Meters;
 use ringbuf::traits::Producer;
@@ -51,6 +52,7 @@ impl Tap {
         let mut chunk = [0.0f32; CHUNK];
         let mut bad = 0u64;
         let mut dropped = 0u64;
+        let mut peak = 0.0f32;
         let mut start = 0;
         while start < n {
             let len = CHUNK.min(n - start);
@@ -60,6 +62,7 @@ impl Tap {
                 for (o, &s) in out.iter_mut().zip(&ch.as_ref()[start..start + len]) {
                     if s.is_finite() {
                         *o += s;
+                        peak = peak.max(s.abs());
                     } else {
                         bad += 1;
                     }
@@ -72,6 +75,7 @@ impl Tap {
             dropped += (len - pushed) as u64;
             start += len;
         }
+        self.meters.hold_peak(peak);
         self.position += n as u64 - dropped;
         self.meters.add_queued(n as u64 - dropped);
         if dropped > 0 {

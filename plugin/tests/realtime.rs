@@ -233,6 +233,8 @@ fn nan_inf_are_counted_and_analysed_as_zero() {
     assert_eq!(ringbuf::traits::Consumer::pop_slice(&mut cons, &mut out), 4);
     assert_eq!(out, [0.25, 0.5, 0.5, 0.5]);
     assert_eq!(meters.non_finite(), 3);
+    // The peak meter, written in the same allocation-free call, ignores them too.
+    assert_eq!(meters.take_peak(), 1.0);
 }
 
 #[test]
