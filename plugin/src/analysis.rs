@@ -2,6 +2,7 @@
 //! of readers, through a triple buffer, so the worker never waits for a reader and a reader
 //! always sees one whole, consistent publication.
 
+use model::rhythm::{Key, Tempo};
 use nice_plug_egui::RepaintNotifier;
 use std::sync::{Arc, Mutex, OnceLock};
 use triple_buffer::{triple_buffer, Input, Output};
@@ -55,6 +56,11 @@ pub struct Analysis {
     pub confidence: f32,
     /// The smoothed style probabilities (aligned with `style_names`; empty without styles).
     pub styles: Vec<f32>,
+    /// The tempo the live tracker shows (`None` in the first seconds, without a beat, and
+    /// where the tracker cannot run).
+    pub tempo: Option<Tempo>,
+    /// The key the live tracker shows (`None` in the first seconds and without pitch).
+    pub key: Option<Key>,
     /// The last window was below the silence threshold: the distribution shown is held.
     pub silent: bool,
     pub level_db: f32,

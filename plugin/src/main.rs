@@ -110,8 +110,14 @@ fn console(exit_at_end: bool) {
                 if a.top.is_some() && a.top != last_top {
                     last_top = a.top;
                     let name = a.top.and_then(|i| a.labels.get(i)).map_or("?", |s| s);
+                    let tempo = a
+                        .tempo
+                        .map_or("    – BPM".into(), |t| format!("{:5.1} BPM", t.bpm));
+                    let key = a.key.map_or("–".into(), |k| {
+                        format!("{} ({})", k.camelot_code(), k.name())
+                    });
                     println!(
-                        "{}  {name:<10} {:3.0} %",
+                        "{}  {name:<10} {:3.0} %  {tempo}  {key}",
                         genre_tagger::log::clock(a.session_s),
                         100.0 * a.confidence
                     );

@@ -4,7 +4,13 @@
 //! every hop one control change per genre, CC [`FIRST_CC`] + index with value
 //! round(p × 127) of the smoothed distribution, on the channel of the `midi-channel`
 //! parameter (1 by default). Genres whose CC would pass [`LAST_CC`] (more than 100 labels)
-//! get none; CC 120–127 are channel-mode messages.
+//! get none; CC 120–127 are channel-mode messages. While the live trackers show a tempo
+//! and a key, every hop also sends [`TEMPO_CC`] with the tempo − 60 (0–127: 60–187 BPM)
+//! and [`KEY_CC`] with the key's Camelot position 1–24 (1A = 1, 1B = 2, … 12B = 24).
+//!
+//! No MIDI clock: nice-plug's events carry channel messages and SysEx only (not the
+//! system real-time clock byte), and a VST3 plugin cannot send clock at all; the tempo CC
+//! is what a lighting desk can map instead.
 //!
 //! Timing: the worker stamps each hop's events with a position in the analysis stream —
 //! the end of the analysed window plus [`DELAY_S`] — and hands them to the audio thread
@@ -15,6 +21,7 @@
 //! at the start of the next block and is counted in [`Meters::midi_late`].
 
 use crate::meters::Meters;
+use model::rhythm::{Key, Tempo};
 use ringbuf::traits::{Consumer, Observer};
 use ringbuf::HeapCons;
 
@@ -22,6 +29,10 @@ use ringbuf::HeapCons;
 pub const FIRST_CC: u8 = 20;
 /// Last CC used (120–127 are channel-mode messages).
 pub const LAST_CC: u8 = 119;
+/// CC of the tempo (value: BPM − 60, clamped to 0–127) and of the key (value: Camelot
+/// position 1–24). 14 and 15 are undefined in the MIDI spec, free for this.
+pub const TEMPO_CC: u8 = 14;
+pub const KEY_CC: u8 = 15;
 /// Seconds between the end of an analysed window and its MIDI events.
 pub const DELAY_S: f64 = 0.5;
 /// Events the queue holds (one hop of ten genres is eleven).
@@ -43,10 +54,12 @@ pub struct MidiEvent {
 }
 
 /// The messages for one hop, in the order they are sent: the program change (if the top
-/// genre changed), then the CCs.
+/// genre changed), the genre CCs, then the tempo and key CCs (while known).
 pub fn hop_messages(
     changed_to: Option<usize>,
     distribution: &[f32],
+    tempo: Option<Tempo>,
+    key: Option<Key>,
     mut out: impl FnMut(MidiMessage),
 ) {
     if let Some(t) = changed_to.filter(|&t| t < 128) {
@@ -66,6 +79,18 @@ pub fn hop_messages(
             0
         };
         out(MidiMessage::Cc { cc, value });
+    }
+    if let Some(t) = tempo.filter(|t| t.bpm.is_finite()) {
+        let value = (t.bpm.round() - 60.0).clamp(0.0, 127.0) as u8;
+        out(MidiMessage::Cc {
+            cc: TEMPO_CC,
+            value,
+        });
+    }
+    if let Some(k) = key {
+        let (number, letter) = k.camelot();
+        let value = 2 * (number - 1) + if letter == 'B' { 2 } else { 1 };
+        out(MidiMessage::Cc { cc: KEY_CC, value });
     }
 }
 

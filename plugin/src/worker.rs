@@ -1,5 +1,5 @@
-//! The analysis worker: takes the downmix from the ring, runs the model crate's `Tagger`,
-//! and publishes — the snapshot for the editor, MIDI events for the audio thread, hops for
+//! The analysis worker: takes the downmix from the ring, runs the model crate's `Tagger`
+//! and its live tempo and key trackers (`Rhythm`), and publishes — the snapshot for the editor, MIDI events for the audio thread, hops for
 //! the log keeper. It never reads back what it published: its own state lives here.
 //!
 //! It checks its stop flag at least every 100 ms of audio plus one model call.
@@ -13,6 +13,7 @@ use crate::panic_message::panic_message;
 use crate::params::TaggerParams;
 use crate::recorder::LogMessage;
 use crossbeam_channel::Sender;
+use model::rhythm::{Key, Rhythm, Tempo};
 use model::tagger::{Tagger, TaggerOptions, WindowResult};
 use model::weights::LoadedModel;
 use ringbuf::traits::{Consumer, Producer};
@@ -125,6 +126,9 @@ struct State {
     /// The top genre MIDI last announced.
     midi_top: Option<usize>,
     midi_position: u64,
+    /// What the tempo and key trackers show now (the snapshot holds them while frozen).
+    tempo: Option<Tempo>,
+    key: Option<Key>,
 }
 
 impl State {
@@ -141,6 +145,8 @@ impl State {
             origin: 0,
             midi_top: None,
             midi_position: 0,
+            tempo: None,
+            key: None,
         }
     }
 
@@ -187,6 +193,9 @@ impl State {
         let model = self.load_model();
         let mut opts = self.links.params.tagger_options();
         let mut tagger = model.as_ref().and_then(|m| self.make_tagger(m, opts));
+        // Tempo and key need no model; at a rate the resampler refuses, the Tagger's error
+        // already says why nothing is analysed.
+        let mut rhythm = Rhythm::new(self.links.rate).ok();
         // 100 ms of audio per push keeps the stop flag responsive, and below the shortest
         // hop (0.25 s) one push completes at most one window, so every hop is seen with
         // the smoothed distribution it produced.
@@ -202,6 +211,11 @@ impl State {
                 if let Some(t) = tagger.as_mut() {
                     t.reset();
                 }
+                if let Some(r) = rhythm.as_mut() {
+                    r.reset();
+                }
+                (self.tempo, self.key) = (None, None);
+                (self.a.tempo, self.a.key) = (None, None);
                 self.origin = self.consumed;
                 self.a.distribution.clear();
                 self.a.top = None;
@@ -215,6 +229,33 @@ impl State {
                 continue;
             }
             self.consumed += n as u64;
+            // Before the Tagger, so that a hop carries the reading at its window's end.
+            if let Some(r) = rhythm.as_mut() {
+                match catch_unwind(AssertUnwindSafe(|| r.push(&buf[..n]))) {
+                    Ok(Ok(())) => {
+                        (self.tempo, self.key) = (r.tempo(), r.key());
+                        if !self.links.params.freeze.value() {
+                            (self.a.tempo, self.a.key) = (self.tempo, self.key);
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        rhythm = None;
+                        self.set_error(format!("tempo and key stopped: {e}"));
+                    }
+                    Err(p) => {
+                        rhythm = None;
+                        self.a.panics += 1;
+                        self.set_error(format!(
+                            "the tempo tracker panicked ({}); tempo and key are off",
+                            panic_message(&*p)
+                        ));
+                    }
+                }
+                if rhythm.is_none() {
+                    (self.tempo, self.key) = (None, None);
+                    (self.a.tempo, self.a.key) = (None, None);
+                }
+            }
             if let (Some(m), Some(t)) = (model.as_ref(), tagger.as_mut()) {
                 let wanted = self.links.params.tagger_options();
                 if wanted != opts && t.set_options(wanted).is_ok() {
@@ -292,7 +333,7 @@ impl State {
             let position = (end + (DELAY_S * rate).round() as u64).max(self.midi_position);
             self.midi_position = position;
             let (queue, dropped) = (&mut self.links.midi, &mut self.a.midi_dropped);
-            hop_messages(changed, &distribution, |message| {
+            hop_messages(changed, &distribution, self.tempo, self.key, |message| {
                 if queue.try_push(MidiEvent { position, message }).is_err() {
                     *dropped += 1;
                 }
@@ -307,6 +348,8 @@ impl State {
             level_db: w.level_db,
             distribution,
             styles: styles.unwrap_or(&w.styles).to_vec(),
+            tempo: self.tempo,
+            key: self.key,
         };
         if self.links.log.try_send(LogMessage::Hop(hop)).is_err() {
             self.a.log_dropped += 1;

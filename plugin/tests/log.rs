@@ -5,6 +5,7 @@
 use genre_tagger::log::csv::{columns, write_log as write_csv, CsvAppender, LogFileError};
 use genre_tagger::log::json::write_log as write_json;
 use genre_tagger::log::{describe_change, GenreLog, Hop, LogHeader, LogLimits};
+use model::rhythm::{Key, Tempo};
 
 fn header(n_labels: usize, n_styles: usize) -> LogHeader {
     LogHeader {
@@ -14,7 +15,10 @@ fn header(n_labels: usize, n_styles: usize) -> LogHeader {
     }
 }
 
-/// A hop whose top genre is `top`, at `time_s`.
+/// A minor (Camelot 8A): every test hop's key.
+const A_MINOR: u8 = 21;
+
+/// A hop whose top genre is `top`, at `time_s`, at 120 BPM in A minor.
 fn hop(time_s: f64, top: usize, n_labels: usize, n_styles: usize) -> Hop {
     let mut distribution = vec![0.5 / (n_labels - 1) as f32; n_labels];
     distribution[top] = 0.5;
@@ -27,6 +31,11 @@ fn hop(time_s: f64, top: usize, n_labels: usize, n_styles: usize) -> Hop {
         level_db: -20.0,
         distribution,
         styles: (0..n_styles).map(|i| i as f32 / n_styles as f32).collect(),
+        tempo: Some(Tempo {
+            bpm: 120.0,
+            confidence: 0.4,
+        }),
+        key: Key::from_index(A_MINOR, 0.6),
     }
 }
 
@@ -76,10 +85,15 @@ fn silence_before_the_first_genre_is_logged_without_a_top() {
         level_db: -90.0,
         distribution: vec![0.0; 4],
         styles: vec![],
+        tempo: None,
+        key: None,
     });
     log.push(&hop(4.0, 2, 4, 0));
     let rows: Vec<_> = log.rows().collect();
     assert_eq!((rows[0].top, rows[0].silent_hops), (None, 1));
+    assert_eq!((rows[0].bpm, rows[0].key), (None, None));
+    assert_eq!(rows[1].bpm, Some(120.0));
+    assert_eq!(rows[1].key.map(|k| k.camelot_code()), Some("8A".into()));
     assert_eq!(rows[1].top, Some(2));
     assert_eq!(log.changes().len(), 1);
 }
@@ -162,7 +176,7 @@ fn csv_export_has_the_documented_columns_and_one_line_per_row() {
     let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(head, columns(&h));
     assert_eq!(
-        &head[..10],
+        &head[..13],
         [
             "time_s",
             "utc",
@@ -172,19 +186,26 @@ fn csv_export_has_the_documented_columns_and_one_line_per_row() {
             "confidence",
             "silent_hops",
             "level_db",
+            "bpm",
+            "key",
+            "camelot",
             "genre0",
             "genre1"
         ]
     );
     assert_eq!(
-        head[11], "style:style, 0",
+        head[14], "style:style, 0",
         "style names keep their commas, quoted"
     );
     let records: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), 5);
     assert_eq!(&records[2][4], "genre2");
     assert_eq!(&records[2][1], "2026-09-21T14:13:22.000Z");
-    assert_eq!(records[2][10].parse::<f32>().unwrap(), 0.5);
+    assert_eq!(records[2][13].parse::<f32>().unwrap(), 0.5);
+    assert_eq!(
+        (&records[2][8], &records[2][9], &records[2][10]),
+        ("120.0", "A minor", "8A")
+    );
 }
 
 #[test]
@@ -198,6 +219,10 @@ fn json_export_is_one_document_with_rows_and_changes() {
     write_json(&log, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["format"], "genre-tagger log");
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["rows"][1]["bpm"], 120.0);
+    assert_eq!(v["rows"][1]["key"], "A minor");
+    assert_eq!(v["rows"][1]["camelot"], "8A");
     assert_eq!(v["labels"].as_array().unwrap().len(), 3);
     assert_eq!(v["rows"].as_array().unwrap().len(), 4);
     assert_eq!(v["rows"][1]["top"], "genre1");
@@ -244,4 +269,85 @@ fn the_log_file_gets_a_line_per_hop_as_it_comes_and_refuses_other_columns() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_summary_keeps_the_mean_tempo_of_its_hops_and_the_key_most_of_them_had() {
+    let limits = LogLimits {
+        recent: 40,
+        fold: 40,
+        summaries: 16,
+        changes: 20,
+    };
+    let mut log = GenreLog::with_limits(header(3, 0), limits);
+    // 40 hops: 20 at 100 BPM in A minor, 10 at 130 BPM in C major, 10 with neither.
+    for i in 0..40 {
+        let mut h = hop(i as f64, 0, 3, 0);
+        (h.tempo, h.key) = match i {
+            0..20 => (
+                Some(Tempo {
+                    bpm: 100.0,
+                    confidence: 0.5,
+                }),
+                Key::from_index(A_MINOR, 0.5),
+            ),
+            20..30 => (
+                Some(Tempo {
+                    bpm: 130.0,
+                    confidence: 0.5,
+                }),
+                Key::from_index(0, 0.5),
+            ),
+            _ => (None, None),
+        };
+        log.push(&h);
+    }
+    // One more hop folds the forty into a summary.
+    log.push(&hop(40.0, 0, 3, 0));
+    let rows: Vec<_> = log.rows().collect();
+    assert_eq!(rows[0].hops, 40);
+    assert_eq!(rows[0].bpm, Some(110.0), "(20 × 100 + 10 × 130) / 30");
+    assert_eq!(rows[0].key.map(|k| k.index()), Some(A_MINOR));
+    // Summaries of summaries weigh by the hops they stand for, and one without a key does
+    // not vote: 30 hops at 100 BPM without a key (and 10 with nothing), then 80 at 130 BPM
+    // in C major, folded 40 at a time; the first two summaries merge.
+    let mut merged = GenreLog::with_limits(
+        header(3, 0),
+        LogLimits {
+            summaries: 2,
+            ..limits
+        },
+    );
+    for i in 0..40 {
+        let mut h = hop(i as f64, 0, 3, 0);
+        h.tempo = (i < 30).then_some(Tempo {
+            bpm: 100.0,
+            confidence: 0.5,
+        });
+        h.key = None;
+        merged.push(&h);
+    }
+    for i in 40..121 {
+        let mut h = hop(i as f64, 0, 3, 0);
+        h.tempo = Some(Tempo {
+            bpm: 130.0,
+            confidence: 0.5,
+        });
+        h.key = Key::from_index(0, 0.5);
+        merged.push(&h);
+    }
+    let rows: Vec<_> = merged.rows().collect();
+    assert_eq!(
+        rows[0].hops,
+        80,
+        "{:?}",
+        rows.iter().map(|r| r.hops).collect::<Vec<_>>()
+    );
+    let want = (100.0 * 30.0 + 130.0 * 40.0) / 70.0;
+    assert!(
+        (rows[0].bpm.unwrap() - want).abs() < 1e-3,
+        "{:?}",
+        rows[0].bpm
+    );
+    assert_eq!(rows[0].key.map(|k| k.index()), Some(0), "C major");
 }

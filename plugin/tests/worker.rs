@@ -293,3 +293,101 @@ fn the_seed_papers_systems_run_in_the_worker() {
         assert!(a.error().is_none(), "{arch:?}: {}", a.error);
     }
 }
+
+/// Clicks at `bpm` over an A-minor progression (i–iv–V–i, a chord a second), mono.
+fn clicks_over_chords(rate: u32, seconds: f32, bpm: f32) -> Vec<f32> {
+    let n = (rate as f32 * seconds) as usize;
+    let tau = 2.0 * std::f32::consts::PI;
+    let chords: [[f32; 3]; 4] = [
+        [57.0, 60.0, 64.0],
+        [62.0, 65.0, 69.0],
+        [64.0, 68.0, 71.0],
+        [57.0, 60.0, 64.0],
+    ];
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            let beat = t % (60.0 / bpm);
+            let click = 0.5 * (tau * 1000.0 * beat).sin() * (-beat / 0.01).exp();
+            let chord = chords[t as usize % 4];
+            let tones: f32 = chord
+                .iter()
+                .map(|&p| (tau * 440.0 * 2f32.powf((p - 69.0) / 12.0) * t).sin())
+                .sum();
+            click + 0.08 * tones
+        })
+        .collect()
+}
+
+#[test]
+fn the_live_tempo_and_key_reach_the_snapshot_the_log_and_midi() {
+    use genre_tagger::midi::{MidiMessage, KEY_CC, TEMPO_CC};
+    use model::rhythm::Rhythm;
+    let rate = 44_100;
+    let x = clicks_over_chords(rate, 14.0, 125.0);
+    // What the tracker shows for this signal, fed directly.
+    let mut direct = Rhythm::new(rate).unwrap();
+    direct.push(&x).unwrap();
+    let want_key = direct.key().expect("the progression has a key");
+
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(rate as f32));
+    let mut ccs = Vec::new();
+    for second in x.chunks(rate as usize) {
+        for block in second.chunks(512) {
+            let mut bufs = vec![block.to_vec(), block.to_vec()];
+            engine.process(&mut bufs, |_, msg| {
+                if let MidiMessage::Cc { cc, value } = msg {
+                    ccs.push((cc, value));
+                }
+                true
+            });
+        }
+        let queued = m.meters.queued();
+        assert!(wait_for(30.0, || m.analysis.read().consumed >= queued));
+    }
+    let a = m.analysis.read();
+    let tempo = a.tempo.expect("a tempo in the snapshot");
+    assert!((tempo.bpm / 125.0 - 1.0).abs() < 0.01, "{tempo:?}");
+    let key = a.key.expect("a key in the snapshot");
+    assert_eq!(key.index(), want_key.index(), "{key:?} vs {want_key:?}");
+
+    assert!(wait_for(5.0, || {
+        m.log.read().log.as_ref().map(|l| l.hops()) == Some(a.windows)
+    }));
+    let state = m.log.read();
+    let rows: Vec<_> = state.log.as_ref().unwrap().rows().collect();
+    assert_eq!(
+        rows[0].bpm, None,
+        "the first hop (3 s) comes before any tempo"
+    );
+    let last = rows.last().unwrap();
+    assert!((last.bpm.unwrap() / 125.0 - 1.0).abs() < 0.01, "{last:?}");
+    assert_eq!(last.key.map(|k| k.index()), Some(want_key.index()));
+
+    // MIDI: the tempo CC says 125 − 60, the key CC the Camelot position.
+    let (n, letter) = want_key.camelot();
+    let camelot = 2 * (n - 1) + if letter == 'B' { 2 } else { 1 };
+    assert!(ccs.contains(&(TEMPO_CC, 65)), "{ccs:?}");
+    assert!(ccs.contains(&(KEY_CC, camelot)), "{ccs:?}");
+}
+
+#[test]
+fn the_input_peak_is_held_for_the_meter_until_taken() {
+    let (mut engine, m, _) = engine(ModelSource::Given(untrained_model()));
+    assert!(engine.activate(48_000.0));
+    let quiet = vec![0.01f32; 480];
+    let mut loud = quiet.clone();
+    loud[100] = -0.5;
+    loud[101] = f32::NAN;
+    process(&mut engine, &[&quiet, &loud]);
+    process(&mut engine, &[&quiet, &quiet]);
+    assert_eq!(
+        m.meters.take_peak(),
+        0.5,
+        "the loudest finite sample of any channel"
+    );
+    process(&mut engine, &[&quiet, &quiet]);
+    assert_eq!(m.meters.take_peak(), 0.01, "a take starts a new hold");
+    assert_eq!(m.meters.take_peak(), 0.0);
+}

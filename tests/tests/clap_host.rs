@@ -447,7 +447,7 @@ fn state_from_another_version_keeps_defaults_for_what_it_lacks() {
 /// What the analysis stamps on a hop's events: the end of its window plus the MIDI delay.
 /// The embedded model's window is its card's `window_frames` mel frames.
 #[test]
-fn midi_out_program_change_and_one_cc_per_genre_at_the_stamped_offsets() {
+fn midi_out_program_change_one_cc_per_genre_then_tempo_and_key_at_the_stamped_offsets() {
     let _main = main_thread();
     let rate = 48_000.0;
     let model = genre_tagger::model_load::embedded_model().expect("embedded model");
@@ -483,8 +483,20 @@ fn midi_out_program_change_and_one_cc_per_genre_at_the_stamped_offsets() {
         }
     }
     assert!(hops.len() >= 3, "{} hops in 7 s: {midi:?}", hops.len());
+    let (tempo_cc, key_cc) = (genre_tagger::midi::TEMPO_CC, genre_tagger::midi::KEY_CC);
     for (k, h) in hops.iter().enumerate() {
-        let ccs: Vec<_> = h.iter().filter(|m| m.data[0] & 0xf0 == 0xb0).collect();
+        let is_cc = |m: &&Midi| m.data[0] & 0xf0 == 0xb0;
+        let is_rhythm = |m: &&Midi| [tempo_cc, key_cc].contains(&m.data[1]);
+        let ccs: Vec<_> = h.iter().filter(is_cc).filter(|m| !is_rhythm(m)).collect();
+        // Tempo and key CCs (while the trackers show them) close the hop.
+        let rhythm: Vec<_> = h.iter().filter(is_cc).filter(is_rhythm).collect();
+        assert!(rhythm.len() <= 2, "hop {k}: {h:?}");
+        for (i, m) in rhythm.iter().enumerate() {
+            assert_eq!(h[h.len() - rhythm.len() + i], **m, "hop {k}: {h:?}");
+            if m.data[1] == key_cc {
+                assert!((1..=24).contains(&m.data[2]), "{m:?}");
+            }
+        }
         let pcs: Vec<_> = h.iter().filter(|m| m.data[0] & 0xf0 == 0xc0).collect();
         assert_eq!(ccs.len(), n_labels, "hop {k}: {h:?}");
         assert!(pcs.len() <= 1, "hop {k}: {h:?}");

@@ -19,6 +19,11 @@ use std::sync::{Arc, Mutex};
 pub const UNSURE_MARGIN: f32 = 0.05;
 /// Change events the side column lists.
 const CHANGES_SHOWN: usize = 12;
+/// The input meter's range and fall (a PPM-like decay of the held peak).
+const METER_FLOOR_DB: f32 = -60.0;
+const METER_FALL_DB_PER_S: f32 = 20.0;
+/// How often the editor redraws while it is open, so the meter moves between hops.
+const METER_REFRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// What the editor keeps between frames and openings (GUI thread only).
 #[derive(Default)]
@@ -31,6 +36,9 @@ pub struct Memory {
     points: Vec<Point>,
     changes: Vec<Change>,
     now_s: f64,
+    /// The input meter: the peak shown (dBFS, falling), and when it was last drawn.
+    meter_db: f32,
+    meter_at: Option<std::time::Instant>,
 }
 
 pub struct App {
@@ -79,6 +87,7 @@ impl NiceEguiApp for App {
             let middle_h = (full.y - header_h - history_h - bottom_h - 40.0).max(80.0);
 
             self.header(ui, &a, Vec2::new(full.x, header_h));
+            ui.ctx().request_repaint_after(METER_REFRESH);
             ui.add_space(4.0);
             let side_w = if full.x >= 560.0 {
                 (full.x * 0.32).clamp(170.0, 340.0)
@@ -203,6 +212,9 @@ impl App {
             if self.params.freeze.value() {
                 ui.label(RichText::new("FROZEN").color(Color32::LIGHT_BLUE).strong());
             }
+            ui.with_layout(Layout::right_to_left(egui::Align::Center), |ui| {
+                rhythm(ui, a, big);
+            });
         });
     }
 
@@ -236,6 +248,8 @@ impl App {
                     }
                 });
             mem.span = Some(span);
+            ui.label("In");
+            input_meter(ui, mem, self.monitor.meters.take_peak());
         });
         ui.horizontal_wrapped(|ui| {
             ui.label("Log:");
@@ -311,6 +325,78 @@ fn set_bool(setter: &ParamSetter, param: &nice_plug::prelude::BoolParam, value: 
     setter.begin_set_parameter(param);
     setter.set_parameter(param, value);
     setter.end_set_parameter(param);
+}
+
+/// The tempo large and the key with its Camelot code, right to left (the key outermost);
+/// greyed dashes while the trackers show none.
+fn rhythm(ui: &mut egui::Ui, a: &Analysis, big: f32) {
+    let dim = Color32::from_gray(120);
+    match a.key {
+        Some(k) => {
+            ui.label(RichText::new(k.name()).size(big * 0.3));
+            ui.label(
+                RichText::new(k.camelot_code())
+                    .size(big * 0.55)
+                    .strong()
+                    .color(Color32::from_rgb(0x9a, 0xd1, 0xff)),
+            );
+        }
+        None => {
+            ui.label(RichText::new("key –").size(big * 0.3).color(dim));
+        }
+    }
+    ui.add_space(12.0);
+    ui.label(
+        RichText::new("BPM")
+            .size(big * 0.3)
+            .color(Color32::from_gray(170)),
+    );
+    match a.tempo {
+        Some(t) => ui.label(
+            RichText::new(format!("{:.1}", t.bpm))
+                .size(big * 0.75)
+                .strong(),
+        ),
+        None => ui.label(RichText::new("–").size(big * 0.75).color(dim)),
+    };
+}
+
+/// A horizontal input meter: the held peak (`peak`, linear, taken from the audio thread's
+/// meter since the last frame) on a dBFS scale, falling at [`METER_FALL_DB_PER_S`]; red
+/// at full scale.
+fn input_meter(ui: &mut egui::Ui, mem: &mut Memory, peak: f32) {
+    let now = std::time::Instant::now();
+    let fresh = if peak > 0.0 {
+        20.0 * peak.log10()
+    } else {
+        METER_FLOOR_DB
+    };
+    // The first frame starts from the floor (the memory's 0.0 is not a reading).
+    let fallen = match mem.meter_at.replace(now) {
+        Some(then) => mem.meter_db - METER_FALL_DB_PER_S * now.duration_since(then).as_secs_f32(),
+        None => METER_FLOOR_DB,
+    };
+    mem.meter_db = fresh.max(fallen).max(METER_FLOOR_DB);
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(110.0, 12.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(40));
+    let level = (mem.meter_db - METER_FLOOR_DB) / -METER_FLOOR_DB;
+    let mut fill = rect;
+    fill.set_width(rect.width() * level.clamp(0.0, 1.0));
+    let colour = if mem.meter_db >= -0.1 {
+        Color32::from_rgb(0xff, 0x50, 0x50)
+    } else if mem.meter_db >= -6.0 {
+        Color32::from_rgb(0xff, 0xc8, 0x57)
+    } else {
+        Color32::from_rgb(0x5c, 0xd6, 0x7a)
+    };
+    painter.rect_filled(fill, 2.0, colour);
+    let text = if mem.meter_db > METER_FLOOR_DB {
+        format!("{:.0} dB", mem.meter_db)
+    } else {
+        "no input".into()
+    };
+    ui.label(RichText::new(text).small().monospace());
 }
 
 /// One bar per label, rows as tall as the space allows.

@@ -1,9 +1,10 @@
 //! The log as CSV: the editor's export and the standalone's `--log FILE`, one format.
 //!
 //! ```text
-//! time_s,utc,hops,span_s,top,confidence,silent_hops,level_db,blues,…,rock[,style:<name>,…]
+//! time_s,utc,hops,span_s,top,confidence,silent_hops,level_db,bpm,key,camelot,blues,…,rock[,style:<name>,…]
 //! ```
-//! One line per row (per hop, or per summary row in an export of a long session). The
+//! One line per row (per hop, or per summary row in an export of a long session). `bpm`,
+//! `key` ("A minor") and `camelot` ("8A") are empty where the trackers showed none. The
 //! `csv` crate does the quoting: style names such as AudioSet's may contain commas.
 
 use super::{utc, GenreLog, Hop, LogHeader, Row};
@@ -12,7 +13,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 /// The fixed columns before the per-label ones.
-pub const FIXED_COLUMNS: [&str; 8] = [
+pub const FIXED_COLUMNS: [&str; 11] = [
     "time_s",
     "utc",
     "hops",
@@ -21,6 +22,9 @@ pub const FIXED_COLUMNS: [&str; 8] = [
     "confidence",
     "silent_hops",
     "level_db",
+    "bpm",
+    "key",
+    "camelot",
 ];
 
 /// Prefix of the style columns (keeps them apart from genre labels of the same name).
@@ -50,6 +54,9 @@ fn record(row: &Row, labels: &[String]) -> Vec<String> {
         format!("{:.4}", row.confidence),
         row.silent_hops.to_string(),
         format!("{:.1}", row.level_db),
+        row.bpm.map_or(String::new(), |b| format!("{b:.1}")),
+        row.key.map_or(String::new(), |k| k.name()),
+        row.key.map_or(String::new(), |k| k.camelot_code()),
     ]
     .into_iter()
     .chain(row.distribution.iter().map(|p| format!("{p:.4}")))
@@ -75,6 +82,8 @@ pub fn hop_row(hop: &Hop, header: &LogHeader) -> Row {
         level_db: hop.level_db,
         distribution: fit(&hop.distribution, header.labels.len()),
         styles: fit(&hop.styles, header.styles.len()),
+        bpm: hop.tempo.map(|t| t.bpm),
+        key: hop.key,
     }
 }
 

@@ -4,17 +4,19 @@
 //! {"format":"genre-tagger log","version":1,"model":…,"labels":[…],"styles":[…],
 //!  "started_utc":…,"hops":N,"forgotten_changes":0,
 //!  "rows":[{"time_s":…,"utc":…,"hops":1,"span_s":0,"top":"jazz","confidence":…,
-//!           "silent_hops":0,"level_db":…,"distribution":[…],"styles":[…]},…],
+//!           "silent_hops":0,"level_db":…,"bpm":124.0,"key":"A minor","camelot":"8A",
+//!           "distribution":[…],"styles":[…]},…],
 //!  "changes":[{"time_s":…,"utc":…,"clock":"00:12:31","from":"hiphop","to":"reggae"},…]}
 //! ```
-//! `distribution` and `styles` are aligned with `labels` and `styles`.
+//! `distribution` and `styles` are aligned with `labels` and `styles`; `bpm`, `key` and
+//! `camelot` are null where the trackers showed none. Version 2 added them.
 
 use super::{clock, utc, GenreLog};
 use serde::Serialize;
 use std::io::{self, Write};
 
 pub const FORMAT: &str = "genre-tagger log";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Doc<'a> {
@@ -40,6 +42,9 @@ struct RowDoc<'a> {
     confidence: f32,
     silent_hops: u32,
     level_db: f32,
+    bpm: Option<f32>,
+    key: Option<String>,
+    camelot: Option<String>,
     distribution: Vec<f32>,
     styles: Vec<f32>,
 }
@@ -76,6 +81,9 @@ pub fn write_log(log: &GenreLog, out: impl Write) -> io::Result<()> {
                 confidence: r.confidence,
                 silent_hops: r.silent_hops,
                 level_db: r.level_db,
+                bpm: r.bpm,
+                key: r.key.map(|k| k.name()),
+                camelot: r.key.map(|k| k.camelot_code()),
                 distribution: r.distribution,
                 styles: r.styles,
             })

@@ -19,6 +19,7 @@
 pub mod csv;
 pub mod json;
 
+use model::rhythm::{Key, Tempo};
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,6 +53,9 @@ pub struct Hop {
     pub distribution: Vec<f32>,
     /// The smoothed style probabilities, one per style label (empty when the model has none).
     pub styles: Vec<f32>,
+    /// What the live tempo and key trackers showed at the hop.
+    pub tempo: Option<Tempo>,
+    pub key: Option<Key>,
 }
 
 /// A change of the top genre.
@@ -106,6 +110,7 @@ impl LogLimits {
 }
 
 const NO_TOP: u16 = u16::MAX;
+const NO_KEY: u8 = u8::MAX;
 const SCALE: f32 = 65535.0;
 
 fn quantise(p: f32) -> u16 {
@@ -130,6 +135,14 @@ struct Head {
     top: u16,
     confidence: f32,
     level_db: f32,
+    /// Tempo (0: none): a hop's reading, or a summary's hop-weighted mean over its hops
+    /// that had one.
+    bpm: f32,
+    /// Hops of the row that had a tempo (the weight of `bpm` in later merges).
+    tempo_hops: u32,
+    /// [`Key::index`] ([`NO_KEY`]: none): a hop's reading, or the key most of a
+    /// summary's hops showed.
+    key: u8,
 }
 
 /// How a tier stores a probability.
@@ -206,6 +219,10 @@ struct Merge {
     silent_hops: u64,
     level: f64,
     sums: Vec<f64>,
+    tempo_hops: u64,
+    bpm: f64,
+    /// Hops per key index (a summary's key stands for all its hops).
+    keys: [u64; 24],
 }
 
 impl Merge {
@@ -217,6 +234,9 @@ impl Merge {
             silent_hops: 0,
             level: 0.0,
             sums: vec![0.0; stride],
+            tempo_hops: 0,
+            bpm: 0.0,
+            keys: [0; 24],
         }
     }
 
@@ -227,13 +247,21 @@ impl Merge {
         self.hops += head.hops as u64;
         self.silent_hops += head.silent_hops as u64;
         self.level += w * head.level_db as f64;
+        if head.tempo_hops > 0 {
+            self.tempo_hops += head.tempo_hops as u64;
+            self.bpm += head.tempo_hops as f64 * head.bpm as f64;
+        }
+        if let Some(k) = self.keys.get_mut(head.key as usize) {
+            *k += head.hops.max(1) as u64;
+        }
         for (s, v) in self.sums.iter_mut().zip(values) {
             *s += w * v as f64;
         }
     }
 
     /// The merged row: the span of its members, the weighted mean of their values, the top
-    /// genre of the mean distribution.
+    /// genre of the mean distribution, the mean tempo of the hops that had one, the key
+    /// most of its hops had.
     fn finish(self, n_labels: usize) -> Option<(Head, Vec<f32>)> {
         let (first, last) = (self.first?, self.last?);
         let w = self.hops.max(1) as f64;
@@ -253,6 +281,16 @@ impl Merge {
             top: top.map_or(NO_TOP, |t| t as u16),
             confidence: top.map_or(0.0, |t| dist[t]),
             level_db: (self.level / w) as f32,
+            bpm: if self.tempo_hops > 0 {
+                (self.bpm / self.tempo_hops as f64) as f32
+            } else {
+                0.0
+            },
+            tempo_hops: self.tempo_hops.min(u32::MAX as u64) as u32,
+            key: (0..24)
+                .filter(|&k| self.keys[k] > 0)
+                .max_by_key(|&k| self.keys[k])
+                .map_or(NO_KEY, |k| k as u8),
         };
         Some((head, values))
     }
@@ -277,6 +315,11 @@ pub struct Row {
     pub level_db: f32,
     pub distribution: Vec<f32>,
     pub styles: Vec<f32>,
+    /// The hop's tempo; for a summary, the mean over its hops that had one.
+    pub bpm: Option<f32>,
+    /// The hop's key; for a summary, the key most of its hops had. The confidence is not
+    /// kept (0).
+    pub key: Option<Key>,
 }
 
 /// The bounded session log (see the module docs).
@@ -364,6 +407,9 @@ impl GenreLog {
                     0.0
                 },
                 level_db: hop.level_db,
+                bpm: hop.tempo.map_or(0.0, |t| t.bpm),
+                tempo_hops: hop.tempo.is_some() as u32,
+                key: hop.key.map_or(NO_KEY, |k| k.index()),
             },
             values,
         );
@@ -501,6 +547,8 @@ fn row<V: Value>(tier: &Tier<V>, i: usize, stride: usize, n_labels: usize) -> Ro
         level_db: h.level_db,
         distribution: values[..n_labels].to_vec(),
         styles: values[n_labels..].to_vec(),
+        bpm: (h.tempo_hops > 0).then_some(h.bpm),
+        key: Key::from_index(h.key, 0.0),
     }
 }
 
