@@ -224,11 +224,12 @@ impl App {
         let p = &self.params;
         ui.horizontal_wrapped(|ui| {
             ui.label("Hop");
-            ui.add(widgets::ParamSlider::for_param(&p.hop_s, &setter).with_width(90.0));
+            // Narrow enough that the row fits the default 760-px window in one line.
+            ui.add(widgets::ParamSlider::for_param(&p.hop_s, &setter).with_width(72.0));
             ui.label("Smoothing");
-            ui.add(widgets::ParamSlider::for_param(&p.smoothing_s, &setter).with_width(90.0));
+            ui.add(widgets::ParamSlider::for_param(&p.smoothing_s, &setter).with_width(72.0));
             ui.label("MIDI ch.");
-            ui.add(widgets::ParamSlider::for_param(&p.midi_channel, &setter).with_width(70.0));
+            ui.add(widgets::ParamSlider::for_param(&p.midi_channel, &setter).with_width(56.0));
             let mut frozen = p.freeze.value();
             if ui.checkbox(&mut frozen, "Freeze").changed() {
                 set_bool(&setter, &p.freeze, frozen);
@@ -248,10 +249,11 @@ impl App {
                     }
                 });
             mem.span = Some(span);
-            ui.label("In");
-            input_meter(ui, mem, self.monitor.meters.take_peak());
         });
         ui.horizontal_wrapped(|ui| {
+            ui.label("In");
+            input_meter(ui, mem, self.monitor.meters.take_peak());
+            ui.add_space(12.0);
             ui.label("Log:");
             for (name, format) in [("Export CSV", Format::Csv), ("Export JSON", Format::Json)] {
                 if ui.button(name).clicked() {
