@@ -13,6 +13,9 @@ pub struct NetOutput {
     /// Styles are multi-label (a window can be both "Funk" and "Soul music"), so each is
     /// read through its own sigmoid, not a softmax.
     pub style_logits: Option<Tensor>,
+    /// `[batch, width]`: what a taught decision learns from (`teach`), for a network that
+    /// can be taught (EfficientAT: its AudioSet logits, then its embedding); else `None`.
+    pub teach_features: Option<Tensor>,
 }
 
 /// What the tagger and the trainer need from a network.
@@ -27,6 +30,7 @@ pub trait GenreNet: Send + Sync {
         Ok(NetOutput {
             genre_logits: self.forward_t(x, false)?,
             style_logits: None,
+            teach_features: None,
         })
     }
 

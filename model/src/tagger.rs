@@ -91,6 +91,9 @@ pub struct WindowResult {
     pub silent: bool,
     /// RMS level of the window, dBFS.
     pub level_db: f32,
+    /// What a taught decision would learn from this window (the network's
+    /// `teach_features`); empty for a silent window and for a network that cannot be taught.
+    pub features: Vec<f32>,
 }
 
 pub struct Tagger {
@@ -166,6 +169,26 @@ impl Tagger {
     /// window has been seen, and always for a model without styles.
     pub fn smoothed_styles(&self) -> Option<&[f32]> {
         self.smoothed_styles.as_deref()
+    }
+
+    /// Swaps in another model fed the same way (same front end and window: a taught
+    /// decision on the same network), keeping the analysed frames, so the next window comes
+    /// when it would have. The smoothed state restarts: the labels may have changed.
+    pub fn set_model(&mut self, model: Arc<LoadedModel>) -> Result<()> {
+        let (old, new) = (&self.model.card, &model.card);
+        if old.front_end != new.front_end
+            || old.window_frames != new.window_frames
+            || old.norm != new.norm
+        {
+            return Err(Error::Config(format!(
+                "{} is fed differently from {} (front end or window): it needs a new stream",
+                model.source, self.model.source
+            )));
+        }
+        self.model = model;
+        self.smoothed = None;
+        self.smoothed_styles = None;
+        Ok(())
     }
 
     /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
@@ -298,22 +321,27 @@ impl Tagger {
             .collect();
         let mut probs = vec![vec![0.0f32; card.labels.len()]; self.batch.len()];
         let mut styles = vec![vec![0.0f32; card.styles.len()]; self.batch.len()];
+        let mut features = vec![Vec::new(); self.batch.len()];
         if !loud.is_empty() {
             let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
             for &i in &loud {
                 flat.extend_from_slice(&self.batch[i].2);
             }
             let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &self.model.device)?;
-            let (p, s) = self.infer(&x)?;
+            let (p, s, f) = self.infer(&x)?;
             for (&i, row) in loud.iter().zip(p) {
                 probs[i] = row;
             }
             for (&i, row) in loud.iter().zip(s) {
                 styles[i] = row;
             }
+            for (&i, row) in loud.iter().zip(f) {
+                features[i] = row;
+            }
         }
         let alpha = self.opts.smoothing_alpha();
-        for (((start_s, level_db, w), p), s) in self.batch.drain(..).zip(probs).zip(styles) {
+        let rows = probs.into_iter().zip(styles).zip(features);
+        for ((start_s, level_db, w), ((p, s), f)) in self.batch.drain(..).zip(rows) {
             let silent = level_db < self.opts.silence_db;
             if !silent {
                 smooth(&mut self.smoothed, &p, alpha);
@@ -328,16 +356,18 @@ impl Tagger {
                 styles: s,
                 silent,
                 level_db,
+                features: f,
             });
             self.windows_done += 1;
         }
         Ok(())
     }
 
-    /// One forward pass: the genre softmax and, for a model with styles, the style
-    /// sigmoids, one row per window. A network whose style outputs disagree with its card
-    /// is refused rather than shown under the wrong names.
-    fn infer(&self, x: &Tensor) -> Result<(Rows, Rows)> {
+    /// One forward pass: the genre softmax, for a model with styles the style sigmoids, and
+    /// the teaching features where the network gives them; one row per window. A network
+    /// whose style outputs disagree with its card is refused rather than shown under the
+    /// wrong names.
+    fn infer(&self, x: &Tensor) -> Result<(Rows, Rows, Rows)> {
         let out = self.model.net.infer(x)?;
         let cpu = &candle_core::Device::Cpu;
         let probs = candle_nn::ops::softmax_last_dim(&out.genre_logits)?
@@ -358,7 +388,11 @@ impl Tagger {
                 )))
             }
         };
-        Ok((probs, styles))
+        let features = match out.teach_features {
+            Some(f) => f.to_device(cpu)?.to_vec2::<f32>()?,
+            None => Vec::new(),
+        };
+        Ok((probs, styles, features))
     }
 }
 

@@ -40,6 +40,7 @@ impl GenreNet for Styled {
         Ok(NetOutput {
             genre_logits: self.forward_t(x, false)?,
             style_logits: Some((bands * 3.0)?),
+            teach_features: None,
         })
     }
 }

@@ -79,6 +79,7 @@ impl GenreNet for Styled {
         Ok(model::net::NetOutput {
             genre_logits: self.forward_t(x, false)?,
             style_logits: Some((bands * 3.0)?),
+            teach_features: None,
         })
     }
 }

@@ -107,12 +107,14 @@ impl GenreNet for EfficientAt {
         self.decision.forward(&self.net.forward_candle(x)?, false)
     }
 
-    /// The genre decision and the AudioSet music-genre logits from one pass.
+    /// The genre decision, the AudioSet music-genre logits and what teaching learns from
+    /// (`[logits | embedding]`), from one pass.
     fn infer(&self, x: &Tensor) -> Result<NetOutput> {
         let out = self.frozen_outputs(x)?;
         Ok(NetOutput {
             genre_logits: self.decision.forward(&out, false)?,
             style_logits: Some(Self::style_logits(&out)?),
+            teach_features: Some(Tensor::cat(&[&out.logits, &out.embedding], 1)?),
         })
     }
 }
