@@ -5,13 +5,15 @@
 //! [`fit`] turns them into a [`Taught`] decision in closed form (a kernel ridge solve, well
 //! under a second for a full store), which [`Taught::model`] makes into a model like any
 //! other (card + safetensors, loaded by `tag --model`, the plugin and Python). Nothing here
-//! runs on an audio thread: a caller such as the plugin's worker feeds the store from the
-//! windows it has already analysed, calls [`fit`] when the examples change, and swaps the
-//! model in.
+//! runs on an audio thread: a caller such as the plugin's worker feeds a [`TeachSession`]
+//! the windows it has already analysed (the network's `teach_features`), refits when the
+//! examples change, and swaps the model in.
 
 mod fit;
 mod linalg;
+mod session;
 mod store;
 
 pub use fit::{fit, network_tensors, Taught, TeachConfig};
+pub use session::TeachSession;
 pub use store::{ExampleStore, StoreError, MAX_WINDOWS_PER_LABEL};

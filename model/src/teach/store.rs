@@ -157,6 +157,134 @@ impl ExampleStore {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    /// Forgets every window that came from `source` (a label left with none goes); how
+    /// many there were.
+    pub fn forget_source(&mut self, source: u64) -> usize {
+        let w = self.width;
+        let mut gone = 0;
+        for l in &mut self.labels {
+            let keep: Vec<bool> = l.sources.iter().map(|&s| s != source).collect();
+            gone += keep.iter().filter(|k| !**k).count();
+            let mut k = keep.iter();
+            l.sources.retain(|_| *k.next().unwrap_or(&true));
+            let mut i = 0;
+            l.rows.retain(|_| {
+                let kept = keep[i / w];
+                i += 1;
+                kept
+            });
+        }
+        self.labels.retain(|l| !l.sources.is_empty());
+        gone
+    }
+
+    /// The store as bytes (safetensors: one `[windows, width]` f32 tensor and one
+    /// `[windows]` u64 tensor of sources per label, the rest in the metadata), for the
+    /// plugin's saved state.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut tensors = Vec::new();
+        for (i, l) in self.labels.iter().enumerate() {
+            let n = l.sources.len();
+            let rows = candle_core::Tensor::from_slice(
+                &l.rows,
+                (n, self.width),
+                &candle_core::Device::Cpu,
+            )
+            .map_err(|e| e.to_string())?;
+            // safetensors has no u64 in candle's reach: sources are stored as i64.
+            let sources: Vec<i64> = l.sources.iter().map(|&s| s as i64).collect();
+            let sources = candle_core::Tensor::from_vec(sources, n, &candle_core::Device::Cpu)
+                .map_err(|e| e.to_string())?;
+            tensors.push((format!("rows.{i}"), rows));
+            tensors.push((format!("sources.{i}"), sources));
+        }
+        let meta = StoreMeta {
+            format: STORE_FORMAT.into(),
+            width: self.width,
+            cap: self.cap,
+            labels: self
+                .labels
+                .iter()
+                .map(|l| (l.name.clone(), l.stride, l.offered))
+                .collect(),
+        };
+        let meta = std::collections::HashMap::from([(
+            "store".to_string(),
+            serde_json::to_string(&meta).map_err(|e| e.to_string())?,
+        )]);
+        safetensors::serialize(tensors.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A store read back from [`Self::to_bytes`]; every inconsistency is an error naming it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| format!("not a taught-examples file: {e}"))?;
+        let meta: StoreMeta = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("store"))
+            .ok_or("not a taught-examples file: no store metadata")
+            .and_then(|m| serde_json::from_str(m).map_err(|_| "unreadable store metadata"))?;
+        if meta.format != STORE_FORMAT {
+            return Err(format!("a {} file, not {STORE_FORMAT}", meta.format));
+        }
+        let tensors = candle_core::safetensors::load_buffer(bytes, &candle_core::Device::Cpu)
+            .map_err(|e| e.to_string())?;
+        let mut store = Self::with_cap(meta.width, meta.cap);
+        for (i, (name, stride, offered)) in meta.labels.into_iter().enumerate() {
+            let get = |k: &str| {
+                tensors
+                    .get(&format!("{k}.{i}"))
+                    .ok_or(format!("label {name}: no {k}"))
+            };
+            let rows = get("rows")?
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| format!("label {name}: {e}"))?;
+            let sources: Vec<u64> = get("sources")?
+                .to_vec1::<i64>()
+                .map_err(|e| format!("label {name}: {e}"))?
+                .into_iter()
+                .map(|s| s as u64)
+                .collect();
+            if rows.len() != sources.len() * meta.width || sources.is_empty() {
+                return Err(format!(
+                    "label {name}: {} values for {} windows of {}",
+                    rows.len(),
+                    sources.len(),
+                    meta.width
+                ));
+            }
+            if let Some(index) = rows.iter().position(|v| !v.is_finite()) {
+                return Err(format!("label {name}: value {index} is not finite"));
+            }
+            if name.trim().is_empty() || stride == 0 {
+                return Err(format!("label {i}: blank name or zero stride"));
+            }
+            store.labels.push(LabelWindows {
+                name,
+                rows,
+                sources,
+                stride,
+                offered,
+            });
+        }
+        Ok(store)
+    }
+}
+
+const STORE_FORMAT: &str = "genre-tagger taught examples v1";
+
+/// What [`ExampleStore::to_bytes`] keeps beside the tensors.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoreMeta {
+    format: String,
+    width: usize,
+    cap: usize,
+    /// Per label: name, stride, windows offered so far.
+    labels: Vec<(String, usize, usize)>,
 }
 
 #[cfg(test)]
@@ -178,6 +306,43 @@ mod tests {
         for (k, &src) in l.sources.iter().enumerate() {
             assert_eq!(l.rows[k * 2], src as f32, "rows and sources stay paired");
         }
+    }
+
+    #[test]
+    fn a_store_survives_its_bytes_and_a_source_can_be_forgotten() {
+        let mut s = ExampleStore::with_cap(3, 4);
+        for i in 0..10u64 {
+            s.add("house", i % 3, &[i as f32, 1.0, -1.0]).unwrap();
+        }
+        s.add("my wedding set", 7, &[0.5, 0.25, 0.125]).unwrap();
+        let back = ExampleStore::from_bytes(&s.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.labels(), s.labels());
+        assert_eq!(back.labels[0].rows, s.labels[0].rows);
+        assert_eq!(back.labels[0].sources, s.labels[0].sources);
+        assert_eq!(
+            (back.labels[0].stride, back.labels[0].offered),
+            (s.labels[0].stride, s.labels[0].offered)
+        );
+        assert_eq!((back.width, back.cap), (3, 4));
+
+        let mut s = back;
+        let from_7 = s.forget_source(7);
+        assert_eq!(from_7, 1);
+        assert_eq!(s.labels(), ["house"], "a label left empty goes");
+        let n = s.windows("house");
+        let from_0 = s.forget_source(0);
+        assert!(from_0 > 0);
+        assert_eq!(s.windows("house"), n - from_0);
+        for (k, &src) in s.labels[0].sources.iter().enumerate() {
+            assert_ne!(src, 0);
+            assert_eq!(
+                s.labels[0].rows[k * 3] as u64 % 3,
+                src,
+                "rows and sources stay paired"
+            );
+        }
+
+        assert!(ExampleStore::from_bytes(b"not a store").is_err());
     }
 
     #[test]
