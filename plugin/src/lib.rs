@@ -11,7 +11,8 @@
 //!   gets its network (the embedded default, loaded once per process, or a given one).
 //! - [`meters`], [`analysis`], [`recorder`], [`controls`]: the one-way links — audio-thread
 //!   meters, the worker → editor snapshot, the worker → log keeper channel, editor → worker
-//!   requests.
+//!   requests; [`teach`]: the teaching requests and the taught state the host saves, and
+//!   [`teacher`]: the worker's side of teaching.
 //! - [`log`]: the bounded session log and its CSV/JSON formats.
 //! - [`params`]: hop, smoothing, freeze, reset, MIDI channel, the persisted editor size;
 //!   [`state`]: what a saved state may set.
@@ -34,6 +35,8 @@ pub mod recorder;
 pub mod standalone;
 pub mod state;
 pub mod tap;
+pub mod teach;
+pub mod teacher;
 pub mod worker;
 
 use controls::Controls;

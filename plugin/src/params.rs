@@ -1,6 +1,7 @@
 //! The plugin's parameters and persisted editor state.
 
 use crate::controls::Controls;
+use crate::teach::TaughtState;
 use model::tagger::TaggerOptions;
 use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
@@ -13,6 +14,10 @@ pub struct TaggerParams {
     /// Editor size, saved with the session.
     #[persist = "editor-size"]
     pub editor_size: Arc<RwLock<(u32, u32)>>,
+
+    /// What the user taught, saved with the session (the worker writes it).
+    #[persist = "taught"]
+    pub taught: Arc<RwLock<TaughtState>>,
 
     /// Seconds between the starts of analysed 3-s windows.
     #[id = "hop"]
@@ -39,6 +44,7 @@ impl TaggerParams {
     pub fn new(controls: Arc<Controls>) -> Self {
         Self {
             editor_size: Arc::new(RwLock::new(EDITOR_SIZE)),
+            taught: Arc::default(),
             hop_s: FloatParam::new(
                 "Hop",
                 1.0,
