@@ -61,6 +61,10 @@ pub struct Analysis {
     pub tempo: Option<Tempo>,
     /// The key the live tracker shows (`None` in the first seconds and without pitch).
     pub key: Option<Key>,
+    /// The label being taught now (every window analysed is an example of it).
+    pub teaching: Option<String>,
+    /// The taught labels and how many windows each keeps (empty: the loaded model as is).
+    pub taught: Vec<(String, usize)>,
     /// The last window was below the silence threshold: the distribution shown is held.
     pub silent: bool,
     pub level_db: f32,

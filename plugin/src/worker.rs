@@ -1,5 +1,6 @@
 //! The analysis worker: takes the downmix from the ring, runs the model crate's `Tagger`
-//! and its live tempo and key trackers (`Rhythm`), and publishes — the snapshot for the editor, MIDI events for the audio thread, hops for
+//! and its live tempo and key trackers (`Rhythm`), teaches (the [`Teacher`]: the editor's
+//! requests, the windows being taught, the refitted model swapped in), and publishes — the snapshot for the editor, MIDI events for the audio thread, hops for
 //! the log keeper. It never reads back what it published: its own state lives here.
 //!
 //! It checks its stop flag at least every 100 ms of audio plus one model call.
@@ -12,6 +13,7 @@ use crate::model_load::ModelSource;
 use crate::panic_message::panic_message;
 use crate::params::TaggerParams;
 use crate::recorder::LogMessage;
+use crate::teacher::Teacher;
 use crossbeam_channel::Sender;
 use model::rhythm::{Key, Rhythm, Tempo};
 use model::tagger::{Tagger, TaggerOptions, WindowResult};
@@ -189,10 +191,64 @@ impl State {
         }
     }
 
+    /// Swaps `model` (taught or the base) into the running stream, and tells the editor
+    /// and the log its labels.
+    fn swap_model(&mut self, tagger: &mut Option<Tagger>, model: Arc<LoadedModel>) {
+        let Some(t) = tagger.as_mut() else { return };
+        if Arc::ptr_eq(t.model(), &model) {
+            return;
+        }
+        match t.set_model(model.clone()) {
+            Ok(()) => {
+                self.a.labels = model.card.labels.clone();
+                self.a.distribution.clear();
+                self.a.top = None;
+                self.midi_top = None;
+                // New labels: the log keeper starts a new log (as for another model).
+                let _ = self
+                    .links
+                    .log
+                    .try_send(LogMessage::Start(log_header(&model)));
+            }
+            Err(e) => self.set_error(format!("the taught model cannot run: {e}")),
+        }
+    }
+
+    /// Drains the editor's teaching requests, then swaps in a refitted model if one is due.
+    fn teach(&mut self, teacher: &mut Teacher, tagger: &mut Option<Tagger>) {
+        if teacher.stale(&self.links.params) {
+            if let Err(e) = teacher.reload(&self.links.params) {
+                self.set_error(e);
+            }
+        }
+        while let Some(request) = self.links.controls.next_teach_request() {
+            if let Err(e) = teacher.handle(request) {
+                self.set_error(e);
+            }
+        }
+        match teacher.refit(&self.links.params) {
+            Some(Ok(model)) => self.swap_model(tagger, model),
+            Some(Err(e)) => self.set_error(e),
+            None => {}
+        }
+        self.a.teaching = teacher.teaching().map(str::to_string);
+        self.a.taught = teacher.taught();
+    }
+
     fn run(&mut self, stop: &AtomicBool) {
         let model = self.load_model();
         let mut opts = self.links.params.tagger_options();
         let mut tagger = model.as_ref().and_then(|m| self.make_tagger(m, opts));
+        let mut teacher = model.as_ref().map(|m| {
+            let (teacher, error) = Teacher::new(m.clone(), &self.links.params);
+            if let Some(e) = error {
+                self.set_error(e);
+            }
+            teacher
+        });
+        if let Some(t) = teacher.as_mut() {
+            self.teach(t, &mut tagger);
+        }
         // Tempo and key need no model; at a rate the resampler refuses, the Tagger's error
         // already says why nothing is analysed.
         let mut rhythm = Rhythm::new(self.links.rate).ok();
@@ -223,8 +279,12 @@ impl State {
                 self.a.silent = false;
                 self.publish(true);
             }
+            if let Some(t) = teacher.as_mut() {
+                self.teach(t, &mut tagger);
+            }
             let n = self.links.ring.pop_slice(&mut buf);
             if n == 0 {
+                self.publish(false);
                 std::thread::park_timeout(IDLE_POLL);
                 continue;
             }
@@ -256,7 +316,8 @@ impl State {
                     (self.a.tempo, self.a.key) = (None, None);
                 }
             }
-            if let (Some(m), Some(t)) = (model.as_ref(), tagger.as_mut()) {
+            if let Some(t) = tagger.as_mut() {
+                let m = t.model().clone();
                 let wanted = self.links.params.tagger_options();
                 if wanted != opts && t.set_options(wanted).is_ok() {
                     opts = wanted;
@@ -271,7 +332,12 @@ impl State {
                             self.a.inference_ms = ms;
                             self.a.error_active = false;
                             for w in &windows {
-                                self.hop(m, w, smoothed.as_deref(), styles.as_deref());
+                                if let Some(teacher) = teacher.as_mut() {
+                                    if let Err(e) = teacher.offer(w) {
+                                        self.set_error(e);
+                                    }
+                                }
+                                self.hop(&m, w, smoothed.as_deref(), styles.as_deref());
                             }
                         }
                     }
@@ -283,7 +349,7 @@ impl State {
                             panic_message(&*p)
                         ));
                         // The tagger may be half-updated: start a fresh stream and carry on.
-                        tagger = self.make_tagger(m, opts);
+                        tagger = self.make_tagger(&m, opts);
                     }
                 }
             }
