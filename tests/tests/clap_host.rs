@@ -526,3 +526,64 @@ fn midi_out_program_change_one_cc_per_genre_then_tempo_and_key_at_the_stamped_of
         );
     }
 }
+
+/// A saved state with taught examples (made here as the plugin's worker makes them: the
+/// first 30 s of a CC piece taught as a new label) is restored by a fresh instance: while
+/// the rest of the piece plays, the taught label — the eleventh, after the ten genres — is
+/// announced by its program change, and saving gives the taught state back unchanged.
+#[test]
+fn a_taught_state_is_restored_and_its_label_announced() {
+    use genre_tagger::teach::TaughtState;
+    use model::tagger::{Tagger, TaggerOptions};
+    use model::teach::TeachSession;
+    let _main = main_thread();
+    let audio = model::audio::decode_file(fixture("vibe_ace.ogg")).expect("decode fixture");
+    let rate = audio.sample_rate as usize;
+    let default =
+        std::sync::Arc::new(model::weights::load_default(&model::device::Device::Cpu).unwrap());
+    let mut tagger = Tagger::new(default, audio.sample_rate, TaggerOptions::default()).unwrap();
+    let mut session = TeachSession::new();
+    session.start("my wedding set").unwrap();
+    for w in tagger.push(&audio.samples[..30 * rate]).unwrap() {
+        session.offer(&w.features).unwrap();
+    }
+    let taught = serde_json::to_string(&TaughtState::of(&session).unwrap()).unwrap();
+
+    let (entry, info) = load();
+    let mut plugin = instance(&entry, &info);
+    let state: PluginState = plugin.plugin_handle().get_extension().unwrap();
+    let mut saved = save(&mut plugin, &state);
+    assert_eq!(
+        saved["fields"]["taught"], r#"{"session":""}"#,
+        "nothing taught by default"
+    );
+    saved["fields"]["taught"] = serde_json::json!(taught);
+    load_state(&mut plugin, &state, &saved);
+
+    let processor = plugin
+        .activate(|_, _| (), config(rate as f64))
+        .expect("activate");
+    let part = &audio.samples[30 * rate..38 * rate];
+    let (processor, out) = run_paced(
+        processor,
+        part,
+        part,
+        &[1000, 333, 4096, 64],
+        Some(rate as f64),
+    );
+    plugin.deactivate(processor);
+    let programs: Vec<u8> = out
+        .midi
+        .iter()
+        .filter(|m| m.data[0] & 0xf0 == 0xc0)
+        .map(|m| m.data[1])
+        .collect();
+    assert!(
+        programs.contains(&10),
+        "the taught label (program 10) never led: {programs:?}"
+    );
+    assert_eq!(
+        save(&mut plugin, &state)["fields"]["taught"],
+        serde_json::json!(taught)
+    );
+}

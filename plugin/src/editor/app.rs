@@ -4,6 +4,7 @@
 use super::colours::label_colour;
 use super::export::{export, export_dir, Format};
 use super::history::{self, Point, SPANS};
+use super::teach_panel::{self, TeachMemory};
 use crate::analysis::Analysis;
 use crate::engine::Monitor;
 use crate::log::{clock, Change};
@@ -39,6 +40,7 @@ pub struct Memory {
     /// The input meter: the peak shown (dBFS, falling), and when it was last drawn.
     meter_db: f32,
     meter_at: Option<std::time::Instant>,
+    teach: TeachMemory,
 }
 
 pub struct App {
@@ -83,7 +85,7 @@ impl NiceEguiApp for App {
             let full = ui.available_size();
             let header_h = (full.y * 0.13).clamp(40.0, 96.0);
             let history_h = (full.y * 0.2).clamp(56.0, 200.0);
-            let bottom_h = 96.0;
+            let bottom_h = 124.0;
             let middle_h = (full.y - header_h - history_h - bottom_h - 40.0).max(80.0);
 
             self.header(ui, &a, Vec2::new(full.x, header_h));
@@ -98,7 +100,10 @@ impl NiceEguiApp for App {
                 Vec2::new(full.x, middle_h),
                 Layout::left_to_right(egui::Align::Min),
                 |ui| {
-                    bars(ui, &a, Vec2::new(full.x - side_w - 8.0, middle_h));
+                    let clicked = bars(ui, &a, Vec2::new(full.x - side_w - 8.0, middle_h));
+                    if let Some(label) = clicked.and_then(|i| a.labels.get(i)) {
+                        teach_panel::toggle(&self.monitor, &a, label, &mut mem.teach);
+                    }
                     if side_w > 0.0 {
                         ui.add_space(8.0);
                         side_column(ui, &a, &mem.changes, Vec2::new(side_w, middle_h));
@@ -116,6 +121,7 @@ impl NiceEguiApp for App {
             );
             ui.add_space(4.0);
             self.controls(ui, &mut mem);
+            teach_panel::show(ui, &self.monitor, &self.params, &a, &mut mem.teach);
             ui.separator();
             self.status_line(ui, &a);
         });
@@ -401,9 +407,10 @@ fn input_meter(ui: &mut egui::Ui, mem: &mut Memory, peak: f32) {
     ui.label(RichText::new(text).small().monospace());
 }
 
-/// One bar per label, rows as tall as the space allows.
-fn bars(ui: &mut egui::Ui, a: &Analysis, size: Vec2) {
-    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+/// One bar per label, rows as tall as the space allows; returns the label whose row was
+/// clicked (to teach it). The label being taught is marked.
+fn bars(ui: &mut egui::Ui, a: &Analysis, size: Vec2) -> Option<usize> {
+    let (rect, response) = ui.allocate_exact_size(size, Sense::click());
     let n = a.labels.len().max(1);
     let row = (rect.height() / n as f32).clamp(10.0, 44.0);
     let font = FontId::monospace((row * 0.62).clamp(9.0, 18.0));
@@ -451,6 +458,14 @@ fn bars(ui: &mut egui::Ui, a: &Analysis, size: Vec2) {
                 StrokeKind::Inside,
             );
         }
+        if a.teaching.as_deref() == Some(label.as_str()) {
+            painter.rect_stroke(
+                bar.expand(2.0),
+                3.0,
+                Stroke::new(2.0, Color32::from_rgb(0xff, 0x70, 0x70)),
+                StrokeKind::Outside,
+            );
+        }
         painter.text(
             egui::pos2(rect.right(), mid),
             Align2::RIGHT_CENTER,
@@ -459,6 +474,11 @@ fn bars(ui: &mut egui::Ui, a: &Analysis, size: Vec2) {
             Color32::from_gray(210),
         );
     }
+    let pos = response
+        .interact_pointer_pos()
+        .filter(|_| response.clicked())?;
+    let i = ((pos.y - rect.top()) / row).floor();
+    (i >= 0.0 && (i as usize) < a.labels.len()).then_some(i as usize)
 }
 
 /// Styles (when the model has them), then the latest genre changes.

@@ -56,3 +56,22 @@ pub fn export(log: &GenreLog, format: Format) -> Result<PathBuf, String> {
     write().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }
+
+/// Writes the taught model (what the saved state holds, refitted) into [`export_dir`] as a
+/// model file for `tag --model`, Python and other instances; returns its path or what
+/// failed. Runs on the GUI thread: a fit and a model file take well under a second.
+pub fn export_taught(state: &crate::teach::TaughtState) -> Result<PathBuf, String> {
+    let mut session = state.session()?.ok_or("nothing has been taught yet")?;
+    let bytes = session
+        .export()
+        .map_err(|e| format!("the taught model could not be made: {e}"))?
+        .ok_or("nothing has been taught yet")?;
+    let dir = export_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!(
+        "taught-model-{}.safetensors",
+        file_stamp(now_unix_ms())
+    ));
+    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}

@@ -8,7 +8,9 @@
 //! - [`app`]: the layout, sized from the window so the content fills it at every size.
 //! - [`history`]: the history strip.
 //! - [`colours`]: one colour per label name.
-//! - [`export`]: CSV/JSON export of the log to a folder the editor shows.
+//! - [`export`]: CSV/JSON export of the log (and the taught model) to a folder the editor
+//!   shows.
+//! - [`teach_panel`]: the teaching row (teach a label by example, undo, forget, export).
 //!
 //! [`TaggerEditor`] wraps nice-plug-egui's editor so that the window is created at the size
 //! saved in the session (the `editor-size` persisted field), which the host restores after
@@ -18,6 +20,7 @@ pub mod app;
 pub mod colours;
 pub mod export;
 pub mod history;
+pub mod teach_panel;
 
 use crate::engine::Monitor;
 use crate::params::TaggerParams;
