@@ -55,6 +55,8 @@ pub struct Engine {
     recorder: Option<Recorder>,
     /// The standalone's `--log` file, until the recorder takes it.
     log_file: Option<CsvAppender>,
+    /// The standalone's `--taught` file, which every worker's teacher writes.
+    taught_file: Option<std::path::PathBuf>,
     /// Session seconds analysed by the workers before the current one.
     session_s: f64,
     /// The model's thread, made at the first activation and kept.
@@ -82,6 +84,7 @@ impl Engine {
             writer: Some(writer),
             recorder: None,
             log_file: None,
+            taught_file: None,
             session_s: 0.0,
             pool: None,
         }
@@ -91,6 +94,12 @@ impl Engine {
     /// first activation.
     pub fn with_log_file(mut self, file: CsvAppender) -> Self {
         self.log_file = Some(file);
+        self
+    }
+
+    /// Writes what is taught to `path` after every change (the standalone's `--taught`).
+    pub fn with_taught_file(mut self, path: std::path::PathBuf) -> Self {
+        self.taught_file = Some(path);
         self
     }
 
@@ -136,6 +145,7 @@ impl Engine {
             controls: self.monitor.controls.clone(),
             params: self.params.clone(),
             session_s: self.session_s,
+            taught_file: self.taught_file.clone(),
             pool: self.pool.get_or_insert_with(analysis_pool).clone(),
         }));
         self.rate = rate;

@@ -76,6 +76,21 @@ impl GenreTagger {
             if let Some(f) = file {
                 engine = engine.with_log_file(f);
             }
+            if let Some(path) = cfg.taught_file.clone() {
+                // main() checked the file; one written since is read as the worker reads a
+                // state (a bad one is reported there).
+                if let Ok(bytes) = std::fs::read(&path) {
+                    let state =
+                        teach::TaughtState::from_session_bytes(&bytes).unwrap_or_else(|e| {
+                            teach::TaughtState {
+                                session: format!("unreadable: {e}"),
+                                generation: 0,
+                            }
+                        });
+                    *params.taught.write().unwrap_or_else(|e| e.into_inner()) = state;
+                }
+                engine = engine.with_taught_file(path);
+            }
             let _ = cfg.monitor.set(engine.monitor().clone());
         }
         Self {

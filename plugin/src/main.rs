@@ -6,6 +6,7 @@
 //!   in place of the sound card's input (and to its output, where the backend has one).
 //!   Headless, the program exits when the last file has been analysed.
 //! - `--log FILE`: append one CSV line per hop, written as it comes.
+//! - `--taught FILE`: keep what is taught in FILE (read at start, rewritten after changes).
 //!
 //! Exits non-zero when an option is wrong or the wrapper fails (backend or editor could not
 //! start).
@@ -28,6 +29,7 @@ Own options (the audio options follow):
       --input FILE     play FILE instead of the sound card's input (repeat for a playlist)
       --loop           start the playlist again after its last file
       --log FILE       append one CSV line per analysed hop to FILE (format: README, \"Genre log\")
+      --taught FILE    keep what is taught in FILE: read at start, rewritten after every change
 ";
 
 #[derive(Default)]
@@ -36,6 +38,7 @@ struct Own {
     inputs: Vec<PathBuf>,
     looped: bool,
     log: Option<PathBuf>,
+    taught: Option<PathBuf>,
 }
 
 /// Takes this binary's options out of `args`, leaving nice-plug's.
@@ -60,6 +63,7 @@ fn parse(args: &mut Vec<String>) -> Result<Own, String> {
             "--loop" => own.looped = true,
             "--input" => own.inputs.push(PathBuf::from(value("a file")?)),
             "--log" => own.log = Some(PathBuf::from(value("a file")?)),
+            "--taught" => own.taught = Some(PathBuf::from(value("a file")?)),
             _ => rest.push(a),
         }
     }
@@ -141,6 +145,27 @@ fn console(exit_at_end: bool) {
         .expect("spawning the console thread");
 }
 
+/// A `--taught` file must be a saved teaching session if it exists, and creatable if not.
+fn check_taught(path: &std::path::Path) -> Result<(), String> {
+    match std::fs::read(path) {
+        Ok(bytes) => genre_tagger::teach::TaughtState::from_session_bytes(&bytes)
+            .map(|_| ())
+            .map_err(|e| format!("--taught {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            match dir {
+                Some(d) if !d.is_dir() => Err(format!(
+                    "--taught {}: the folder {} does not exist",
+                    path.display(),
+                    d.display()
+                )),
+                _ => Ok(()),
+            }
+        }
+        Err(e) => Err(format!("--taught {}: {e}", path.display())),
+    }
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
     let help = args.iter().any(|a| a == "--help" || a == "-h");
@@ -173,6 +198,12 @@ fn main() -> ExitCode {
             }
         }
     };
+    if let Some(path) = &own.taught {
+        if let Err(e) = check_taught(path) {
+            eprintln!("genre-tagger: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let headless = own.headless || !has_display();
     let playing = !own.inputs.is_empty();
     standalone::configure(StandaloneConfig {
@@ -182,6 +213,7 @@ fn main() -> ExitCode {
             looped: own.looped,
         }),
         log_file: Mutex::new(log_file),
+        taught_file: own.taught,
         ..Default::default()
     });
     if headless && !help {

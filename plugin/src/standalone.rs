@@ -6,6 +6,7 @@
 use crate::engine::Monitor;
 use crate::file_input::{PlayerStatus, Playlist};
 use crate::log::csv::CsvAppender;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Default)]
@@ -16,6 +17,9 @@ pub struct StandaloneConfig {
     pub playlist: Option<Playlist>,
     /// `--log`: the first instance appends every hop here.
     pub log_file: Mutex<Option<CsvAppender>>,
+    /// `--taught`: what is taught is read from here at start and written back after every
+    /// change (the standalone has no host to save its state).
+    pub taught_file: Option<PathBuf>,
     /// The file player's progress (shared by every activation of the first instance).
     pub player: Arc<PlayerStatus>,
     /// The first instance's read side, for the console and for ending at the end of input.

@@ -52,6 +52,16 @@ impl TaughtState {
         })
     }
 
+    /// A state holding a session's bytes as [`TeachSession::to_bytes`] wrote them (the
+    /// standalone's `--taught` file), checked.
+    pub fn from_session_bytes(bytes: &[u8]) -> Result<Self, String> {
+        TeachSession::from_bytes(bytes)?;
+        Ok(Self {
+            session: base64::engine::general_purpose::STANDARD.encode(bytes),
+            generation: 0,
+        })
+    }
+
     /// The saved session (`Ok(None)` when nothing was taught); an error names what is wrong.
     pub fn session(&self) -> Result<Option<TeachSession>, String> {
         if self.session.is_empty() {

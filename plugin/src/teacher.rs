@@ -2,7 +2,8 @@
 //! [`TeachRequest`]s into changes of it, offers it the windows being taught, and says when
 //! a refitted model should be swapped into the Tagger — the taught one, or the model the
 //! worker loaded when nothing is taught any more. Every change is written into the
-//! parameters' [`TaughtState`] so the host saves it.
+//! parameters' [`TaughtState`] so the host saves it (and, in the standalone with
+//! `--taught`, into that file).
 //!
 //! A saved state the host loads while the worker runs is noticed by its generation (see
 //! [`TaughtState::generation`]) and read again.
@@ -16,6 +17,7 @@ use crate::teach::{TaughtState, TeachRequest};
 use model::tagger::WindowResult;
 use model::teach::TeachSession;
 use model::weights::LoadedModel;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,18 +37,25 @@ pub struct Teacher {
     last_fit: Option<Instant>,
     /// The generation this teacher stamps on the saved state (see [`TaughtState`]).
     generation: u64,
+    /// The standalone's `--taught` file, written after every refit.
+    file: Option<PathBuf>,
 }
 
 impl Teacher {
     /// A teacher on `base`, with what `params` saved; an unreadable saved session is
     /// reported and left in the parameters untouched (nothing lost) until the user teaches.
-    pub fn new(base: Arc<LoadedModel>, params: &TaggerParams) -> (Self, Option<String>) {
+    pub fn new(
+        base: Arc<LoadedModel>,
+        params: &TaggerParams,
+        file: Option<PathBuf>,
+    ) -> (Self, Option<String>) {
         let mut t = Self {
             session: TeachSession::new(),
             base,
             refit_now: false,
             last_fit: None,
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+            file,
         };
         let error = t.reload(params).err();
         (t, error)
@@ -155,6 +164,29 @@ impl Teacher {
             }
             Err(e) => return Some(Err(format!("what was taught could not be saved: {e}"))),
         }
+        if let Some(path) = &self.file {
+            if let Err(e) = self.write_file(path) {
+                return Some(Err(format!(
+                    "cannot keep what was taught in {}: {e}",
+                    path.display()
+                )));
+            }
+        }
         Some(Ok(fitted))
+    }
+
+    /// The session into `path`, whole or not at all (a temporary file renamed over it);
+    /// nothing taught removes it.
+    fn write_file(&self, path: &Path) -> Result<(), String> {
+        if self.session.is_empty() {
+            return match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
+                _ => Ok(()),
+            };
+        }
+        let bytes = self.session.to_bytes()?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
     }
 }

@@ -50,6 +50,8 @@ pub struct WorkerLinks {
     pub params: Arc<TaggerParams>,
     /// Session seconds analysed before this worker (the log's clock goes on from there).
     pub session_s: f64,
+    /// Where the standalone keeps what is taught (`--taught`), besides the parameters.
+    pub taught_file: Option<std::path::PathBuf>,
     /// Where the model runs (see [`analysis_pool`]); `None`: on the worker's own thread.
     pub pool: Option<Arc<rayon::ThreadPool>>,
 }
@@ -240,7 +242,11 @@ impl State {
         let mut opts = self.links.params.tagger_options();
         let mut tagger = model.as_ref().and_then(|m| self.make_tagger(m, opts));
         let mut teacher = model.as_ref().map(|m| {
-            let (teacher, error) = Teacher::new(m.clone(), &self.links.params);
+            let (teacher, error) = Teacher::new(
+                m.clone(),
+                &self.links.params,
+                self.links.taught_file.clone(),
+            );
             if let Some(e) = error {
                 self.set_error(e);
             }

@@ -63,12 +63,15 @@ fn exits_non_zero_when_the_backend_fails() {
 fn short_wav(dir: &std::path::Path, seconds: f64) -> std::path::PathBuf {
     let audio = model::audio::decode_file_head(workspace_tests::fixture("vibe_ace.ogg"), seconds)
         .expect("decode fixture");
-    let data: Vec<u8> = audio
-        .samples
+    write_wav(&dir.join("input.wav"), &audio.samples, audio.sample_rate)
+}
+
+/// `samples` as a 16-bit mono WAV at `path`.
+fn write_wav(path: &std::path::Path, samples: &[f32], rate: u32) -> std::path::PathBuf {
+    let data: Vec<u8> = samples
         .iter()
         .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
         .collect();
-    let rate = audio.sample_rate;
     let mut wav = Vec::new();
     wav.extend_from_slice(b"RIFF");
     wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
@@ -83,9 +86,8 @@ fn short_wav(dir: &std::path::Path, seconds: f64) -> std::path::PathBuf {
     wav.extend_from_slice(b"data");
     wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
     wav.extend_from_slice(&data);
-    let path = dir.join("input.wav");
-    std::fs::write(&path, wav).unwrap();
-    path
+    std::fs::write(path, wav).unwrap();
+    path.to_path_buf()
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -182,5 +184,63 @@ fn bad_options_exit_2_naming_the_problem() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+
+    // A --taught file that is not a saved teaching session is refused, named, untouched.
+    let junk = dir.join("junk.session");
+    std::fs::write(&junk, "not a session").unwrap();
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "30"]).arg(&bin))
+        .args(["--backend", "dummy", "--taught"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("junk.session") && stderr.contains("teaching session"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&junk).unwrap(), "not a session");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What was taught, kept in a `--taught` file (made here as the worker makes it: the first
+/// 30 s of a CC piece taught as a new label), is read at start: playing the rest of the
+/// piece, the console names the taught label.
+#[test]
+fn a_taught_file_is_read_at_start_and_its_label_named() {
+    use model::tagger::{Tagger, TaggerOptions};
+    use model::teach::TeachSession;
+    let bin = standalone_binary();
+    let dir = temp_dir("taught");
+    let audio = model::audio::decode_file(workspace_tests::fixture("vibe_ace.ogg")).unwrap();
+    let rate = audio.sample_rate as usize;
+    let default =
+        std::sync::Arc::new(model::weights::load_default(&model::device::Device::Cpu).unwrap());
+    let mut tagger = Tagger::new(default, audio.sample_rate, TaggerOptions::default()).unwrap();
+    let mut session = TeachSession::new();
+    session.start("my wedding set").unwrap();
+    for w in tagger.push(&audio.samples[..30 * rate]).unwrap() {
+        session.offer(&w.features).unwrap();
+    }
+    let taught = dir.join("set.session");
+    std::fs::write(&taught, session.to_bytes().unwrap()).unwrap();
+    let rest = write_wav(
+        &dir.join("rest.wav"),
+        &audio.samples[30 * rate..38 * rate],
+        audio.sample_rate,
+    );
+    let out = headless(Command::new("timeout").args(["-s", "KILL", "60"]).arg(&bin))
+        .args(["--backend", "dummy", "--period-size", "512", "--input"])
+        .arg(&rest)
+        .arg("--taught")
+        .arg(&taught)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}\n{stderr}", out.status);
+    assert!(stdout.contains("my wedding set"), "{stdout}\n{stderr}");
+    // Nothing was taught this time: the file is as it was.
+    assert_eq!(std::fs::read(&taught).unwrap(), session.to_bytes().unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
