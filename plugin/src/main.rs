@@ -145,11 +145,13 @@ fn console(exit_at_end: bool) {
         .expect("spawning the console thread");
 }
 
-/// A `--taught` file must be a saved teaching session if it exists, and creatable if not.
-fn check_taught(path: &std::path::Path) -> Result<(), String> {
+/// A `--taught` file must be a saved teaching session if it exists (its taught model's
+/// labels are returned), and creatable if not.
+fn check_taught(path: &std::path::Path) -> Result<Option<Vec<String>>, String> {
     match std::fs::read(path) {
         Ok(bytes) => genre_tagger::teach::TaughtState::from_session_bytes(&bytes)
-            .map(|_| ())
+            .and_then(|state| state.session())
+            .map(|session| session.and_then(|s| s.model_labels()))
             .map_err(|e| format!("--taught {}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
@@ -159,7 +161,7 @@ fn check_taught(path: &std::path::Path) -> Result<(), String> {
                     path.display(),
                     d.display()
                 )),
-                _ => Ok(()),
+                _ => Ok(None),
             }
         }
         Err(e) => Err(format!("--taught {}: {e}", path.display())),
@@ -179,6 +181,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let taught_labels = match own.taught.as_deref().map(check_taught) {
+        None => None,
+        Some(Ok(labels)) => labels,
+        Some(Err(e)) => {
+            eprintln!("genre-tagger: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let log_file = match &own.log {
         None => None,
         Some(path) => {
@@ -189,7 +199,13 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match CsvAppender::open(path, &log_header(&model)) {
+            // With a --taught session the worker runs its taught model from the start:
+            // the file gets that model's columns.
+            let mut header = log_header(&model);
+            if let Some(labels) = taught_labels {
+                header.labels = labels;
+            }
+            match CsvAppender::open(path, &header) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     eprintln!("genre-tagger: {e}");
@@ -198,12 +214,6 @@ fn main() -> ExitCode {
             }
         }
     };
-    if let Some(path) = &own.taught {
-        if let Err(e) = check_taught(path) {
-            eprintln!("genre-tagger: {e}");
-            return ExitCode::from(2);
-        }
-    }
     let headless = own.headless || !has_display();
     let playing = !own.inputs.is_empty();
     standalone::configure(StandaloneConfig {

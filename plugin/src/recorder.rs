@@ -13,8 +13,9 @@ use std::thread::JoinHandle;
 /// What the worker sends.
 #[derive(Debug, Clone)]
 pub enum LogMessage {
-    /// A worker started with this model (the first one makes the log; a different model
-    /// starts a new log).
+    /// A worker started with this model, or swapped one in (the first makes the log; one
+    /// with the same styles is followed by it, [`GenreLog::follow`]; another starts a new
+    /// log).
     Start(LogHeader),
     Hop(Hop),
 }
@@ -89,12 +90,16 @@ fn keep(rx: Receiver<LogMessage>, state: &RwLock<LogState>, mut file: Option<Csv
         match msg {
             LogMessage::Start(header) => {
                 let mut s = write();
-                if s.log.as_ref().map(GenreLog::header) != Some(&header) {
+                let followed = s.log.as_mut().is_some_and(|log| log.follow(&header));
+                if !followed {
                     s.log = Some(GenreLog::new(header.clone()));
                 }
-                if let Some(f) = file.as_ref().filter(|f| f.header() != &header) {
+                if let Some(f) = file.as_ref().filter(|f| {
+                    f.header().labels != header.labels || f.header().styles != header.styles
+                }) {
                     s.file_error = Some(format!(
-                        "not writing {}: it was opened for another model's labels",
+                        "not writing {} any more: it was opened for other labels (a taught \
+                         label or another model); the log in memory goes on",
                         f.path().display()
                     ));
                     file = None;

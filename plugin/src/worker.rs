@@ -183,7 +183,6 @@ impl State {
                 self.a.labels = m.card.labels.clone();
                 self.a.style_names = m.card.styles.clone();
                 self.a.device = Device::of(&m.device);
-                let _ = self.links.log.try_send(LogMessage::Start(log_header(&m)));
                 Some(m)
             }
             Err(e) => {
@@ -206,7 +205,7 @@ impl State {
                 self.a.distribution.clear();
                 self.a.top = None;
                 self.midi_top = None;
-                // New labels: the log keeper starts a new log (as for another model).
+                // New labels: the log keeper follows them by name (GenreLog::follow).
                 let _ = self
                     .links
                     .log
@@ -254,6 +253,12 @@ impl State {
         });
         if let Some(t) = teacher.as_mut() {
             self.teach(t, &mut tagger);
+        }
+        // The log learns the model only now: a saved taught session is already in, so a
+        // `--log` file opened with its columns is not stopped by the loaded model's.
+        let running = tagger.as_ref().map(|t| t.model().clone()).or(model.clone());
+        if let Some(m) = running {
+            let _ = self.links.log.try_send(LogMessage::Start(log_header(&m)));
         }
         // Tempo and key need no model; at a rate the resampler refuses, the Tagger's error
         // already says why nothing is analysed.

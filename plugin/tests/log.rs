@@ -351,3 +351,59 @@ fn a_summary_keeps_the_mean_tempo_of_its_hops_and_the_key_most_of_them_had() {
     );
     assert_eq!(rows[0].key.map(|k| k.index()), Some(0), "C major");
 }
+
+#[test]
+fn a_log_follows_a_model_with_a_taught_label_by_name_and_keeps_its_past() {
+    let base = header(3, 2);
+    let mut log = GenreLog::new(base.clone());
+    for i in 0..3 {
+        log.push(&hop(i as f64, 1, 3, 2));
+    }
+    // A taught label appended: the log gains its column and goes on.
+    let mut taught = base.clone();
+    taught.labels.push("my wedding set".into());
+    taught.model = "taught model".into();
+    assert!(log.follow(&taught));
+    assert_eq!(log.header().labels, taught.labels);
+    assert_eq!(log.header().model, "taught model");
+    let mut h = hop(3.0, 3, 4, 2);
+    h.distribution = vec![0.1, 0.1, 0.1, 0.7];
+    log.push(&h);
+    let rows: Vec<_> = log.rows().collect();
+    assert_eq!(rows.len(), 4, "the past stays");
+    assert_eq!(rows[0].distribution.len(), 4);
+    assert_eq!(
+        rows[0].distribution[3], 0.0,
+        "no value for the new label before it existed"
+    );
+    assert!((rows[0].distribution[1] - 0.5).abs() < 1e-4);
+    assert_eq!(rows[0].styles.len(), 2, "styles stay after the labels");
+    assert_eq!(rows[3].top, Some(3));
+    assert!((rows[3].distribution[3] - 0.7).abs() < 1e-4);
+    let changes: Vec<_> = log.changes().copied().collect();
+    assert_eq!((changes[1].from, changes[1].to), (Some(1), 3));
+
+    // The label forgotten (the model has the three again, in another order): its column
+    // stays, zero from now on; the others are matched by name.
+    let mut reordered = base.clone();
+    reordered.labels.reverse();
+    assert!(log.follow(&reordered));
+    let mut h = hop(4.0, 0, 3, 2); // top: reordered[0] = genre2
+    h.distribution = vec![0.6, 0.3, 0.1];
+    log.push(&h);
+    let last = log.rows().last().unwrap();
+    assert_eq!(last.top, Some(2), "genre2 by name");
+    let want = [0.1, 0.3, 0.6, 0.0];
+    assert!(
+        last.distribution
+            .iter()
+            .zip(want)
+            .all(|(p, w)| (p - w).abs() <= 1.0 / 65535.0),
+        "{:?}",
+        last.distribution
+    );
+
+    // Other styles: another model, not followed.
+    assert!(!log.follow(&header(3, 1)));
+    assert_eq!(log.header().labels.len(), 4);
+}

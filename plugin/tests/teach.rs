@@ -71,6 +71,16 @@ fn a_label_taught_live_is_what_the_next_hops_say_and_survives_the_saved_state() 
         "{said} of {} hops: {tops:?}",
         tops.len()
     );
+    // The log followed the taught model: its past stays, the label got a column.
+    {
+        let state = m.log.read();
+        let log = state.log.as_ref().unwrap();
+        assert!(
+            log.rows().next().unwrap().time_s < 4.0,
+            "the log kept its first hops"
+        );
+        assert_eq!(log.header().labels.last().map(String::as_str), Some(LABEL));
+    }
 
     // The parameters hold it: a new engine restored from them says it too.
     let saved: TaughtState = params.taught.read().unwrap().clone();

@@ -205,7 +205,7 @@ fn bad_options_exit_2_naming_the_problem() {
 
 /// What was taught, kept in a `--taught` file (made here as the worker makes it: the first
 /// 30 s of a CC piece taught as a new label), is read at start: playing the rest of the
-/// piece, the console names the taught label.
+/// piece, the console names the taught label and the `--log` file has its column.
 #[test]
 fn a_taught_file_is_read_at_start_and_its_label_named() {
     use model::tagger::{Tagger, TaggerOptions};
@@ -234,12 +234,19 @@ fn a_taught_file_is_read_at_start_and_its_label_named() {
         .arg(&rest)
         .arg("--taught")
         .arg(&taught)
+        .arg(format!("--log={}", dir.join("set.csv").display()))
         .output()
         .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{:?}\n{stderr}", out.status);
     assert!(stdout.contains("my wedding set"), "{stdout}\n{stderr}");
+    // The --log file was opened with the taught model's columns and got every hop.
+    let csv = std::fs::read_to_string(dir.join("set.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().contains(",my wedding set"), "{csv}");
+    assert!(lines.count() >= 4, "{csv}");
+    assert!(!stderr.contains("not writing"), "{stderr}");
     // Nothing was taught this time: the file is as it was.
     assert_eq!(std::fs::read(&taught).unwrap(), session.to_bytes().unwrap());
     std::fs::remove_dir_all(&dir).unwrap();

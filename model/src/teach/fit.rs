@@ -113,6 +113,18 @@ pub fn network_tensors(device: &Device) -> Result<HashMap<String, Tensor>> {
         .collect())
 }
 
+/// A taught model's labels: the ten genres, then every taught label that is not one of
+/// them, in the order first taught.
+pub fn model_labels(store: &ExampleStore) -> Vec<String> {
+    let mut labels: Vec<String> = GENRES.iter().map(|g| g.to_string()).collect();
+    for l in store.labels.iter().filter(|l| !l.sources.is_empty()) {
+        if !labels.contains(&l.name) {
+            labels.push(l.name.clone());
+        }
+    }
+    labels
+}
+
 /// Fits the taught decision to `store`'s windows (see the module's docs).
 pub fn fit(store: &ExampleStore, cfg: &TeachConfig) -> Result<Taught> {
     let net = MnConfig::mn04_as();
@@ -137,12 +149,7 @@ pub fn fit(store: &ExampleStore, cfg: &TeachConfig) -> Result<Taught> {
     if taught.is_empty() {
         return Err(Error::Data("nothing has been taught".into()));
     }
-    let mut labels: Vec<String> = GENRES.iter().map(|g| g.to_string()).collect();
-    for l in &taught {
-        if !labels.contains(&l.name) {
-            labels.push(l.name.clone());
-        }
-    }
+    let labels = model_labels(store);
     let anchors: Vec<Vec<usize>> = labels.iter().map(|l| anchor_for(l)).collect();
     let n_lab = labels.len();
 

@@ -14,6 +14,6 @@ mod linalg;
 mod session;
 mod store;
 
-pub use fit::{fit, network_tensors, Taught, TeachConfig};
+pub use fit::{fit, model_labels, network_tensors, Taught, TeachConfig};
 pub use session::TeachSession;
 pub use store::{ExampleStore, StoreError, MAX_WINDOWS_PER_LABEL};

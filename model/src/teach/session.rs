@@ -7,7 +7,7 @@
 //! plugin state holds, and [`TeachSession::export`] the model file a user takes elsewhere
 //! (`tag --model`, Python, another plugin instance).
 
-use super::fit::{fit, network_tensors, TeachConfig};
+use super::fit::{fit, model_labels, network_tensors, TeachConfig};
 use super::store::{ExampleStore, StoreError};
 use crate::nets::efficientat::MnConfig;
 use crate::weights::LoadedModel;
@@ -150,6 +150,12 @@ impl TeachSession {
 
     pub fn is_empty(&self) -> bool {
         self.store.is_empty()
+    }
+
+    /// The labels the taught model will have (`None` when nothing is taught: the
+    /// default's), without fitting it.
+    pub fn model_labels(&self) -> Option<Vec<String>> {
+        (!self.store.is_empty()).then(|| model_labels(&self.store))
     }
 
     /// Whether the examples changed since the last [`Self::model`].

@@ -36,6 +36,9 @@ pub struct Memory {
     /// What the strip and change list showed when last refreshed (held while frozen).
     points: Vec<Point>,
     changes: Vec<Change>,
+    /// The log's labels, which the strip's and the change list's indices refer to (the
+    /// log keeps a taught label's column after it was forgotten).
+    log_labels: Vec<String>,
     now_s: f64,
     /// The input meter: the peak shown (dBFS, falling), and when it was last drawn.
     meter_db: f32,
@@ -106,7 +109,8 @@ impl NiceEguiApp for App {
                     }
                     if side_w > 0.0 {
                         ui.add_space(8.0);
-                        side_column(ui, &a, &mem.changes, Vec2::new(side_w, middle_h));
+                        let log = (&mem.changes[..], &mem.log_labels[..]);
+                        side_column(ui, &a, log, Vec2::new(side_w, middle_h));
                     }
                 },
             );
@@ -115,7 +119,7 @@ impl NiceEguiApp for App {
                 ui,
                 Vec2::new(full.x, history_h),
                 &mem.points,
-                &a.labels,
+                &mem.log_labels,
                 mem.now_s,
                 span,
             );
@@ -168,6 +172,7 @@ impl App {
         mem.changes.clear();
         mem.changes
             .extend(log.changes().rev().take(CHANGES_SHOWN).copied());
+        mem.log_labels.clone_from(&log.header().labels);
     }
 
     fn header(&self, ui: &mut egui::Ui, a: &Analysis, size: Vec2) {
@@ -481,8 +486,10 @@ fn bars(ui: &mut egui::Ui, a: &Analysis, size: Vec2) -> Option<usize> {
     (i >= 0.0 && (i as usize) < a.labels.len()).then_some(i as usize)
 }
 
-/// Styles (when the model has them), then the latest genre changes.
-fn side_column(ui: &mut egui::Ui, a: &Analysis, changes: &[Change], size: Vec2) {
+/// Styles (when the model has them), then the latest genre changes (`log`: the changes
+/// and the log's labels they index).
+fn side_column(ui: &mut egui::Ui, a: &Analysis, log: (&[Change], &[String]), size: Vec2) {
+    let (changes, log_labels) = log;
     ui.allocate_ui_with_layout(size, Layout::top_down(egui::Align::Min), |ui| {
         ui.set_min_size(size);
         ui.set_max_width(size.x);
@@ -525,7 +532,7 @@ fn side_column(ui: &mut egui::Ui, a: &Analysis, changes: &[Change], size: Vec2) 
         }
         let fit = ((room / row_h) as usize).saturating_sub(1).max(1);
         for c in changes.iter().take(fit) {
-            let name = |i: usize| a.labels.get(i).map(String::as_str).unwrap_or("?");
+            let name = |i: usize| log_labels.get(i).map(String::as_str).unwrap_or("?");
             ui.horizontal(|ui| {
                 let time = RichText::new(clock(c.time_s)).monospace();
                 ui.label(time.color(Color32::from_gray(150)));

@@ -8,6 +8,12 @@
 //! So the whole session stays in the log, at a resolution that decreases with age, in at
 //! most a few MB (see [`GenreLog::bytes`]).
 //!
+//! A log follows its model's labels by name: when the worker swaps in a model with more
+//! labels (a label taught live) and the same styles, the log gains a column for each new
+//! label (zero in the rows before) and goes on, rather than starting over; a label that
+//! goes (forgotten) keeps its column, zero from then on. Another model entirely (other
+//! styles) starts a new log.
+//!
 //! Rows are stored as a struct of arrays (a fixed head plus a flat run of values per row)
 //! rather than one `Vec` per row. Exact hops keep their values as `u16` (with ~60 values
 //! that halves a row); summary rows keep `f32`, because a mean rounded at every merge
@@ -190,6 +196,20 @@ impl<V: Value> Tier<V> {
         self.heads.len()
     }
 
+    /// Inserts `added` zero values after the first `n_labels` of every row (new label
+    /// columns, before the styles).
+    fn widen(&mut self, stride: usize, n_labels: usize, added: usize) {
+        let old = std::mem::take(&mut self.values);
+        let mut values = VecDeque::with_capacity(old.len() / stride.max(1) * (stride + added));
+        for row in 0..self.heads.len() {
+            let r = old.range(row * stride..(row + 1) * stride);
+            values.extend(r.clone().take(n_labels).copied());
+            values.extend(std::iter::repeat_n(V::store(0.0), added));
+            values.extend(r.skip(n_labels).copied());
+        }
+        self.values = values;
+    }
+
     fn push(&mut self, head: Head, values: impl IntoIterator<Item = f32>) {
         self.heads.push_back(head);
         self.values.extend(values.into_iter().map(V::store));
@@ -335,6 +355,9 @@ pub struct GenreLog {
     forgotten_changes: u64,
     last_top: Option<usize>,
     hops: u64,
+    /// For each of the log's labels, its index in the hops' distributions (the model's
+    /// label order); `None` for a label the current model no longer has.
+    from_hop: Vec<Option<usize>>,
 }
 
 impl GenreLog {
@@ -344,7 +367,6 @@ impl GenreLog {
 
     pub fn with_limits(header: LogHeader, limits: LogLimits) -> Self {
         Self {
-            header,
             limits: limits.sane(),
             started_unix_ms: now_unix_ms(),
             summaries: Tier::default(),
@@ -353,7 +375,38 @@ impl GenreLog {
             forgotten_changes: 0,
             last_top: None,
             hops: 0,
+            from_hop: (0..header.labels.len()).map(Some).collect(),
+            header,
         }
+    }
+
+    /// Follows a new model's `header`: with the same styles, its labels are matched to the
+    /// log's by name, new ones get a column (zero before now) and the log goes on; `false`
+    /// (and nothing changed) for other styles, which need a new log.
+    pub fn follow(&mut self, header: &LogHeader) -> bool {
+        if header.styles != self.header.styles {
+            return false;
+        }
+        let (stride, n_old) = (self.stride(), self.header.labels.len());
+        let added: Vec<String> = header
+            .labels
+            .iter()
+            .filter(|l| !self.header.labels.contains(l))
+            .cloned()
+            .collect();
+        if !added.is_empty() {
+            self.recent.widen(stride, n_old, added.len());
+            self.summaries.widen(stride, n_old, added.len());
+            self.header.labels.extend(added);
+        }
+        self.header.model.clone_from(&header.model);
+        self.from_hop = self
+            .header
+            .labels
+            .iter()
+            .map(|l| header.labels.iter().position(|h| h == l))
+            .collect();
+        true
     }
 
     pub fn header(&self) -> &LogHeader {
@@ -372,11 +425,14 @@ impl GenreLog {
         self.header.labels.len() + self.header.styles.len()
     }
 
-    /// Records one hop. Values beyond the header's labels/styles are ignored and missing
-    /// ones read as 0, so a malformed hop cannot corrupt the layout.
+    /// Records one hop (its distribution in the followed model's label order). Values
+    /// beyond the header's labels/styles are ignored and missing ones read as 0, so a
+    /// malformed hop cannot corrupt the layout.
     pub fn push(&mut self, hop: &Hop) {
-        let (n_labels, n_styles) = (self.header.labels.len(), self.header.styles.len());
-        let top = hop.top.filter(|&t| t < n_labels);
+        let n_styles = self.header.styles.len();
+        let top = hop
+            .top
+            .and_then(|t| self.from_hop.iter().position(|&k| k == Some(t)));
         if let Some(to) = top_changed(self.last_top, top) {
             if self.changes.len() >= self.limits.changes {
                 self.changes.pop_front();
@@ -392,7 +448,12 @@ impl GenreLog {
         if top.is_some() {
             self.last_top = top;
         }
-        let values = padded(&hop.distribution, n_labels).chain(padded(&hop.styles, n_styles));
+        let distribution = self.from_hop.iter().map(|k| {
+            k.and_then(|k| hop.distribution.get(k).copied())
+                .filter(|p| p.is_finite())
+                .unwrap_or(0.0)
+        });
+        let values = distribution.chain(padded(&hop.styles, n_styles));
         self.recent.push(
             Head {
                 time_s: hop.time_s,
