@@ -10,6 +10,7 @@
 //!   to back (windows every 0.5 s, with no smoothing and with the plugin's default);
 //! - cost: the backbone's forward time per 3-s window on one thread.
 mod mix;
+mod msd;
 mod outputs;
 mod rows;
 mod table;
@@ -63,6 +64,10 @@ pub struct Args {
     /// heads' best epochs come early, so a cap well above them saves time, not results).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: Option<u32>,
+    /// Also (f) musicnn-MSD zero-shot and its means with the EfficientAT zero-shot
+    /// decisions run here.
+    #[arg(long)]
+    msd: bool,
     /// Only these decisions (repeatable) [default: all].
     #[arg(long, value_enum)]
     decision: Vec<DecisionArg>,
@@ -275,6 +280,47 @@ fn musicnn_rows(path: &Path, eat: &EfficientAt, lab: &Lab, bars: &mut Bars) -> R
     Ok(rows)
 }
 
+/// (f) musicnn-MSD zero-shot alone, and the mean of it with each EfficientAT zero-shot
+/// decision run ((a), (a'), (b)).
+fn msd_rows(eat: &EfficientAt, lab: &Lab, bars: &mut Bars) -> Result<Vec<Row>> {
+    let f = msd::msd(lab, bars)?;
+    let mut rows = vec![scored_row(
+        "(f) musicnn-MSD zero-shot: each genre its Last.fm tags' largest logit (none for \
+         classical and reggae)",
+        0,
+        &f.scored,
+        &f.out,
+        lab.segments,
+        f.window_s,
+        f.ms,
+    )];
+    for (ename, es) in eat
+        .scored
+        .iter()
+        .filter(|(n, _)| n.starts_with("(a") || n.starts_with("(b)"))
+    {
+        let (clips, mix) = ensemble(es, &eat.out, &f.scored, &f.out);
+        let short = ename.split(' ').next().unwrap_or(ename);
+        let fitted = eat
+            .rows
+            .iter()
+            .find(|r| r.name == *ename)
+            .map_or(0, |r| r.fitted);
+        rows.push(row(
+            &format!("{short} + (f): mean of the two"),
+            fitted,
+            clips,
+            None,
+            &mix,
+            &eat.out,
+            lab.segments,
+            eat.window_s,
+            eat.ms + f.ms,
+        ));
+    }
+    Ok(rows)
+}
+
 /// Prints the table (or its JSON), and with `--out` writes both.
 fn write_table(args: &Args, rows: &[Row], segments: &[Segment]) -> Result<()> {
     let md = table::markdown(rows, segments);
@@ -332,8 +378,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(path) => musicnn_rows(path, &eat, &lab, &mut bars)?,
         None => Vec::new(),
     };
+    let msd = if args.msd {
+        msd_rows(&eat, &lab, &mut bars)?
+    } else {
+        Vec::new()
+    };
     let mut rows = eat.rows;
     rows.extend(musicnn);
+    rows.extend(msd);
     write_table(&args, &rows, &segments)?;
     eprintln!("{:.0} s", t0.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
