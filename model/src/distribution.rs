@@ -24,6 +24,32 @@ pub fn argmax(p: &[f32]) -> usize {
     best
 }
 
+/// "Unsure" when the runner-up is within this much of the top label: the one rule for the
+/// editor's "unsure" and the `tag --json` flag.
+pub const UNSURE_MARGIN: f32 = 0.05;
+
+/// The runner-up: its index and probability (`None` with fewer than two labels).
+pub fn runner_up(p: &[f32]) -> Option<(usize, f32)> {
+    if p.len() < 2 {
+        return None;
+    }
+    let top = argmax(p);
+    let mut rest: Vec<(usize, f32)> = p
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(i, _)| i != top)
+        .collect();
+    rest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rest.first().copied()
+}
+
+/// Whether a probability distribution's top label is within [`UNSURE_MARGIN`] of the
+/// runner-up (never for a single label).
+pub fn unsure(p: &[f32]) -> bool {
+    runner_up(p).is_some_and(|(_, second)| p[argmax(p)] - second < UNSURE_MARGIN)
+}
+
 /// The softmax of logits, computed from their maximum so large values cannot overflow.
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -35,6 +61,15 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsure_when_the_runner_up_is_within_five_points() {
+        assert!(unsure(&[0.40, 0.36, 0.24]));
+        assert!(!unsure(&[0.45, 0.36, 0.19]));
+        assert_eq!(runner_up(&[0.2, 0.5, 0.3]), Some((2, 0.3)));
+        assert!(!unsure(&[1.0]));
+        assert_eq!(runner_up(&[1.0]), None);
+    }
 
     #[test]
     fn argmax_first_max_and_nan() {

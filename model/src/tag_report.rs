@@ -3,16 +3,17 @@
 //!
 //! ```text
 //! {"model": source,
-//!  "files": [{"path", "duration_s", "genre", "distribution": {label: p, …},
+//!  "files": [{"path", "duration_s", "genre", "unsure", "distribution": {label: p, …},
 //!             "styles": [{"name", "probability"}, …],          // top 5, models with styles
 //!             "tempo": {"bpm", "confidence"} | null,
 //!             "key": {"name", "camelot", "confidence"} | null,
-//!             "timeline": [{"start_s", "distribution", "styles", "silent"?,
+//!             "timeline": [{"start_s", "distribution", "unsure", "styles", "silent"?,
 //!                           "tempo", "key"}, …]}, …]}
 //! ```
 //! Probabilities are rounded to 4 decimals, times to milliseconds, tempi to 0.1 BPM.
 //! `"styles"` is present exactly when the model's card has styles; a silent window's list
-//! is empty. A file's tempo and key are voted over the whole file
+//! is empty. `"unsure"`: the runner-up is within 5 points of the top
+//! ([`crate::distribution::unsure`], the editor's rule); false for a silent window. A file's tempo and key are voted over the whole file
 //! ([`RhythmTimeline`]); a window's are what the live trackers showed at its end, so they
 //! are `null` for the first seconds and wherever there is no beat or no pitch.
 
@@ -42,6 +43,7 @@ pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
         "path": path,
         "duration_s": millis(tags.duration_s),
         "genre": card.labels[tags.top],
+        "unsure": crate::distribution::unsure(&tags.distribution),
         "distribution": distribution(&tags.distribution, &card.labels),
     });
     if !card.styles.is_empty() {
@@ -71,6 +73,7 @@ fn window_entry(w: &WindowResult, card: &ModelCard, rhythm: &RhythmTimeline) -> 
     let mut v = json!({
         "start_s": millis(w.start_s),
         "distribution": distribution(&w.probs, &card.labels),
+        "unsure": !w.silent && crate::distribution::unsure(&w.probs),
     });
     if !card.styles.is_empty() {
         v["styles"] = if w.silent {

@@ -93,17 +93,6 @@ impl Analysis {
     pub fn error(&self) -> Option<&str> {
         self.error_active.then_some(self.error.as_str())
     }
-
-    /// The runner-up's probability (0 with fewer than two labels).
-    pub fn runner_up(&self) -> f32 {
-        let Some(top) = self.top else { return 0.0 };
-        self.distribution
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != top)
-            .map(|(_, &p)| p)
-            .fold(0.0, f32::max)
-    }
 }
 
 /// The writing end: owned by the engine between activations and lent to each worker.

@@ -23,6 +23,7 @@ class Key(TypedDict):
 class _WindowBase(TypedDict):
     start_s: float
     distribution: Dict[str, float]
+    unsure: bool
     tempo: Optional[Tempo]
     key: Optional[Key]
 
@@ -34,6 +35,7 @@ class _TagsBase(TypedDict):
     path: Optional[str]
     duration_s: float
     genre: str
+    unsure: bool
     distribution: Dict[str, float]
     tempo: Optional[Tempo]
     key: Optional[Key]

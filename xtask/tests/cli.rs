@@ -44,6 +44,7 @@ fn tag_json_reports_each_good_file_and_names_each_bad_one() {
         .unwrap()
         .0;
     assert_eq!(top, f["genre"].as_str().unwrap());
+    assert!(f["unsure"].is_boolean(), "{}", f["unsure"]);
     let timeline = f["timeline"].as_array().unwrap();
     assert!(timeline.len() >= 5);
     let starts: Vec<f64> = timeline

@@ -16,8 +16,6 @@ use nice_plug_egui::baseview::WindowSize;
 use nice_plug_egui::{widgets, Frame, NiceEguiApp};
 use std::sync::{Arc, Mutex};
 
-/// "Unsure" when the runner-up is within this much of the top genre.
-pub const UNSURE_MARGIN: f32 = 0.05;
 /// Change events the side column lists.
 const CHANGES_SHOWN: usize = 12;
 /// The input meter's range and fall (a PPM-like decay of the held peak).
@@ -191,17 +189,11 @@ impl App {
                     ui.label(
                         RichText::new(format!("{:.0} %", 100.0 * a.confidence)).size(big * 0.55),
                     );
-                    let runner_up = a.runner_up();
-                    if a.distribution.len() > 1 && a.confidence - runner_up < UNSURE_MARGIN {
-                        let second = a
-                            .distribution
-                            .iter()
-                            .enumerate()
-                            .filter(|&(i, _)| i != top)
-                            .max_by(|x, y| x.1.total_cmp(y.1))
-                            .and_then(|(i, _)| a.labels.get(i))
-                            .map(String::as_str)
-                            .unwrap_or("?");
+                    let runner_up = model::distribution::runner_up(&a.distribution);
+                    if let Some((second, runner_up)) =
+                        runner_up.filter(|_| model::distribution::unsure(&a.distribution))
+                    {
+                        let second = a.labels.get(second).map(String::as_str).unwrap_or("?");
                         ui.label(
                             RichText::new(format!(
                                 "unsure: or {second} ({:.0} %)",
