@@ -64,6 +64,10 @@ pub struct Args {
     /// heads' best epochs come early, so a cap well above them saves time, not results).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: Option<u32>,
+    /// EfficientAT's window, seconds [default: the card's 3 s, what the plugin keeps];
+    /// 10 s is what AudioSet's clips were. Windows still start every 1.5 s (0.5 s in the mix).
+    #[arg(long, value_parser = window_seconds)]
+    window_s: Option<f32>,
     /// Also (f) musicnn-MSD zero-shot and its means with the EfficientAT zero-shot
     /// decisions run here.
     #[arg(long)]
@@ -139,6 +143,25 @@ struct EfficientAt {
     window_s: f64,
 }
 
+/// An EfficientAT card with `decision`, and windows of `window_s` seconds if given.
+fn efficientat_card(decision: Decision, window_s: Option<f32>) -> ModelCard {
+    let mut card = ModelCard::efficientat(decision);
+    if let Some(s) = window_s {
+        card.window_frames = card.front_end.mel.frames_for(s);
+    }
+    card
+}
+
+/// A window length the network can take: 1–30 s (it ends in a global pool).
+fn window_seconds(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (1.0..=30.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} s is outside [1, 30]"))
+    }
+}
+
 /// EfficientAT: the backbone's outputs once, then every chosen decision fitted on them
 /// (nothing, for the zero-shot ones) and scored.
 fn efficientat_rows(args: &Args, lab: &Lab, bars: &mut Bars) -> Result<EfficientAt> {
@@ -152,7 +175,7 @@ fn efficientat_rows(args: &Args, lab: &Lab, bars: &mut Bars) -> Result<Efficient
         VarBuilder::from_tensors(tensors.clone(), DType::F32, device),
     )?;
     let features = EfficientAtFeatures { net: &net };
-    let zs_card = ModelCard::efficientat(Decision::zero_shot_gtzan());
+    let zs_card = efficientat_card(Decision::zero_shot_gtzan(), args.window_s);
     let cache = FeatureCache::new(&lab.cache_dir, &tensors)?;
     let eat = outputs(
         &features, &zs_card, lab.sets, lab.mix, &lab.cfg, &cache, device, bars,
@@ -176,7 +199,7 @@ fn efficientat_rows(args: &Args, lab: &Lab, bars: &mut Bars) -> Result<Efficient
     let mut rows = Vec::new();
     let mut scored = Vec::new();
     for (name, decision) in candidates {
-        let card = ModelCard::efficientat(decision);
+        let card = efficientat_card(decision, args.window_s);
         eprintln!("fitting {name}");
         let fitted = train_head(
             &card, &tensors, &eat.fit, &eat.valid, &lab.cfg, device, bars,
