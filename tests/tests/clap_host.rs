@@ -6,6 +6,8 @@
 //! `process()` (nice-plug's `assert_process_allocs`), so this also runs the real wrapper's
 //! process path under the allocation check.
 
+mod support;
+
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
 use clack_host::events::spaces::CoreEventSpace;
@@ -534,19 +536,9 @@ fn midi_out_program_change_one_cc_per_genre_then_tempo_and_key_at_the_stamped_of
 #[test]
 fn a_taught_state_is_restored_and_its_label_announced() {
     use genre_tagger::teach::TaughtState;
-    use model::tagger::{Tagger, TaggerOptions};
-    use model::teach::TeachSession;
     let _main = main_thread();
-    let audio = model::audio::decode_file(fixture("vibe_ace.ogg")).expect("decode fixture");
+    let (session, audio) = support::taught_on_vibe_ace();
     let rate = audio.sample_rate as usize;
-    let default =
-        std::sync::Arc::new(model::weights::load_default(&model::device::Device::Cpu).unwrap());
-    let mut tagger = Tagger::new(default, audio.sample_rate, TaggerOptions::default()).unwrap();
-    let mut session = TeachSession::new();
-    session.start("my wedding set").unwrap();
-    for w in tagger.push(&audio.samples[..30 * rate]).unwrap() {
-        session.offer(&w.features).unwrap();
-    }
     let taught = serde_json::to_string(&TaughtState::of(&session).unwrap()).unwrap();
 
     let (entry, info) = load();

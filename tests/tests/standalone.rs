@@ -2,6 +2,8 @@
 //! few seconds and exits 0 on SIGINT; a backend that cannot start makes it exit non-zero.
 //! Never the default `auto` backend here: it picks ALSA and hangs without a sound card.
 
+mod support;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 use workspace_tests::standalone_binary;
@@ -208,20 +210,10 @@ fn bad_options_exit_2_naming_the_problem() {
 /// piece, the console names the taught label and the `--log` file has its column.
 #[test]
 fn a_taught_file_is_read_at_start_and_its_label_named() {
-    use model::tagger::{Tagger, TaggerOptions};
-    use model::teach::TeachSession;
     let bin = standalone_binary();
     let dir = temp_dir("taught");
-    let audio = model::audio::decode_file(workspace_tests::fixture("vibe_ace.ogg")).unwrap();
+    let (session, audio) = support::taught_on_vibe_ace();
     let rate = audio.sample_rate as usize;
-    let default =
-        std::sync::Arc::new(model::weights::load_default(&model::device::Device::Cpu).unwrap());
-    let mut tagger = Tagger::new(default, audio.sample_rate, TaggerOptions::default()).unwrap();
-    let mut session = TeachSession::new();
-    session.start("my wedding set").unwrap();
-    for w in tagger.push(&audio.samples[..30 * rate]).unwrap() {
-        session.offer(&w.features).unwrap();
-    }
     let taught = dir.join("set.session");
     std::fs::write(&taught, session.to_bytes().unwrap()).unwrap();
     let rest = write_wav(

@@ -275,32 +275,61 @@ fn musicnn_rows(path: &Path, eat: &EfficientAt, lab: &Lab, bars: &mut Bars) -> R
         eat.window_s,
         m_ms,
     )];
-    for (ename, es) in eat
-        .scored
-        .iter()
-        .filter(|(n, _)| n.starts_with("(a)") || n.starts_with("(b)"))
-    {
-        let (clips, mix) = ensemble(es, &eat.out, &ms, &mout);
-        let label = format!("(d) {} and the musicnn model, mean", &ename[..3]);
-        let fitted = eat
-            .rows
-            .iter()
-            .find(|r| r.name == *ename)
-            .map_or(0, |r| r.fitted)
-            + head_params(&varmap);
-        rows.push(row(
-            &label,
-            fitted,
-            clips,
-            None,
-            &mix,
-            &eat.out,
-            lab.segments,
-            eat.window_s,
-            eat.ms + m_ms,
-        ));
-    }
+    let other = Member {
+        scored: &ms,
+        out: &mout,
+        ms: m_ms,
+        fitted: head_params(&varmap),
+    };
+    rows.extend(means_with(
+        eat,
+        &other,
+        lab,
+        |n| n.starts_with("(a)") || n.starts_with("(b)"),
+        |ename| format!("(d) {} and the musicnn model, mean", &ename[..3]),
+    ));
     Ok(rows)
+}
+
+/// A candidate from another network, for means with the EfficientAT rows.
+struct Member<'a> {
+    scored: &'a Scored,
+    out: &'a Outputs,
+    ms: f64,
+    fitted: usize,
+}
+
+/// The mean of `other` with each EfficientAT row whose name `pick` accepts, named by `name`.
+fn means_with(
+    eat: &EfficientAt,
+    other: &Member,
+    lab: &Lab,
+    pick: impl Fn(&str) -> bool,
+    name: impl Fn(&str) -> String,
+) -> Vec<Row> {
+    eat.scored
+        .iter()
+        .filter(|(n, _)| pick(n))
+        .map(|(ename, es)| {
+            let (clips, mix) = ensemble(es, &eat.out, other.scored, other.out);
+            let fitted = eat
+                .rows
+                .iter()
+                .find(|r| r.name == *ename)
+                .map_or(0, |r| r.fitted);
+            row(
+                &name(ename),
+                fitted + other.fitted,
+                clips,
+                None,
+                &mix,
+                &eat.out,
+                lab.segments,
+                eat.window_s,
+                eat.ms + other.ms,
+            )
+        })
+        .collect()
 }
 
 /// (f) musicnn-MSD zero-shot alone, and the mean of it with each EfficientAT zero-shot
@@ -317,30 +346,24 @@ fn msd_rows(eat: &EfficientAt, lab: &Lab, bars: &mut Bars) -> Result<Vec<Row>> {
         f.window_s,
         f.ms,
     )];
-    for (ename, es) in eat
-        .scored
-        .iter()
-        .filter(|(n, _)| n.starts_with("(a") || n.starts_with("(b)"))
-    {
-        let (clips, mix) = ensemble(es, &eat.out, &f.scored, &f.out);
-        let short = ename.split(' ').next().unwrap_or(ename);
-        let fitted = eat
-            .rows
-            .iter()
-            .find(|r| r.name == *ename)
-            .map_or(0, |r| r.fitted);
-        rows.push(row(
-            &format!("{short} + (f): mean of the two"),
-            fitted,
-            clips,
-            None,
-            &mix,
-            &eat.out,
-            lab.segments,
-            eat.window_s,
-            eat.ms + f.ms,
-        ));
-    }
+    let other = Member {
+        scored: &f.scored,
+        out: &f.out,
+        ms: f.ms,
+        fitted: 0,
+    };
+    rows.extend(means_with(
+        eat,
+        &other,
+        lab,
+        |n| n.starts_with("(a") || n.starts_with("(b)"),
+        |ename| {
+            format!(
+                "{} + (f): mean of the two",
+                ename.split(' ').next().unwrap_or(ename)
+            )
+        },
+    ));
     Ok(rows)
 }
 

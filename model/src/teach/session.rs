@@ -7,7 +7,7 @@
 //! plugin state holds, and [`TeachSession::export`] the model file a user takes elsewhere
 //! (`tag --model`, Python, another plugin instance).
 
-use super::fit::{fit, model_labels, network_tensors, TeachConfig};
+use super::fit::{fit, model_labels, network_tensors, Taught, TeachConfig};
 use super::store::{ExampleStore, StoreError};
 use crate::nets::efficientat::MnConfig;
 use crate::weights::LoadedModel;
@@ -167,21 +167,20 @@ impl TeachSession {
     /// afresh; clears [`Self::changed`].
     pub fn model(&mut self, device: &Device) -> Result<Option<LoadedModel>> {
         self.changed = false;
-        if self.store.is_empty() {
-            return Ok(None);
-        }
-        let taught = fit(&self.store, &self.config)?;
-        let network = match self.network.take() {
-            Some(n) => n,
-            None => network_tensors(&Device::Cpu)?,
-        };
-        let model = taught.model(&network, &self.trained_on(), device);
-        self.network = Some(network);
-        model.map(Some)
+        self.fitted(|taught, network, trained_on| taught.model(network, trained_on, device))
     }
 
     /// The taught model as a model file's bytes (`None` when nothing is taught).
     pub fn export(&mut self) -> Result<Option<Vec<u8>>> {
+        self.fitted(|taught, network, trained_on| taught.model_bytes(network, trained_on))
+    }
+
+    /// Fits the examples and hands the fit, the default network's tensors (read once, then
+    /// kept) and the model's provenance to `make`; `None` when nothing is taught.
+    fn fitted<T>(
+        &mut self,
+        make: impl FnOnce(&Taught, &HashMap<String, Tensor>, &str) -> Result<T>,
+    ) -> Result<Option<T>> {
         if self.store.is_empty() {
             return Ok(None);
         }
@@ -190,9 +189,9 @@ impl TeachSession {
             Some(n) => n,
             None => network_tensors(&Device::Cpu)?,
         };
-        let bytes = taught.model_bytes(&network, &self.trained_on());
+        let made = make(&taught, &network, &self.trained_on());
         self.network = Some(network);
-        bytes.map(Some)
+        made.map(Some)
     }
 
     fn trained_on(&self) -> String {
