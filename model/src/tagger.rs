@@ -370,7 +370,10 @@ impl Tagger {
     fn infer(&self, x: &Tensor) -> Result<(Rows, Rows, Rows)> {
         let out = self.model.net.infer(x)?;
         let cpu = &candle_core::Device::Cpu;
-        let probs = candle_nn::ops::softmax_last_dim(&out.genre_logits)?
+        let probs = self
+            .model
+            .card
+            .genre_probs(&out.genre_logits)?
             .to_device(cpu)?
             .to_vec2::<f32>()?;
         let names = &self.model.card.styles;

@@ -42,6 +42,23 @@ pub struct ModelCard {
     /// Validation figures (whatever the trainer measured), kept with the weights.
     #[serde(default)]
     pub validation: serde_json::Value,
+    /// What the genre logits are divided by before the softmax: a temperature fitted on
+    /// held-out music (`cargo xtask calibrate`) so that the confidence shown is about how
+    /// often the top genre is right. It never changes which genre is on top. 1 (not
+    /// written) for a model as its network gives it.
+    #[serde(
+        default = "unit_temperature",
+        skip_serializing_if = "is_unit_temperature"
+    )]
+    pub temperature: f32,
+}
+
+fn unit_temperature() -> f32 {
+    1.0
+}
+
+fn is_unit_temperature(t: &f32) -> bool {
+    *t == 1.0
 }
 
 impl ModelCard {
@@ -72,6 +89,7 @@ impl ModelCard {
             arch,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
+            temperature: 1.0,
         })
     }
 
@@ -92,6 +110,7 @@ impl ModelCard {
             norm: WindowNorm::None,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
+            temperature: 1.0,
         }
     }
 
@@ -115,6 +134,18 @@ impl ModelCard {
             norm: WindowNorm::None,
             trained_on: "untrained".into(),
             validation: serde_json::Value::Null,
+            temperature: 1.0,
+        }
+    }
+
+    /// The genre distribution from genre logits `[batch, labels]`: the softmax of the logits
+    /// over the card's [`temperature`](Self::temperature). The one rule the Tagger and the
+    /// evaluation of cached outputs share.
+    pub fn genre_probs(&self, logits: &Tensor) -> candle_core::Result<Tensor> {
+        if self.temperature == 1.0 {
+            candle_nn::ops::softmax_last_dim(logits)
+        } else {
+            candle_nn::ops::softmax_last_dim(&(logits / self.temperature as f64)?)
         }
     }
 
@@ -124,6 +155,12 @@ impl ModelCard {
     }
 
     fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(Error::Config(format!(
+                "temperature {} is not a positive number",
+                self.temperature
+            )));
+        }
         if self.format_version != FORMAT_VERSION {
             return Err(Error::Config(format!(
                 "model format version {} is not supported (this build reads version \

@@ -204,3 +204,55 @@ fn committed_model_files_load_and_keep_their_cards() {
         assert_eq!(again["arch"], stored["arch"], "{name}");
     }
 }
+
+#[test]
+fn a_temperature_in_the_card_tempers_the_distribution_not_the_top_genre() {
+    use model::tagger::{tag_samples, TaggerOptions};
+    let device = Device::Cpu;
+    let plain = model::weights::load_default(&device).unwrap();
+    assert_eq!(
+        plain.card.temperature, 1.0,
+        "the default as its network gives it"
+    );
+    let (mut card, varmap) =
+        model::weights::load_varmap(model::DEFAULT_MODEL, "default", &device).unwrap();
+    card.temperature = 2.0;
+    let bytes = model::weights::to_bytes(&card, &varmap).unwrap();
+    let warm = model::weights::load_bytes(&bytes, "tempered", &device).unwrap();
+    assert_eq!(warm.card.temperature, 2.0, "kept in the file");
+    let x: Vec<f32> = (0..22_050 * 4)
+        .map(|i| (i as f32 * 0.05).sin() * 0.3 + ((i * 7919) % 101) as f32 / 1000.0)
+        .collect();
+    let a = tag_samples(
+        std::sync::Arc::new(plain),
+        &x,
+        22_050,
+        TaggerOptions::default(),
+    )
+    .unwrap();
+    let b = tag_samples(
+        std::sync::Arc::new(warm),
+        &x,
+        22_050,
+        TaggerOptions::default(),
+    )
+    .unwrap();
+    for (wa, wb) in a.windows.iter().zip(&b.windows) {
+        let (ta, tb) = (
+            model::distribution::argmax(&wa.probs),
+            model::distribution::argmax(&wb.probs),
+        );
+        assert_eq!(ta, tb, "the top genre never changes");
+        assert!(
+            wb.probs[tb] < wa.probs[ta],
+            "a temperature above 1 lowers the confidence"
+        );
+    }
+    // A temperature that is not a positive number is refused with the reason.
+    card.temperature = 0.0;
+    let bytes = model::weights::to_bytes(&card, &varmap).unwrap();
+    let e = model::weights::load_bytes(&bytes, "frozen", &device)
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("temperature"), "{e}");
+}

@@ -3,6 +3,7 @@
 //! passed through to `nice_plug_xtask`.
 
 mod cmd_bench;
+mod cmd_calibrate;
 mod cmd_decisions;
 mod cmd_eval;
 mod cmd_parity;
@@ -62,6 +63,8 @@ enum Cmd {
     EmotifyHalves(protocol::HalvesArgs),
     /// Score the live tempo and key on gtzan-mini beside published estimators (needs ../shared).
     Rhythm(cmd_rhythm::Args),
+    /// Fit a temperature so a model's confidence means how often it is right (needs ../shared).
+    Calibrate(cmd_calibrate::Args),
 }
 
 /// Where the GTZAN clips are and how to split them (shared by `train` and `eval`).
@@ -214,6 +217,7 @@ fn main() -> ExitCode {
         Cmd::Zoo(a) => cmd_zoo::run(a),
         Cmd::EmotifyHalves(a) => protocol::run_halves(a),
         Cmd::Rhythm(a) => cmd_rhythm::run(a),
+        Cmd::Calibrate(a) => cmd_calibrate::run(a),
     };
     match result {
         Ok(code) => code,

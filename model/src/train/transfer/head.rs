@@ -323,7 +323,7 @@ pub fn cached_probs(
     // In blocks: a whole Emotify half at once would be a 100 MB tensor for nothing.
     for rows in set.x.chunks(4096 * set.dim) {
         let x = Tensor::from_slice(rows, (rows.len() / set.dim, set.dim), device)?;
-        let p = candle_nn::ops::softmax_last_dim(&view.logits(&x, false)?)?;
+        let p = card.genre_probs(&view.logits(&x, false)?)?;
         out.extend(p.to_device(&Device::Cpu)?.to_vec2::<f32>()?);
     }
     Ok(out)
