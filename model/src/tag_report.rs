@@ -17,27 +17,64 @@
 //! ([`RhythmTimeline`]); a window's are what the live trackers showed at its end, so they
 //! are `null` for the first seconds and wherever there is no beat or no pitch.
 
+use crate::audio::Audio;
 use crate::rhythm::{Key, RhythmTimeline, Tempo};
-use crate::tagger::{FileTags, WindowResult};
-use crate::weights::ModelCard;
+use crate::tagger::{tag_audio, tag_samples, FileTags, TaggerOptions, WindowResult};
+use crate::weights::{LoadedModel, ModelCard};
+use crate::Result;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Styles listed per file and per window: enough to name a track's flavour without
 /// turning the report into the whole vocabulary.
 pub const TOP_STYLES: usize = 5;
+
+/// What a file's entry reports: its genre tags and the tempo and key readings as the plugin
+/// would have shown them while it played. Only the report needs the readings, so the
+/// genre-only paths (`eval`, `bench`, the zoo, calibration) do not pay for them.
+pub struct FileReport {
+    pub tags: FileTags,
+    pub rhythm: RhythmTimeline,
+}
+
+/// [`tag_audio`] and the tempo and key readings of the same audio.
+pub fn analyse_audio(
+    model: Arc<LoadedModel>,
+    audio: &Audio,
+    opts: TaggerOptions,
+) -> Result<FileReport> {
+    Ok(FileReport {
+        tags: tag_audio(model, audio, opts)?,
+        rhythm: RhythmTimeline::analyse(&audio.samples, audio.sample_rate)?,
+    })
+}
+
+/// [`tag_samples`] and the tempo and key readings of the same samples.
+pub fn analyse_samples(
+    model: Arc<LoadedModel>,
+    samples: &[f32],
+    sample_rate: u32,
+    opts: TaggerOptions,
+) -> Result<FileReport> {
+    Ok(FileReport {
+        tags: tag_samples(model, samples, sample_rate, opts)?,
+        rhythm: RhythmTimeline::analyse(samples, sample_rate)?,
+    })
+}
 
 /// The whole document for the files tagged with the model from `source`.
 pub fn document(source: &str, files: Vec<Value>) -> Value {
     json!({ "model": source, "files": files })
 }
 
-/// One file's entry: length, top genre, mean distribution, top styles and the window
-/// timeline.
-pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
+/// One file's entry: length, top genre, mean distribution, top styles, tempo and key, and
+/// the window timeline.
+pub fn file_entry(path: &str, report: &FileReport, card: &ModelCard) -> Value {
+    let (tags, rhythm) = (&report.tags, &report.rhythm);
     let timeline: Vec<Value> = tags
         .windows
         .iter()
-        .map(|w| window_entry(w, card, &tags.rhythm))
+        .map(|w| window_entry(w, card, rhythm))
         .collect();
     let mut v = json!({
         "path": path,
@@ -49,8 +86,8 @@ pub fn file_entry(path: &str, tags: &FileTags, card: &ModelCard) -> Value {
     if !card.styles.is_empty() {
         v["styles"] = styles(&tags.styles, &card.styles);
     }
-    v["tempo"] = tempo(tags.rhythm.overall_tempo());
-    v["key"] = key(tags.rhythm.overall_key());
+    v["tempo"] = tempo(rhythm.overall_tempo());
+    v["key"] = key(rhythm.overall_key());
     v["timeline"] = Value::Array(timeline);
     v
 }

@@ -6,7 +6,6 @@
 use crate::audio::{sanitize, Audio, StreamResampler};
 use crate::front_end::FrontEnd;
 use crate::mel::Mel;
-use crate::rhythm::RhythmTimeline;
 use crate::weights::LoadedModel;
 use crate::window::{copy_window, normalize};
 use crate::{Error, Result};
@@ -426,9 +425,6 @@ pub struct FileTags {
     /// Length of the tagged audio, seconds.
     pub duration_s: f64,
     pub non_finite: u64,
-    /// Tempo and key as the plugin would have shown them while the file played, and the
-    /// file's own (voted from them).
-    pub rhythm: RhythmTimeline,
 }
 
 /// Tags decoded audio end to end through a [`Tagger`]. Fails with [`Error::Silent`] when
@@ -464,7 +460,6 @@ pub fn tag_samples(
     let distribution = mean_of(&loud, card.labels.len(), |w| &w.probs);
     let styles = mean_of(&loud, card.styles.len(), |w| &w.styles);
     let top = crate::distribution::argmax(&distribution);
-    let rhythm = RhythmTimeline::analyse(samples, sample_rate)?;
     Ok(FileTags {
         windows,
         distribution,
@@ -472,7 +467,6 @@ pub fn tag_samples(
         top,
         duration_s: samples.len() as f64 / sample_rate as f64,
         non_finite: t.non_finite_samples(),
-        rhythm,
     })
 }
 

@@ -7,7 +7,7 @@ use model::arch::Arch;
 use model::audio::Audio;
 use model::net::{GenreNet, NetOutput};
 use model::nets::SeedCnnConfig;
-use model::tag_report::{document, file_entry, top_styles, TOP_STYLES};
+use model::tag_report::{analyse_audio, document, file_entry, top_styles, TOP_STYLES};
 use model::tagger::{tag_audio, Tagger, TaggerOptions};
 use model::weights::{build_trainable, read_card, save, LoadedModel, ModelCard};
 use model::Error;
@@ -147,10 +147,11 @@ fn a_model_without_styles_reports_none() {
     let w = t.push(&music(22_050, 5.0).samples).unwrap();
     assert!(!w.is_empty() && w.iter().all(|r| r.styles.is_empty()));
     assert!(t.smoothed_styles().is_none());
-    let tags = tag_audio(m.clone(), &music(22_050, 5.0), opts()).unwrap();
+    let report = analyse_audio(m.clone(), &music(22_050, 5.0), opts()).unwrap();
+    let tags = &report.tags;
     assert!(tags.styles.is_empty());
 
-    let entry = file_entry("a.wav", &tags, &m.card);
+    let entry = file_entry("a.wav", &report, &m.card);
     assert!(entry.get("styles").is_none(), "{entry}");
     for w in entry["timeline"].as_array().unwrap() {
         assert!(w.get("styles").is_none(), "{w}");
@@ -160,8 +161,9 @@ fn a_model_without_styles_reports_none() {
 #[test]
 fn json_entry_lists_the_top_five_styles_by_probability() {
     let m = model(&STYLES, Some(STYLES.len()));
-    let tags = tag_audio(m.clone(), &music(22_050, 6.0), opts()).unwrap();
-    let entry = file_entry("dir/a.wav", &tags, &m.card);
+    let report = analyse_audio(m.clone(), &music(22_050, 6.0), opts()).unwrap();
+    let tags = &report.tags;
+    let entry = file_entry("dir/a.wav", &report, &m.card);
     let doc = document(&m.source, vec![entry.clone()]);
     assert_eq!(doc["model"], "tiny styled net (test)");
     assert_eq!(doc["files"][0], entry);
@@ -204,11 +206,12 @@ fn silent_windows_list_no_styles() {
     let m = model(&STYLES, Some(STYLES.len()));
     let mut audio = music(22_050, 6.0);
     audio.samples.extend(std::iter::repeat_n(0.0, 22_050 * 6));
-    let tags = tag_audio(m.clone(), &audio, opts()).unwrap();
+    let report = analyse_audio(m.clone(), &audio, opts()).unwrap();
+    let tags = &report.tags;
     let silent: Vec<_> = tags.windows.iter().filter(|w| w.silent).collect();
     assert!(!silent.is_empty());
     assert!(silent.iter().all(|w| w.styles.iter().all(|&p| p == 0.0)));
-    let entry = file_entry("a.wav", &tags, &m.card);
+    let entry = file_entry("a.wav", &report, &m.card);
     for v in entry["timeline"].as_array().unwrap() {
         let n = v["styles"].as_array().unwrap().len();
         assert_eq!(

@@ -5,7 +5,8 @@
 use crate::errors::{self, InvalidInputError};
 use crate::samples;
 use model::tag_report::file_entry;
-use model::tagger::{tag_audio, tag_samples, FileTags, TaggerOptions};
+use model::tag_report::{analyse_audio, analyse_samples, FileReport};
+use model::tagger::TaggerOptions;
 use model::weights::LoadedModel;
 use pyo3::exceptions::{PyRuntimeWarning, PyUserWarning};
 use pyo3::prelude::*;
@@ -53,8 +54,8 @@ impl Tagger {
         let (tags, decode_warnings) = py
             .detach(|| {
                 let audio = model::audio::decode_file(&path)?;
-                let tags = tag_audio(self.model.clone(), &audio, self.opts)?;
-                Ok((tags, audio.warnings))
+                let report = analyse_audio(self.model.clone(), &audio, self.opts)?;
+                Ok((report, audio.warnings))
             })
             .map_err(errors::tagging)?;
         let name = path.display().to_string();
@@ -81,7 +82,7 @@ impl Tagger {
         let samples = samples::from_python(samples)?;
         let slice = samples.as_slice();
         let tags = py
-            .detach(|| tag_samples(self.model.clone(), slice, rate, self.opts))
+            .detach(|| analyse_samples(self.model.clone(), slice, rate, self.opts))
             .map_err(errors::tagging)?;
         let entry = self.report(py, "", &tags)?;
         entry.set_item("path", py.None())?;
@@ -135,8 +136,9 @@ impl Tagger {
         &self,
         py: Python<'py>,
         name: &str,
-        tags: &FileTags,
+        report: &FileReport,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let tags = &report.tags;
         if tags.non_finite > 0 {
             let what = if name.is_empty() { "samples" } else { name };
             warn::<PyRuntimeWarning>(
@@ -147,7 +149,7 @@ impl Tagger {
                 ),
             )?;
         }
-        let entry = file_entry(name, tags, &self.model.card);
+        let entry = file_entry(name, report, &self.model.card);
         Ok(pythonize::pythonize(py, &entry)?)
     }
 }

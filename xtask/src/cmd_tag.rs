@@ -3,7 +3,8 @@
 use anyhow::Result;
 use model::rhythm::{Key, Tempo};
 use model::tag_report::{self, top_styles, TOP_STYLES};
-use model::tagger::{tag_audio, FileTags, TaggerOptions};
+use model::tag_report::{analyse_audio, FileReport};
+use model::tagger::TaggerOptions;
 use model::weights::ModelCard;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,10 +59,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             for w in &audio.warnings {
                 eprintln!("warning: {}: {w}", path.display());
             }
-            tag_audio(m.clone(), &audio, opts)
+            analyse_audio(m.clone(), &audio, opts)
         });
         match result {
-            Ok(tags) => {
+            Ok(report) => {
+                let tags = &report.tags;
                 if tags.non_finite > 0 {
                     eprintln!(
                         "warning: {}: {} NaN/inf samples were treated as silence",
@@ -72,11 +74,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 if args.json {
                     files.push(tag_report::file_entry(
                         &path.display().to_string(),
-                        &tags,
+                        &report,
                         &m.card,
                     ));
                 } else {
-                    print_text(path, &tags, &m.card);
+                    print_text(path, &report, &m.card);
                 }
             }
             Err(e) => {
@@ -114,14 +116,15 @@ fn styles_line(probs: &[f32], names: &[String], k: usize) -> String {
         .join(" | ")
 }
 
-fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
+fn print_text(path: &std::path::Path, report: &FileReport, card: &ModelCard) {
+    let (t, rhythm) = (&report.tags, &report.rhythm);
     let labels = &card.labels;
     println!(
         "{}: {} ({:.0}%) · {}",
         path.display(),
         labels[t.top],
         t.distribution[t.top] * 100.0,
-        rhythm_text(t.rhythm.overall_tempo(), t.rhythm.overall_key())
+        rhythm_text(rhythm.overall_tempo(), rhythm.overall_key())
     );
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| t.distribution[b].total_cmp(&t.distribution[a]));
@@ -160,14 +163,14 @@ fn print_text(path: &std::path::Path, t: &FileTags, card: &ModelCard) {
             .take(3)
             .map(|&i| format!("{} {:.0}%", labels[i], w.probs[i] * 100.0))
             .collect();
-        let reading = t.rhythm.at(w.start_s + card.window_seconds() as f64);
-        let rhythm = rhythm_text(reading.and_then(|r| r.tempo), reading.and_then(|r| r.key));
+        let reading = rhythm.at(w.start_s + card.window_seconds() as f64);
+        let reading = rhythm_text(reading.and_then(|r| r.tempo), reading.and_then(|r| r.key));
         if card.styles.is_empty() {
-            println!("  {:>7.1}s  {}  ·  {rhythm}", w.start_s, top.join(" | "));
+            println!("  {:>7.1}s  {}  ·  {reading}", w.start_s, top.join(" | "));
         } else {
             // Three styles, like the three genres, keep a timeline line readable.
             println!(
-                "  {:>7.1}s  {}  ·  {}  ·  {rhythm}",
+                "  {:>7.1}s  {}  ·  {}  ·  {reading}",
                 w.start_s,
                 top.join(" | "),
                 styles_line(&w.styles, &card.styles, 3)
