@@ -77,17 +77,11 @@ impl GenreTagger {
                 engine = engine.with_log_file(f);
             }
             if let Some(path) = cfg.taught_file.clone() {
-                // main() checked the file; one written since is read as the worker reads a
-                // state (a bad one is reported there).
+                // main() checked the file; the worker reads it as any saved state (and says
+                // what is wrong with one changed since).
                 if let Ok(bytes) = std::fs::read(&path) {
-                    let state =
-                        teach::TaughtState::from_session_bytes(&bytes).unwrap_or_else(|e| {
-                            teach::TaughtState {
-                                session: format!("unreadable: {e}"),
-                                generation: 0,
-                            }
-                        });
-                    *params.taught.write().unwrap_or_else(|e| e.into_inner()) = state;
+                    *params.taught.write().unwrap_or_else(|e| e.into_inner()) =
+                        teach::TaughtState::encode(&bytes);
                 }
                 engine = engine.with_taught_file(path);
             }

@@ -149,9 +149,8 @@ fn console(exit_at_end: bool) {
 /// labels are returned), and creatable if not.
 fn check_taught(path: &std::path::Path) -> Result<Option<Vec<String>>, String> {
     match std::fs::read(path) {
-        Ok(bytes) => genre_tagger::teach::TaughtState::from_session_bytes(&bytes)
-            .and_then(|state| state.session())
-            .map(|session| session.and_then(|s| s.model_labels()))
+        Ok(bytes) => model::teach::TeachSession::from_bytes(&bytes)
+            .map(|session| session.model_labels())
             .map_err(|e| format!("--taught {}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());

@@ -42,24 +42,22 @@ pub struct TaughtState {
 }
 
 impl TaughtState {
+    /// The state of `session` (empty when nothing is taught).
     pub fn of(session: &TeachSession) -> Result<Self, String> {
         if session.is_empty() {
             return Ok(Self::default());
         }
-        Ok(Self {
-            session: base64::engine::general_purpose::STANDARD.encode(session.to_bytes()?),
-            generation: 0,
-        })
+        Ok(Self::encode(&session.to_bytes()?))
     }
 
     /// A state holding a session's bytes as [`TeachSession::to_bytes`] wrote them (the
-    /// standalone's `--taught` file), checked.
-    pub fn from_session_bytes(bytes: &[u8]) -> Result<Self, String> {
-        TeachSession::from_bytes(bytes)?;
-        Ok(Self {
+    /// standalone's `--taught` file). Not checked here: [`Self::session`] is where they are
+    /// read, and says what is wrong.
+    pub fn encode(bytes: &[u8]) -> Self {
+        Self {
             session: base64::engine::general_purpose::STANDARD.encode(bytes),
             generation: 0,
-        })
+        }
     }
 
     /// The saved session (`Ok(None)` when nothing was taught); an error names what is wrong.

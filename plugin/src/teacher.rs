@@ -155,17 +155,21 @@ impl Teacher {
             Ok(None) => self.base.clone(),
             Err(e) => return Some(Err(format!("teaching could not refit: {e}"))),
         };
-        match TaughtState::of(&self.session) {
-            Ok(state) => {
-                *params.taught.write().unwrap_or_else(|e| e.into_inner()) = TaughtState {
-                    generation: self.generation,
-                    ..state
-                }
-            }
-            Err(e) => return Some(Err(format!("what was taught could not be saved: {e}"))),
-        }
+        // Serialised once, for the parameters and the standalone's file alike.
+        let bytes = match (!self.session.is_empty()).then(|| self.session.to_bytes()) {
+            None => None,
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => return Some(Err(format!("what was taught could not be saved: {e}"))),
+        };
+        *params.taught.write().unwrap_or_else(|e| e.into_inner()) = TaughtState {
+            generation: self.generation,
+            ..bytes
+                .as_deref()
+                .map(TaughtState::encode)
+                .unwrap_or_default()
+        };
         if let Some(path) = &self.file {
-            if let Err(e) = self.write_file(path) {
+            if let Err(e) = write_file(path, bytes.as_deref()) {
                 return Some(Err(format!(
                     "cannot keep what was taught in {}: {e}",
                     path.display()
@@ -174,19 +178,18 @@ impl Teacher {
         }
         Some(Ok(fitted))
     }
+}
 
-    /// The session into `path`, whole or not at all (a temporary file renamed over it);
-    /// nothing taught removes it.
-    fn write_file(&self, path: &Path) -> Result<(), String> {
-        if self.session.is_empty() {
-            return match std::fs::remove_file(path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
-                _ => Ok(()),
-            };
-        }
-        let bytes = self.session.to_bytes()?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
-    }
+/// A session's bytes into `path`, whole or not at all (a temporary file renamed over it);
+/// `None` (nothing taught) removes it.
+fn write_file(path: &Path, bytes: Option<&[u8]>) -> Result<(), String> {
+    let Some(bytes) = bytes else {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
+            _ => Ok(()),
+        };
+    };
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
