@@ -34,6 +34,9 @@ pub struct Teacher {
     base: Arc<LoadedModel>,
     /// A request asked for a refit now.
     refit_now: bool,
+    /// Counts changes to what [`Self::teaching`] and [`Self::taught`] say, so the worker
+    /// rebuilds its snapshot of them only when they moved.
+    revision: u64,
     last_fit: Option<Instant>,
     /// The generation this teacher stamps on the saved state (see [`TaughtState`]).
     generation: u64,
@@ -53,6 +56,7 @@ impl Teacher {
             session: TeachSession::new(),
             base,
             refit_now: false,
+            revision: 0,
             last_fit: None,
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
             file,
@@ -77,13 +81,14 @@ impl Teacher {
         let saved = {
             let mut state = params.taught.write().unwrap_or_else(|e| e.into_inner());
             state.generation = self.generation;
-            state.clone()
+            state.session()
         };
-        let session = saved.session().map_err(|e| {
+        let session = saved.map_err(|e| {
             format!("what was taught could not be restored ({e}); teaching starts afresh")
         })?;
         self.session = session.unwrap_or_default();
         self.refit_now = true;
+        self.revision += 1;
         Ok(())
     }
 
@@ -95,6 +100,11 @@ impl Teacher {
     /// The taught labels and their windows.
     pub fn taught(&self) -> Vec<(String, usize)> {
         self.session.labels()
+    }
+
+    /// Moves whenever [`Self::teaching`] or [`Self::taught`] may have changed.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Acts on one request; an error says what could not be done.
@@ -119,6 +129,7 @@ impl Teacher {
             TeachRequest::Clear => self.session.clear(),
         }
         self.refit_now = true;
+        self.revision += 1;
         Ok(())
     }
 
@@ -134,10 +145,12 @@ impl Teacher {
         if self.session.teaching().is_none() || w.silent {
             return Ok(());
         }
-        self.session
+        let kept = self
+            .session
             .offer(&w.features)
-            .map(|_| ())
-            .map_err(|e| format!("a window could not be taught: {e}"))
+            .map_err(|e| format!("a window could not be taught: {e}"))?;
+        self.revision += u64::from(kept);
+        Ok(())
     }
 
     /// The model to swap in, when one is due: refitted from the session (the base model

@@ -133,6 +133,8 @@ struct State {
     /// What the tempo and key trackers show now (the snapshot holds them while frozen).
     tempo: Option<Tempo>,
     key: Option<Key>,
+    /// The teacher's revision the snapshot's teaching fields show.
+    taught_revision: Option<u64>,
 }
 
 impl State {
@@ -151,6 +153,7 @@ impl State {
             midi_position: 0,
             tempo: None,
             key: None,
+            taught_revision: None,
         }
     }
 
@@ -232,8 +235,12 @@ impl State {
             Some(Err(e)) => self.set_error(e),
             None => {}
         }
-        self.a.teaching = teacher.teaching().map(str::to_string);
-        self.a.taught = teacher.taught();
+        if self.taught_revision != Some(teacher.revision()) {
+            self.taught_revision = Some(teacher.revision());
+            self.a.teaching = teacher.teaching().map(str::to_string);
+            self.a.taught = teacher.taught();
+            self.publish(true);
+        }
     }
 
     fn run(&mut self, stop: &AtomicBool) {
@@ -295,7 +302,6 @@ impl State {
             }
             let n = self.links.ring.pop_slice(&mut buf);
             if n == 0 {
-                self.publish(false);
                 std::thread::park_timeout(IDLE_POLL);
                 continue;
             }
