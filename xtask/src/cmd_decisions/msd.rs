@@ -43,10 +43,8 @@ pub fn distribution(tag_logits: &[f32]) -> Vec<f32> {
             .fold(f32::NEG_INFINITY, f32::max)
     };
     let z: Vec<f32> = GENRE_TAGS.iter().map(|tags| logit(tags)).collect();
-    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f32> = z.iter().map(|&v| (v - max).exp()).collect();
-    let sum: f32 = e.iter().sum();
-    e.iter().map(|v| v / sum).collect()
+    // A genre without tags has logit −∞: probability 0.
+    model::distribution::softmax(&z)
 }
 
 /// (f) over every scored part of the protocol: its cached outputs (tag logits), its window
