@@ -18,6 +18,7 @@ pub mod dj_mix;
 pub mod error;
 pub mod features;
 pub mod front_end;
+pub mod fused_ops;
 pub mod mel;
 pub mod metrics;
 pub mod net;

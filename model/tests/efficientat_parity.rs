@@ -59,9 +59,11 @@ fn waveform_to_logits_matches_pytorch_for_3_and_10_seconds() {
         let mel = our_mel(&fx[&format!("waveform_{secs}")]);
         assert_eq!(mel.dims(), want_mel.dims(), "{secs}: frames");
         let mel_err = max_abs_diff(&mel, want_mel);
-        // The fused CPU path (what inference runs) and candle's ops (training, GPUs).
+        // The fused CPU path (what inference runs), the folded path (what a GPU runs, here
+        // through its CPU twins) and candle's ops (training).
         for (path, out) in [
             ("fused", net.forward(&mel).unwrap()),
+            ("folded", net.forward_folded(&mel).unwrap()),
             ("candle", net.forward_candle(&mel).unwrap()),
         ] {
             let logit_err = max_abs_diff(&out.logits, &fx[&format!("logits_{secs}")]);
@@ -75,6 +77,28 @@ fn waveform_to_logits_matches_pytorch_for_3_and_10_seconds() {
             );
         }
     }
+}
+
+/// The GPU's inference path, run through its ops' CPU twins, against the fused CPU pass on
+/// a batch of different windows: each window's excitation folds into its own projection
+/// weights, and the fused pass runs every window on its own, so a mix-up between windows
+/// would show here where a batch of one could not show it.
+#[test]
+fn the_folded_path_matches_the_fused_pass_on_a_batch() {
+    let fx = fixture();
+    let net = network();
+    let mel = our_mel(&fx["waveform_10s"]);
+    let windows: Vec<Tensor> = [0, 250, 500, 700]
+        .iter()
+        .map(|&at| mel.narrow(2, at, 300).unwrap())
+        .collect();
+    let batch = Tensor::cat(&windows, 0).unwrap();
+    let fused = net.forward(&batch).unwrap();
+    let folded = net.forward_folded(&batch).unwrap();
+    let d = max_abs_diff(&folded.logits, &fused.logits);
+    let e = max_abs_diff(&folded.embedding, &fused.embedding);
+    println!("folded vs fused, batch of 4: logits {d:.1e}, embedding {e:.1e}");
+    assert!(d <= 1e-4 && e <= 1e-4, "logits {d}, embedding {e}");
 }
 
 #[test]

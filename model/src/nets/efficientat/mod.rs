@@ -13,6 +13,7 @@
 mod blocks;
 mod config;
 mod decision;
+mod folded;
 mod fused;
 mod labels;
 mod network;

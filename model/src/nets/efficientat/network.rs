@@ -5,6 +5,7 @@
 
 use super::blocks::{hard_swish, ConvBnAct, InvertedResidual};
 use super::config::{Activation, MnConfig};
+use super::folded::FoldedMn;
 use super::fused::FusedMn;
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
@@ -28,6 +29,8 @@ pub struct Mn {
     /// The fused CPU inference path, built from the weights on first use (they are filled
     /// in after construction when a model file loads, and never change after: frozen).
     fused: OnceLock<FusedMn>,
+    /// The folded path for other devices, built on first use for the same reason.
+    folded: OnceLock<FoldedMn>,
 }
 
 impl Mn {
@@ -61,14 +64,19 @@ impl Mn {
             hidden: linear(cfg.embedding_dim(), cfg.hidden_dim(), c.pp("2"))?,
             out: linear(cfg.hidden_dim(), cfg.num_classes, c.pp("5"))?,
             fused: OnceLock::new(),
+            folded: OnceLock::new(),
         })
     }
 
     /// `[batch, n_mels, frames]` log-mel windows → logits and embedding: through the
-    /// fused pass on the CPU, candle's ops elsewhere.
+    /// fused pass on the CPU, the folded one on other devices (f32), candle's ops for
+    /// other types.
     pub fn forward(&self, x: &Tensor) -> Result<MnOutput> {
-        if !(x.device().is_cpu() && x.dtype() == DType::F32) {
+        if x.dtype() != DType::F32 {
             return self.forward_candle(x);
+        }
+        if !x.device().is_cpu() {
+            return self.forward_folded(x);
         }
         let fused = match self.fused.get() {
             Some(f) => f,
@@ -78,6 +86,21 @@ impl Mn {
             }
         };
         let embedding = x.contiguous()?.apply_op1_no_bwd(fused)?;
+        let logits = self.classify(&embedding)?;
+        Ok(MnOutput { logits, embedding })
+    }
+
+    /// The same with the norms folded and fused ops (`folded.rs`): the GPU's inference
+    /// path, on any device (on the CPU through the ops' twins, for the tests).
+    pub fn forward_folded(&self, x: &Tensor) -> Result<MnOutput> {
+        let folded = match self.folded.get() {
+            Some(f) => f,
+            None => {
+                let f = FoldedMn::new(self)?;
+                self.folded.get_or_init(|| f)
+            }
+        };
+        let embedding = folded.forward(self, x)?;
         let logits = self.classify(&embedding)?;
         Ok(MnOutput { logits, embedding })
     }
