@@ -60,6 +60,17 @@ struct Args {
     /// Seconds decoded from the start of each fixture file.
     #[arg(long, default_value_t = 12.0)]
     seconds: f64,
+    /// Batch sizes at which EfficientAT's paths are timed against each other (and against
+    /// PyTorch with `--torch-upstream`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64,256,1024")]
+    efficientat_batches: Vec<usize>,
+    /// EfficientAT's upstream model code (`mn_model.py`, …): time PyTorch on the same
+    /// device in the same run through `bench/efficientat_torch.py`.
+    #[arg(long)]
+    torch_upstream: Option<PathBuf>,
+    /// The Python that has PyTorch, for `--torch-upstream`.
+    #[arg(long, default_value = "python3")]
+    python: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -231,32 +242,142 @@ fn tensorflow_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
 
 const EFFICIENTAT_WEIGHTS: &str = "model/weights/efficientat/mn04_as.safetensors";
 
-/// EfficientAT's network through candle's ops on the device against PyTorch's logits on
-/// the log-mels its own front end made (3 s and 10 s of Vibe Ace; the CPU meets the same
-/// 1e-3).
+/// EfficientAT's bare network (AudioSet's 527 logits) on `device`.
+fn efficientat_net(root: &Path, device: &Device) -> Result<Mn> {
+    let weights = std::fs::read(root.join(EFFICIENTAT_WEIGHTS))?;
+    let tensors = candle_core::safetensors::load_buffer(&weights, device)?;
+    Ok(Mn::new(
+        &MnConfig::mn04_as(),
+        VarBuilder::from_tensors(tensors, DType::F32, device),
+    )?)
+}
+
+/// EfficientAT's network on the device, through both its paths (the folded, fused ops
+/// that inference runs and candle's ops), against PyTorch's logits on the log-mels its
+/// own front end made (3 s and 10 s of Vibe Ace; the CPU meets the same 1e-3).
 fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
     let fixture = root.join("model/tests/fixtures/efficientat_vibe_ace.ref.safetensors");
     let fx = candle_core::safetensors::load(&fixture, device)
         .with_context(|| fixture.display().to_string())?;
-    let weights = std::fs::read(root.join(EFFICIENTAT_WEIGHTS))?;
-    let tensors = candle_core::safetensors::load_buffer(&weights, device)?;
-    let net = Mn::new(
-        &MnConfig::mn04_as(),
-        VarBuilder::from_tensors(tensors, DType::F32, device),
-    )?;
+    let net = efficientat_net(root, device)?;
     let mut out = Vec::new();
     for secs in ["3s", "10s"] {
-        let logits = net.forward_candle(&fx[&format!("mel_{secs}")])?.logits;
-        let diff = max_abs_diff(&logits, &fx[&format!("logits_{secs}")])?;
+        let mel = &fx[&format!("mel_{secs}")];
+        for (path, logits) in [
+            ("folded", net.forward_folded(mel)?.logits),
+            ("candle ops", net.forward_candle(mel)?.logits),
+        ] {
+            let diff = max_abs_diff(&logits, &fx[&format!("logits_{secs}")])?;
+            out.push(json!({
+                "model": format!("EfficientAT mn04_as network, {secs}, {path}"),
+                "what": "527 AudioSet logits against PyTorch",
+                "max_abs_diff": diff,
+                "tolerance": LOGIT_TOLERANCE,
+                "ok": diff <= LOGIT_TOLERANCE,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// The folded path on the device against the fused CPU pass (what CPU users get) on the
+/// fixture windows, all in one batch: the check the folded path's kernels must pass.
+fn folded_parity(net_dev: &Mn, net_cpu: &Mn, w: &Windows, device: &Device) -> Result<Value> {
+    let n = w.len();
+    let want = net_cpu.forward(&w.tensor(n, &Device::Cpu)?)?.logits;
+    let got = net_dev.forward_folded(&w.tensor(n, device)?)?.logits;
+    let diff = max_abs_diff(&got, &want)?;
+    Ok(json!({
+        "model": "EfficientAT mn04_as network, folded",
+        "what": format!("{n} fixture windows, 527 logits against the fused CPU pass"),
+        "max_abs_diff": diff,
+        "tolerance": LOGIT_TOLERANCE,
+        "ok": diff <= LOGIT_TOLERANCE,
+    }))
+}
+
+/// Median ms of one network pass over `batch` windows already on the device, the result
+/// waited for: what PyTorch's side times (`bench/efficientat_torch.py`).
+fn network_ms(reps: usize, device: &Device, mut f: impl FnMut() -> Result<Tensor>) -> Result<f64> {
+    median_ms(reps, || {
+        let y = f()?;
+        device.synchronize()?;
+        drop(y);
+        Ok(())
+    })
+}
+
+/// EfficientAT's network at each batch size: the folded path and candle's ops on the
+/// device, the fused pass on every CPU thread; milliseconds per batch and windows/s.
+fn efficientat_timings(
+    net_dev: &Mn,
+    net_cpu: &Mn,
+    w: &Windows,
+    device: &Device,
+    args: &Args,
+) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for &batch in &args.efficientat_batches {
+        let x_dev = w.tensor(batch, device)?;
+        let x_cpu = w.tensor(batch, &Device::Cpu)?;
+        // Fewer repetitions for the big batches keep the check inside its time.
+        let reps = if batch >= 256 {
+            args.reps.min(5)
+        } else {
+            args.reps
+        };
+        let folded = network_ms(reps, device, || Ok(net_dev.forward_folded(&x_dev)?.logits))?;
+        let ops = network_ms(reps, device, || Ok(net_dev.forward_candle(&x_dev)?.logits))?;
+        let cpu = network_ms(reps, &Device::Cpu, || Ok(net_cpu.forward(&x_cpu)?.logits))?;
+        let per_s = |ms: f64| batch as f64 / ms * 1e3;
         out.push(json!({
-            "model": format!("EfficientAT mn04_as network, {secs}"),
-            "what": "527 AudioSet logits against PyTorch",
-            "max_abs_diff": diff,
-            "tolerance": LOGIT_TOLERANCE,
-            "ok": diff <= LOGIT_TOLERANCE,
+            "batch": batch,
+            "frames": w.frames,
+            "folded_ms": folded,
+            "candle_ops_ms": ops,
+            "cpu_fused_ms": cpu,
+            "folded_windows_per_s": per_s(folded),
+            "candle_ops_windows_per_s": per_s(ops),
+            "cpu_fused_windows_per_s": per_s(cpu),
         }));
     }
     Ok(out)
+}
+
+/// PyTorch's timings on the same device, in the same run (`bench/efficientat_torch.py`
+/// through the upstream model code): its JSON, or what went wrong.
+fn pytorch_timings(args: &Args, device: &Device) -> Value {
+    let Some(upstream) = &args.torch_upstream else {
+        return json!({"skipped": "no --torch-upstream"});
+    };
+    let batches = args
+        .efficientat_batches
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = args.root.join("bench/efficientat_torch.py");
+    let out = std::process::Command::new(&args.python)
+        .arg(&script)
+        .args(["--device", if device.is_cpu() { "cpu" } else { "cuda" }])
+        .args(["--batches", &batches])
+        .arg("--upstream")
+        .arg(upstream)
+        .arg("--weights")
+        .arg(args.root.join(EFFICIENTAT_WEIGHTS))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).unwrap_or_else(
+            |e| json!({"error": format!("{} printed no JSON: {e}", script.display())}),
+        ),
+        Ok(o) => json!({"error": format!(
+            "{} exited {}: {}",
+            script.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+        )}),
+        Err(e) => json!({"error": format!("{}: {e}", args.python.display())}),
+    }
 }
 
 /// Median milliseconds of `f` over `reps` runs after one warm-up.
@@ -452,6 +573,11 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
     }
     checks.extend(tensorflow_parity(root, device)?);
     checks.extend(pytorch_parity(root, device)?);
+    let (mn_dev, mn_cpu) = (
+        efficientat_net(root, device)?,
+        efficientat_net(root, &Device::Cpu)?,
+    );
+    checks.push(folded_parity(&mn_dev, &mn_cpu, &pairs[2].windows, device)?);
     let (train_check, train_timing) = training(root, &pairs[0].windows, device, args.steps)?;
     checks.push(train_check);
     let mut timings = Vec::new();
@@ -459,6 +585,8 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         timings.extend(inference_timings(p, device, args)?);
     }
     timings.push(train_timing);
+    let efficientat = efficientat_timings(&mn_dev, &mn_cpu, &pairs[2].windows, device, args)?;
+    let pytorch = pytorch_timings(args, device);
 
     let ok = checks.iter().all(|c| c["ok"] == true);
     let report = json!({
@@ -467,6 +595,8 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         "cpu_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "checks": checks,
         "timings": timings,
+        "efficientat": efficientat,
+        "pytorch": pytorch,
         "ok": ok,
         "seconds": t0.elapsed().as_secs_f64(),
     });
@@ -485,14 +615,14 @@ fn print_table(r: &Value) {
         ""
     };
     println!("device: {}{rehearsal}", r["device"].as_str().unwrap_or("?"));
-    println!("\n{:<42} {:<52} {:>10}  ok", "check", "what", "max |Δ|");
+    println!("\n{:<46} {:<52} {:>10}  ok", "check", "what", "max |Δ|");
     for c in r["checks"].as_array().into_iter().flatten() {
         let diff = c["max_abs_diff"]
             .as_f64()
             .or(c["first_loss_abs_diff"].as_f64())
             .map_or("-".into(), |d| format!("{d:.2e}"));
         println!(
-            "{:<42} {:<52} {:>10}  {}",
+            "{:<46} {:<52} {:>10}  {}",
             c["model"].as_str().unwrap_or("?"),
             c["what"].as_str().unwrap_or("?"),
             diff,
@@ -517,6 +647,7 @@ fn print_table(r: &Value) {
             cpu / dev
         );
     }
+    print_efficientat(r);
     println!(
         "\n{} threads on the CPU side; {:.1} s in all; {}",
         r["cpu_threads"],
@@ -527,4 +658,62 @@ fn print_table(r: &Value) {
             "SOME CHECKS FAILED"
         }
     );
+}
+
+/// PyTorch's median ms at `batch` in `mode` (`fp32`, `bf16`), where its run has one.
+fn torch_ms(r: &Value, batch: u64, mode: &str) -> Option<f64> {
+    r["pytorch"]["rows"]
+        .as_array()?
+        .iter()
+        .find(|row| row["batch"].as_u64() == Some(batch) && row["mode"] == mode)?["median_ms"]
+        .as_f64()
+}
+
+/// EfficientAT per batch: our two device paths, the CPU, PyTorch; and the goal (the
+/// folded path at batch 256 no slower than PyTorch eager fp32).
+fn print_efficientat(r: &Value) {
+    println!(
+        "\nEfficientAT mn04, 3-s windows, median ms per batch (network only, input on the device)"
+    );
+    println!(
+        "{:>6} {:>10} {:>12} {:>10} {:>13} {:>13} {:>14}",
+        "batch",
+        "folded",
+        "candle ops",
+        "CPU fused",
+        "PyTorch fp32",
+        "PyTorch bf16",
+        "folded/PyTorch"
+    );
+    let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    for e in r["efficientat"].as_array().into_iter().flatten() {
+        let batch = e["batch"].as_u64().unwrap_or(0);
+        let folded = e["folded_ms"].as_f64();
+        let fp32 = torch_ms(r, batch, "fp32");
+        println!(
+            "{:>6} {:>10} {:>12} {:>10} {:>13} {:>13} {:>14}",
+            batch,
+            cell(folded),
+            cell(e["candle_ops_ms"].as_f64()),
+            cell(e["cpu_fused_ms"].as_f64()),
+            cell(fp32),
+            cell(torch_ms(r, batch, "bf16")),
+            folded
+                .zip(fp32)
+                .map_or("-".into(), |(f, t)| format!("{:.2}x", f / t))
+        );
+    }
+    if let Some(err) = r["pytorch"]["error"].as_str() {
+        println!("PyTorch: {err}");
+    }
+    let at_256 = r["efficientat"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["batch"] == 256))
+        .and_then(|e| e["folded_ms"].as_f64());
+    if let (Some(ours), Some(torch)) = (at_256, torch_ms(r, 256, "fp32")) {
+        println!(
+            "goal, batch 256: folded {ours:.2} ms against PyTorch eager fp32 {torch:.2} ms: {}",
+            if ours <= torch { "met" } else { "missed" }
+        );
+    }
 }

@@ -58,6 +58,11 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
         "6",
         "--seconds",
         "4",
+        "--efficientat-batches",
+        "1,3",
+        // No PyTorch here: its failure is reported, not taken for a failed check.
+        "--torch-upstream",
+        "/nonexistent/upstream",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -81,6 +86,9 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
         "seed CNN",
         "musicnn-MTT + genre head",
         "EfficientAT mn04_as (the embedded default)",
+        "EfficientAT mn04_as network, folded",
+        "EfficientAT mn04_as network, 3s, folded",
+        "EfficientAT mn04_as network, 10s, candle ops",
         "musicnn MSD",
         "musicnn MTT",
     ] {
@@ -127,6 +135,19 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
             assert!(v.is_finite() && v > 0.0, "{k} in {t}");
         }
     }
+    // EfficientAT's paths at each asked batch size, and PyTorch's side reported as failed.
+    let eat = r["efficientat"].as_array().unwrap();
+    let batches: Vec<u64> = eat.iter().map(|e| e["batch"].as_u64().unwrap()).collect();
+    assert_eq!(batches, [1, 3]);
+    for e in eat {
+        for k in ["folded_ms", "candle_ops_ms", "cpu_fused_ms", "folded_windows_per_s"] {
+            let v = e[k].as_f64().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{k} in {e}");
+        }
+    }
+    let torch_error = r["pytorch"]["error"].as_str().unwrap();
+    assert!(torch_error.contains("efficientat_torch.py"), "{torch_error}");
+    assert!(out.contains("PyTorch: "), "{out}");
 }
 
 #[test]
