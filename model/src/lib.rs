@@ -19,6 +19,7 @@ pub mod error;
 pub mod features;
 pub mod front_end;
 pub mod fused_ops;
+pub mod library;
 pub mod mel;
 pub mod metrics;
 pub mod net;

@@ -2,12 +2,16 @@
 //! style probabilities, for models with styles) and a smoothed distribution out. The
 //! plugin's analysis worker and `cargo xtask tag`/`eval` all go through this one type, so
 //! what the plugin shows is what the CLI measures.
+//!
+//! Its two halves are public so that tagging many files ([`crate::library`]) runs the same
+//! code: a [`WindowMaker`] turns samples into normalised windows, and [`classify`] runs
+//! the network over any batch of them; [`FileTags::from_windows`] sums a file up.
 
 use crate::audio::{sanitize, Audio, StreamResampler};
 use crate::front_end::FrontEnd;
-use crate::mel::Mel;
-use crate::weights::LoadedModel;
-use crate::window::{copy_window, normalize};
+use crate::mel::{Mel, MelConfig};
+use crate::weights::{LoadedModel, ModelCard};
+use crate::window::{copy_window, normalize, WindowNorm};
 use crate::{Error, Result};
 use candle_core::Tensor;
 use std::sync::Arc;
@@ -95,55 +99,316 @@ pub struct WindowResult {
     pub features: Vec<f32>,
 }
 
-pub struct Tagger {
-    model: Arc<LoadedModel>,
-    opts: TaggerOptions,
-    input_rate: u32,
+/// A window cut from the stream and normalised as the card says: what the network is fed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedWindow {
+    /// Start of the window in the input, seconds since the stream began.
+    pub start_s: f64,
+    /// RMS level of the window, dBFS: [`classify`] compares it with the silence threshold.
+    pub level_db: f32,
+    /// `[n_mels][window_frames]`, mel-major (the layout the networks take).
+    pub data: Vec<f32>,
+}
+
+/// The Tagger's front half: samples of any rate and chunking in, the card's windows out,
+/// every hop, normalised. Only the frames a future window needs are kept, so a stream of
+/// any length holds about one window of frames.
+pub struct WindowMaker {
+    mel_cfg: MelConfig,
+    window_frames: usize,
+    norm: WindowNorm,
     resampler: StreamResampler,
-    mel: FrontEnd,
+    front_end: FrontEnd,
     /// Rolling frames; `frames_offset` is the absolute index of its first frame.
     frames: Mel,
     frames_offset: u64,
     next_window: u64,
     hop_frames: u64,
-    windows_done: u64,
+    /// Windows made since the stream began: a stream that ends without one gets a looped one.
+    made: u64,
     resampled: Vec<f32>,
     sanitized: Vec<f32>,
-    window_buf: Vec<f32>,
-    batch: Vec<(f64, f32, Vec<f32>)>,
-    smoothed: Option<Vec<f32>>,
-    smoothed_styles: Option<Vec<f32>>,
     non_finite: u64,
+}
+
+impl WindowMaker {
+    /// A stream at `input_rate` Hz cut into `card`'s windows every `hop_s` seconds.
+    pub fn new(card: &ModelCard, input_rate: u32, hop_s: f32) -> Result<Self> {
+        let cfg = card.front_end.mel.clone();
+        Ok(Self {
+            front_end: FrontEnd::new(card.front_end.clone())?,
+            resampler: StreamResampler::new(input_rate, cfg.sample_rate)?,
+            frames: Mel {
+                n_mels: cfg.n_mels,
+                ..Default::default()
+            },
+            hop_frames: cfg.hop_frames(hop_s) as u64,
+            mel_cfg: cfg,
+            window_frames: card.window_frames,
+            norm: card.norm,
+            frames_offset: 0,
+            next_window: 0,
+            made: 0,
+            resampled: Vec::new(),
+            sanitized: Vec::new(),
+            non_finite: 0,
+        })
+    }
+
+    /// NaN/inf input samples seen so far (each was treated as 0).
+    pub fn non_finite_samples(&self) -> u64 {
+        self.non_finite
+    }
+
+    /// Changes the hop; the next window starts one new hop after the last.
+    pub fn set_hop(&mut self, hop_s: f32) {
+        self.hop_frames = self.mel_cfg.hop_frames(hop_s) as u64;
+    }
+
+    /// Feeds input samples (mono, at the input rate) and hands every window that became
+    /// complete to `emit`, in order. NaN/inf samples are counted and treated as silence.
+    /// An error of `emit` stops the stream where it is and is returned.
+    pub fn push<E: From<Error>>(
+        &mut self,
+        samples: &[f32],
+        emit: impl FnMut(PreparedWindow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.sanitized.clear();
+        self.sanitized.extend_from_slice(samples);
+        self.non_finite += sanitize(&mut self.sanitized) as u64;
+        self.resampled.clear();
+        self.resampler.push(&self.sanitized, &mut self.resampled)?;
+        self.front_end.push(&self.resampled, &mut self.frames);
+        self.collect(false, emit)
+    }
+
+    /// Ends the stream (a file's end): flushes the resampler and the front end's tail and
+    /// emits the last windows. A stream that never filled one window but holds at least
+    /// one second gets one window made by looping what there is; a shorter one is
+    /// [`Error::TooShort`]. The maker is then ready for a new stream.
+    pub fn finish<E: From<Error>>(
+        &mut self,
+        emit: impl FnMut(PreparedWindow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.resampled.clear();
+        self.resampler.finish(&mut self.resampled)?;
+        self.front_end.push(&self.resampled, &mut self.frames);
+        self.front_end.finish(&mut self.frames);
+        self.collect(true, emit)?;
+        self.clear_frames();
+        Ok(())
+    }
+
+    /// Feeds a whole signal in blocks, as a stream would (the path the plugin takes), and
+    /// ends it.
+    pub fn run<E: From<Error>>(
+        &mut self,
+        samples: &[f32],
+        mut emit: impl FnMut(PreparedWindow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for chunk in samples.chunks(FEED_BLOCK) {
+            self.push(chunk, &mut emit)?;
+        }
+        self.finish(emit)
+    }
+
+    /// Forgets the stream (a new song, a transport jump).
+    pub fn reset(&mut self) {
+        self.front_end.reset();
+        self.resampler.reset();
+        self.clear_frames();
+    }
+
+    /// Forgets the analysed frames and window positions (the stream starts over).
+    fn clear_frames(&mut self) {
+        self.frames.data.clear();
+        self.frames.energy.clear();
+        self.frames_offset = 0;
+        self.next_window = 0;
+        self.made = 0;
+    }
+
+    fn collect<E: From<Error>>(
+        &mut self,
+        at_end: bool,
+        mut emit: impl FnMut(PreparedWindow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let wf = self.window_frames;
+        let n_mels = self.frames.n_mels;
+        let available = self.frames.frames() as u64;
+        while self.next_window + wf as u64 <= self.frames_offset + available {
+            let start = (self.next_window - self.frames_offset) as usize;
+            let mut data = Vec::new();
+            copy_window(&self.frames.data, n_mels, start, wf, &mut data);
+            let energy = self.frames.energy[start..start + wf].iter().sum::<f32>() / wf as f32;
+            let w = self.prepare(start, energy, data);
+            self.next_window += self.hop_frames;
+            self.made += 1;
+            emit(w)?;
+        }
+        if at_end && self.made == 0 && available > 0 {
+            let min_frames = self.mel_cfg.frames_for(1.0) as u64;
+            if available < min_frames {
+                let secs = (available as f32 - 1.0) * self.mel_cfg.hop as f32
+                    / self.mel_cfg.sample_rate as f32;
+                return Err(Error::TooShort {
+                    seconds: secs.max(0.0),
+                    min_seconds: 1.0,
+                }
+                .into());
+            }
+            let avail = self.frames.frames();
+            let looped: Vec<f32> = (0..wf)
+                .flat_map(|t| self.frames.frame(t % avail).to_vec())
+                .collect();
+            let mut data = Vec::new();
+            copy_window(&looped, n_mels, 0, wf, &mut data);
+            let energy = self.frames.energy.iter().sum::<f32>() / avail as f32;
+            let w = self.prepare(0, energy, data);
+            self.made += 1;
+            emit(w)?;
+        }
+        // Drop frames no future window needs.
+        let keep_from = self
+            .next_window
+            .saturating_sub(self.frames_offset)
+            .min(available) as usize;
+        if keep_from > 0 {
+            self.frames.data.drain(..keep_from * n_mels);
+            self.frames.energy.drain(..keep_from);
+            self.frames_offset += keep_from as u64;
+        }
+        Ok(())
+    }
+
+    /// The window starting at frame `start` of the kept frames, normalised.
+    fn prepare(&self, start: usize, energy: f32, mut data: Vec<f32>) -> PreparedWindow {
+        let m = &self.mel_cfg;
+        let abs_frame = self.frames_offset + start as u64;
+        // Frame k is centred on sample k·hop (librosa's centring), so a window starting at
+        // frame k covers audio from k·hop − n_fft/2; report the centre of its first frame.
+        let start_s = (abs_frame * m.hop as u64) as f64 / m.sample_rate as f64;
+        normalize(&mut data, self.norm);
+        PreparedWindow {
+            start_s,
+            level_db: 10.0 * energy.max(1e-12).log10(),
+            data,
+        }
+    }
+}
+
+/// Samples per block when a whole signal is fed as a stream ([`WindowMaker::run`],
+/// [`tag_samples`]): about 1.5–3 s, so a block makes a few windows at the default hop.
+pub const FEED_BLOCK: usize = 1 << 16;
+
+/// Runs the network over a batch of windows — of one stream or of many files alike — and
+/// returns one result per window, in order. A window below `silence_db` is silent: it is
+/// not run, and its distribution, styles and features are zeros (empty features).
+pub fn classify(
+    model: &LoadedModel,
+    windows: &[PreparedWindow],
+    silence_db: f32,
+) -> Result<Vec<WindowResult>> {
+    let card = &model.card;
+    let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
+    let loud: Vec<usize> = (0..windows.len())
+        .filter(|&i| windows[i].level_db >= silence_db)
+        .collect();
+    let mut probs = vec![vec![0.0f32; card.labels.len()]; windows.len()];
+    let mut styles = vec![vec![0.0f32; card.styles.len()]; windows.len()];
+    let mut features = vec![Vec::new(); windows.len()];
+    if !loud.is_empty() {
+        let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
+        for &i in &loud {
+            flat.extend_from_slice(&windows[i].data);
+        }
+        let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &model.device)?;
+        let (p, s, f) = infer(model, &x)?;
+        for (&i, row) in loud.iter().zip(p) {
+            probs[i] = row;
+        }
+        for (&i, row) in loud.iter().zip(s) {
+            styles[i] = row;
+        }
+        for (&i, row) in loud.iter().zip(f) {
+            features[i] = row;
+        }
+    }
+    let rows = probs.into_iter().zip(styles).zip(features);
+    Ok(windows
+        .iter()
+        .zip(rows)
+        .map(|(w, ((probs, styles), features))| WindowResult {
+            start_s: w.start_s,
+            probs,
+            styles,
+            silent: w.level_db < silence_db,
+            level_db: w.level_db,
+            features,
+        })
+        .collect())
+}
+
+/// One forward pass: the genre softmax, for a model with styles the style sigmoids, and
+/// the teaching features where the network gives them; one row per window. A network
+/// whose style outputs disagree with its card is refused rather than shown under the
+/// wrong names.
+fn infer(model: &LoadedModel, x: &Tensor) -> Result<(Rows, Rows, Rows)> {
+    let out = model.net.infer(x)?;
+    let cpu = &candle_core::Device::Cpu;
+    let probs = model
+        .card
+        .genre_probs(&out.genre_logits)?
+        .to_device(cpu)?
+        .to_vec2::<f32>()?;
+    let names = &model.card.styles;
+    let styles = match out.style_logits {
+        None if names.is_empty() => Vec::new(),
+        Some(s) if s.dims().last() == Some(&names.len()) => candle_nn::ops::sigmoid(&s)?
+            .to_device(cpu)?
+            .to_vec2::<f32>()?,
+        other => {
+            return Err(Error::WeightsMismatch(format!(
+                "{}: the network gives {} style outputs but its card names {}",
+                model.source,
+                other.map_or(0, |s| s.dims().last().copied().unwrap_or(0)),
+                names.len()
+            )))
+        }
+    };
+    let features = match out.teach_features {
+        Some(f) => f.to_device(cpu)?.to_vec2::<f32>()?,
+        None => Vec::new(),
+    };
+    Ok((probs, styles, features))
+}
+
+pub struct Tagger {
+    model: Arc<LoadedModel>,
+    opts: TaggerOptions,
+    input_rate: u32,
+    maker: WindowMaker,
+    batch: Vec<PreparedWindow>,
+    smoothed: Smoothed,
+}
+
+/// The exponentially smoothed distribution and styles; `None` until a non-silent window.
+#[derive(Default)]
+struct Smoothed {
+    probs: Option<Vec<f32>>,
+    styles: Option<Vec<f32>>,
 }
 
 impl Tagger {
     pub fn new(model: Arc<LoadedModel>, input_rate: u32, opts: TaggerOptions) -> Result<Self> {
         opts.validate()?;
-        let cfg = model.card.front_end.mel.clone();
-        let front_end = FrontEnd::new(model.card.front_end.clone())?;
-        let resampler = StreamResampler::new(input_rate, cfg.sample_rate)?;
-        let hop_frames = cfg.hop_frames(opts.hop_s) as u64;
         Ok(Self {
-            frames: Mel {
-                n_mels: cfg.n_mels,
-                ..Default::default()
-            },
-            mel: front_end,
+            maker: WindowMaker::new(&model.card, input_rate, opts.hop_s)?,
             model,
             opts,
             input_rate,
-            resampler,
-            frames_offset: 0,
-            next_window: 0,
-            hop_frames,
-            windows_done: 0,
-            resampled: Vec::new(),
-            sanitized: Vec::new(),
-            window_buf: Vec::new(),
             batch: Vec::new(),
-            smoothed: None,
-            smoothed_styles: None,
-            non_finite: 0,
+            smoothed: Smoothed::default(),
         })
     }
 
@@ -158,16 +423,16 @@ impl Tagger {
     }
     /// NaN/inf input samples seen so far (each was treated as 0).
     pub fn non_finite_samples(&self) -> u64 {
-        self.non_finite
+        self.maker.non_finite_samples()
     }
     /// The smoothed distribution; `None` until a non-silent window has been seen.
     pub fn smoothed(&self) -> Option<&[f32]> {
-        self.smoothed.as_deref()
+        self.smoothed.probs.as_deref()
     }
     /// The style probabilities smoothed like the distribution; `None` until a non-silent
     /// window has been seen, and always for a model without styles.
     pub fn smoothed_styles(&self) -> Option<&[f32]> {
-        self.smoothed_styles.as_deref()
+        self.smoothed.styles.as_deref()
     }
 
     /// Swaps in another model fed the same way (same front end and window: a taught
@@ -185,217 +450,89 @@ impl Tagger {
             )));
         }
         self.model = model;
-        self.smoothed = None;
-        self.smoothed_styles = None;
+        self.smoothed = Smoothed::default();
         Ok(())
     }
 
     /// Changes hop and smoothing on the fly (the plugin's parameters); the stream goes on.
     pub fn set_options(&mut self, opts: TaggerOptions) -> Result<()> {
         opts.validate()?;
-        self.hop_frames = self.model.card.front_end.mel.hop_frames(opts.hop_s) as u64;
+        self.maker.set_hop(opts.hop_s);
         self.opts = opts;
         Ok(())
     }
 
     /// Forgets the stream and the smoothed state (a new song, a transport jump).
     pub fn reset(&mut self) {
-        self.mel.reset();
-        self.resampler.reset();
+        self.maker.reset();
         self.batch.clear();
-        self.clear_frames();
-        self.smoothed = None;
-        self.smoothed_styles = None;
-    }
-
-    /// Forgets the analysed frames and window positions (the stream starts over).
-    fn clear_frames(&mut self) {
-        self.frames.data.clear();
-        self.frames.energy.clear();
-        self.frames_offset = 0;
-        self.next_window = 0;
-        self.windows_done = 0;
+        self.smoothed = Smoothed::default();
     }
 
     /// Feeds input samples (mono, at the input rate) and analyses every window that
     /// became complete. NaN/inf samples are counted and treated as silence.
     pub fn push(&mut self, samples: &[f32]) -> Result<Vec<WindowResult>> {
-        self.sanitized.clear();
-        self.sanitized.extend_from_slice(samples);
-        self.non_finite += sanitize(&mut self.sanitized) as u64;
-        self.resampled.clear();
-        self.resampler.push(&self.sanitized, &mut self.resampled)?;
-        self.mel.push(&self.resampled, &mut self.frames);
-        self.collect_windows(false)
+        self.analyse(|maker, emit| maker.push(samples, emit))
     }
 
     /// Ends the stream (a file's end): flushes the resampler and the mel tail and
     /// analyses the last windows. A stream that never filled one window but holds at
     /// least one second gets one window made by looping what there is.
     pub fn finish(&mut self) -> Result<Vec<WindowResult>> {
-        self.resampled.clear();
-        self.resampler.finish(&mut self.resampled)?;
-        self.mel.push(&self.resampled, &mut self.frames);
-        self.mel.finish(&mut self.frames);
-        let out = self.collect_windows(true)?;
-        self.clear_frames();
-        Ok(out)
+        self.analyse(|maker, emit| maker.finish(emit))
     }
 
-    fn collect_windows(&mut self, at_end: bool) -> Result<Vec<WindowResult>> {
-        let wf = self.model.card.window_frames;
-        let n_mels = self.frames.n_mels;
-        let available = self.frames.frames() as u64;
+    /// Runs one step of the window maker, classifying its windows `max_batch` at a time.
+    fn analyse(
+        &mut self,
+        step: impl FnOnce(&mut WindowMaker, &mut dyn FnMut(PreparedWindow) -> Result<()>) -> Result<()>,
+    ) -> Result<Vec<WindowResult>> {
         let mut out = Vec::new();
-        while self.next_window + wf as u64 <= self.frames_offset + available {
-            let start = (self.next_window - self.frames_offset) as usize;
-            self.queue_window(start, wf, n_mels);
-            self.next_window += self.hop_frames;
-            if self.batch.len() >= self.opts.max_batch {
-                self.run_batch(&mut out)?;
+        let Self {
+            model,
+            opts,
+            maker,
+            batch,
+            smoothed,
+            ..
+        } = self;
+        step(maker, &mut |w| {
+            batch.push(w);
+            if batch.len() >= opts.max_batch {
+                run_batch(model, opts, batch, smoothed, &mut out)?;
             }
-        }
-        if at_end && self.windows_done == 0 && self.batch.is_empty() && available > 0 {
-            let min_frames = self.model.card.front_end.mel.frames_for(1.0) as u64;
-            let secs = (available as f32 - 1.0) * self.model.card.front_end.mel.hop as f32
-                / self.model.card.front_end.mel.sample_rate as f32;
-            if available < min_frames {
-                return Err(Error::TooShort {
-                    seconds: secs.max(0.0),
-                    min_seconds: 1.0,
-                });
-            }
-            self.queue_looped_window(wf, n_mels);
-        }
-        self.run_batch(&mut out)?;
-        // Drop frames no future window needs.
-        let keep_from = self
-            .next_window
-            .saturating_sub(self.frames_offset)
-            .min(available) as usize;
-        if keep_from > 0 {
-            self.frames.data.drain(..keep_from * n_mels);
-            self.frames.energy.drain(..keep_from);
-            self.frames_offset += keep_from as u64;
-        }
+            Ok(())
+        })?;
+        run_batch(model, opts, batch, smoothed, &mut out)?;
         Ok(out)
     }
+}
 
-    fn queue_window(&mut self, start: usize, wf: usize, n_mels: usize) {
-        copy_window(&self.frames.data, n_mels, start, wf, &mut self.window_buf);
-        let energy = self.frames.energy[start..start + wf].iter().sum::<f32>() / wf as f32;
-        self.push_batch(start, energy);
+/// Classifies the queued windows, moves the smoothed state on by the loud ones and
+/// appends the results to `out`.
+fn run_batch(
+    model: &LoadedModel,
+    opts: &TaggerOptions,
+    batch: &mut Vec<PreparedWindow>,
+    smoothed: &mut Smoothed,
+    out: &mut Vec<WindowResult>,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
     }
-
-    fn queue_looped_window(&mut self, wf: usize, n_mels: usize) {
-        let avail = self.frames.frames();
-        let looped: Vec<f32> = (0..wf)
-            .flat_map(|t| self.frames.frame(t % avail).to_vec())
-            .collect();
-        copy_window(&looped, n_mels, 0, wf, &mut self.window_buf);
-        let energy = self.frames.energy.iter().sum::<f32>() / avail as f32;
-        self.push_batch(0, energy);
-    }
-
-    fn push_batch(&mut self, start: usize, energy: f32) {
-        let m = &self.model.card.front_end.mel;
-        let abs_frame = self.frames_offset + start as u64;
-        // Frame k is centred on sample k·hop (librosa's centring), so a window starting at
-        // frame k covers audio from k·hop − n_fft/2; report the centre of its first frame.
-        let start_s = (abs_frame * m.hop as u64) as f64 / m.sample_rate as f64;
-        let level_db = 10.0 * energy.max(1e-12).log10();
-        let mut w = std::mem::take(&mut self.window_buf);
-        normalize(&mut w, self.model.card.norm);
-        self.batch.push((start_s, level_db, w));
-    }
-
-    fn run_batch(&mut self, out: &mut Vec<WindowResult>) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let card = &self.model.card;
-        let (n_mels, wf) = (card.front_end.mel.n_mels, card.window_frames);
-        let loud: Vec<usize> = (0..self.batch.len())
-            .filter(|&i| self.batch[i].1 >= self.opts.silence_db)
-            .collect();
-        let mut probs = vec![vec![0.0f32; card.labels.len()]; self.batch.len()];
-        let mut styles = vec![vec![0.0f32; card.styles.len()]; self.batch.len()];
-        let mut features = vec![Vec::new(); self.batch.len()];
-        if !loud.is_empty() {
-            let mut flat = Vec::with_capacity(loud.len() * n_mels * wf);
-            for &i in &loud {
-                flat.extend_from_slice(&self.batch[i].2);
-            }
-            let x = Tensor::from_vec(flat, (loud.len(), n_mels, wf), &self.model.device)?;
-            let (p, s, f) = self.infer(&x)?;
-            for (&i, row) in loud.iter().zip(p) {
-                probs[i] = row;
-            }
-            for (&i, row) in loud.iter().zip(s) {
-                styles[i] = row;
-            }
-            for (&i, row) in loud.iter().zip(f) {
-                features[i] = row;
+    let results = classify(model, batch, opts.silence_db)?;
+    batch.clear();
+    let alpha = opts.smoothing_alpha();
+    for r in results {
+        if !r.silent {
+            smooth(&mut smoothed.probs, &r.probs, alpha);
+            if !r.styles.is_empty() {
+                smooth(&mut smoothed.styles, &r.styles, alpha);
             }
         }
-        let alpha = self.opts.smoothing_alpha();
-        let rows = probs.into_iter().zip(styles).zip(features);
-        for ((start_s, level_db, w), ((p, s), f)) in self.batch.drain(..).zip(rows) {
-            let silent = level_db < self.opts.silence_db;
-            if !silent {
-                smooth(&mut self.smoothed, &p, alpha);
-                if !s.is_empty() {
-                    smooth(&mut self.smoothed_styles, &s, alpha);
-                }
-            }
-            self.window_buf = w; // reuse the allocation for the next window
-            out.push(WindowResult {
-                start_s,
-                probs: p,
-                styles: s,
-                silent,
-                level_db,
-                features: f,
-            });
-            self.windows_done += 1;
-        }
-        Ok(())
+        out.push(r);
     }
-
-    /// One forward pass: the genre softmax, for a model with styles the style sigmoids, and
-    /// the teaching features where the network gives them; one row per window. A network
-    /// whose style outputs disagree with its card is refused rather than shown under the
-    /// wrong names.
-    fn infer(&self, x: &Tensor) -> Result<(Rows, Rows, Rows)> {
-        let out = self.model.net.infer(x)?;
-        let cpu = &candle_core::Device::Cpu;
-        let probs = self
-            .model
-            .card
-            .genre_probs(&out.genre_logits)?
-            .to_device(cpu)?
-            .to_vec2::<f32>()?;
-        let names = &self.model.card.styles;
-        let styles = match out.style_logits {
-            None if names.is_empty() => Vec::new(),
-            Some(s) if s.dims().last() == Some(&names.len()) => candle_nn::ops::sigmoid(&s)?
-                .to_device(cpu)?
-                .to_vec2::<f32>()?,
-            other => {
-                return Err(Error::WeightsMismatch(format!(
-                    "{}: the network gives {} style outputs but its card names {}",
-                    self.model.source,
-                    other.map_or(0, |s| s.dims().last().copied().unwrap_or(0)),
-                    names.len()
-                )))
-            }
-        };
-        let features = match out.teach_features {
-            Some(f) => f.to_device(cpu)?.to_vec2::<f32>()?,
-            None => Vec::new(),
-        };
-        Ok((probs, styles, features))
-    }
+    Ok(())
 }
 
 /// One vector per window of a batch.
@@ -446,28 +583,48 @@ pub fn tag_samples(
     let mut t = Tagger::new(model, sample_rate, opts)?;
     // Feed in blocks, as a stream would: the same path the plugin takes.
     let mut windows = Vec::new();
-    for chunk in samples.chunks(1 << 16) {
+    for chunk in samples.chunks(FEED_BLOCK) {
         windows.extend(t.push(chunk)?);
     }
     windows.extend(t.finish()?);
-    let loud: Vec<&WindowResult> = windows.iter().filter(|w| !w.silent).collect();
-    if loud.is_empty() {
-        return Err(Error::Silent {
-            threshold_db: opts.silence_db,
-        });
-    }
-    let card = &t.model().card;
-    let distribution = mean_of(&loud, card.labels.len(), |w| &w.probs);
-    let styles = mean_of(&loud, card.styles.len(), |w| &w.styles);
-    let top = crate::distribution::argmax(&distribution);
-    Ok(FileTags {
+    FileTags::from_windows(
         windows,
-        distribution,
-        styles,
-        top,
-        duration_s: samples.len() as f64 / sample_rate as f64,
-        non_finite: t.non_finite_samples(),
-    })
+        &t.model().card,
+        samples.len() as f64 / sample_rate as f64,
+        t.non_finite_samples(),
+        opts.silence_db,
+    )
+}
+
+impl FileTags {
+    /// A whole file's tags from its windows, in order: the means over the non-silent
+    /// ones and the top genre. Fails with [`Error::Silent`] when every window is silent,
+    /// rather than inventing a genre.
+    pub fn from_windows(
+        windows: Vec<WindowResult>,
+        card: &ModelCard,
+        duration_s: f64,
+        non_finite: u64,
+        silence_db: f32,
+    ) -> Result<Self> {
+        let loud: Vec<&WindowResult> = windows.iter().filter(|w| !w.silent).collect();
+        if loud.is_empty() {
+            return Err(Error::Silent {
+                threshold_db: silence_db,
+            });
+        }
+        let distribution = mean_of(&loud, card.labels.len(), |w| &w.probs);
+        let styles = mean_of(&loud, card.styles.len(), |w| &w.styles);
+        let top = crate::distribution::argmax(&distribution);
+        Ok(Self {
+            windows,
+            distribution,
+            styles,
+            top,
+            duration_s,
+            non_finite,
+        })
+    }
 }
 
 /// Element-wise mean of one per-window vector over `windows`.

@@ -15,6 +15,14 @@ impl Bars {
             warnings: Vec::new(),
         }
     }
+
+    /// Runs `f` (which prints) with the bar cleared from the terminal, then redraws it.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
 }
 
 impl Observer for Bars {
@@ -42,10 +50,9 @@ impl Observer for Bars {
         }
     }
     fn warn(&mut self, msg: &str) {
-        match &self.bar {
-            Some(b) => b.println(format!("warning: {msg}")),
-            None => eprintln!("warning: {msg}"),
-        }
+        // `ProgressBar::println` prints nothing when the bar is hidden (stderr not a
+        // terminal): a warning must reach a log too.
+        self.suspend(|| eprintln!("warning: {msg}"));
         self.warnings.push(msg.to_string());
     }
     fn epoch_done(&mut self, r: &EpochRecord) {

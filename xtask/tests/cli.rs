@@ -122,6 +122,124 @@ fn tag_text_output_names_the_top_genre_and_the_device() {
     assert!(out.contains("timeline"), "{out}");
 }
 
+/// Folders stand for their audio files (recursively, sorted by path); the reports keep
+/// that order whatever the threads and batches, a bad file is named while the rest go on,
+/// and a file's entry is the one it gets alone, on either batching path.
+#[test]
+fn tag_takes_folders_and_reports_every_file_in_order() {
+    let dir = std::env::temp_dir().join(format!("tag-cli-folders-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    let excerpt = |name: &str, source: &str, seconds: f64| {
+        let cc = support::root().join("fixtures/cc-music").join(source);
+        let a = model::audio::decode_file_head(cc, seconds).unwrap();
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: a.sample_rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(dir.join(name), spec).unwrap();
+        a.samples.iter().for_each(|&x| w.write_sample(x).unwrap());
+        w.finalize().unwrap();
+    };
+    excerpt("b.wav", "vibe_ace.ogg", 9.0);
+    excerpt("a/c.WAV", "brahms_hungarian_dance_5.ogg", 6.0);
+    std::fs::write(dir.join("a/bad.wav"), "not audio\n").unwrap();
+    std::fs::write(dir.join("a/notes.txt"), "not taken\n").unwrap();
+    let folder = dir.display().to_string();
+    let song = "fixtures/cc-music/vibe_ace.ogg";
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
+    };
+
+    let mut docs = Vec::new();
+    for batching in ["per-file", "cross-file"] {
+        let o = xtask(&[
+            "tag",
+            "--json",
+            "--hop",
+            "2",
+            "--threads",
+            "3",
+            "--batch",
+            "2",
+            "--batching",
+            batching,
+            &folder,
+            song,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{batching}: one file failed: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "error: {folder}/a/bad.wav: not a readable audio file"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("tagged 4 files (1 failed)"), "{err}");
+        let doc = json(&o);
+        let paths: Vec<&str> = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        let want = [
+            format!("{folder}/a/c.WAV"),
+            format!("{folder}/b.wav"),
+            song.into(),
+        ];
+        assert_eq!(paths, want, "{batching}");
+        docs.push(doc);
+    }
+    let alone = xtask(&["tag", "--json", "--hop", "2", &format!("{folder}/b.wav")]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    assert!(
+        !stderr(&alone).contains("tagged"),
+        "no summary for one file"
+    );
+    let alone = &json(&alone)["files"][0];
+    for doc in &docs {
+        same_numbers(&doc["files"][1], alone, "");
+    }
+    same_numbers(&docs[0], &docs[1], "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `a` and `b` hold the same fields and strings, and numbers within 2e-4 (the reports
+/// round to 1e-4; batching moves the network's output by less than 1e-5).
+fn same_numbers(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 2e-4, "{at}: {x} vs {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                same_numbers(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                same_numbers(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
 /// Bad arguments get a clear refusal: clap's (exit 2) for what does not parse, the
 /// command's own (exit 1) for what parses but cannot apply.
 #[test]
@@ -134,6 +252,19 @@ fn bad_arguments_are_refused_clearly() {
             &["outside [0.05, 60]"],
         ),
         (&["tag"], Code(2), &[]),
+        (&["tag", "--threads", "0", "x.wav"], Code(2), &["--threads"]),
+        (&["tag", "--batch", "0", "x.wav"], Code(2), &["--batch"]),
+        (
+            &["tag", "--batching", "whole", "x.wav"],
+            Code(2),
+            &["per-file", "cross-file"],
+        ),
+        // A folder without audio is an error of its own; the files are tagged all the same.
+        (
+            &["tag", "model/src", "fixtures/cc-music/vibe_ace.ogg"],
+            Code(1),
+            &["error: model/src: no audio files (wav, wave, flac"],
+        ),
         (
             &[
                 "tag",
