@@ -6,12 +6,15 @@
 >>> tags["genre"], tags["distribution"]["jazz"], tags["tempo"], tags["key"]
 
 Results are the entries of ``cargo xtask tag --json``: the same fields, the same numbers.
-Errors are subclasses of :class:`GenreTaggerError`. Whole libraries on Ray:
-:func:`genre_tagger.ray.tag_library` (needs the ``ray`` extra).
+Errors are subclasses of :class:`GenreTaggerError`. Many files at once:
+:meth:`Tagger.tag_files`; whole libraries on Ray: :func:`genre_tagger.ray.tag_library`
+(needs the ``ray`` extra).
 """
 
 from ._native import (
+    AUDIO_EXTENSIONS,
     BadModelError,
+    DeviceUnavailableError,
     GenreTaggerError,
     InvalidInputError,
     SilentAudioError,
@@ -29,5 +32,7 @@ __all__ = [
     "TooShortError",
     "BadModelError",
     "InvalidInputError",
+    "DeviceUnavailableError",
+    "AUDIO_EXTENSIONS",
     "__version__",
 ]

@@ -44,6 +44,13 @@ create_exception!(
     "An argument is out of range: sample rate, hop, or an array that is empty, not 1-D or all NaN."
 );
 
+create_exception!(
+    genre_tagger,
+    DeviceUnavailableError,
+    GenreTaggerError,
+    "The device asked for cannot be used: no CUDA in this build, or no GPU that initialises."
+);
+
 /// Adds the exception classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -56,6 +63,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TooShortError", py.get_type::<TooShortError>())?;
     m.add("BadModelError", py.get_type::<BadModelError>())?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
+    m.add(
+        "DeviceUnavailableError",
+        py.get_type::<DeviceUnavailableError>(),
+    )?;
     Ok(())
 }
 
@@ -76,6 +87,11 @@ pub fn tagging(e: Error) -> PyErr {
             GenreTaggerError::new_err(msg)
         }
     }
+}
+
+/// The exception for a device that was asked for and cannot be had.
+pub fn device(e: model::device::DeviceError) -> PyErr {
+    DeviceUnavailableError::new_err(e.to_string())
 }
 
 /// The exception for an error met while loading a model: whatever went wrong (a missing

@@ -12,5 +12,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tagger::Tagger>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The extensions a folder is searched for, the CLI's and the Ray pipeline's alike.
+    m.add(
+        "AUDIO_EXTENSIONS",
+        model::library::AUDIO_EXTENSIONS.to_vec(),
+    )?;
     Ok(())
 }

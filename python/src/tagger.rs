@@ -4,22 +4,27 @@
 
 use crate::errors::{self, InvalidInputError};
 use crate::samples;
+use model::device::Choice;
+use model::library::{tag_library, LibraryOptions};
 use model::tag_report::file_entry;
 use model::tag_report::{analyse_audio, analyse_samples, FileReport};
 use model::tagger::TaggerOptions;
 use model::weights::LoadedModel;
-use pyo3::exceptions::{PyRuntimeWarning, PyUserWarning};
+use pyo3::exceptions::{PyRuntimeWarning, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use std::ffi::CString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A genre model ready to tag files and arrays.
 ///
-/// Tagger(model=None, hop=1.0)
+/// Tagger(model=None, hop=1.0, device="auto")
 ///
 /// `model` is the path of a model file (`cargo xtask train` writes them); `None` uses the
 /// model embedded in the package. `hop` is the number of seconds between analysis windows.
+/// `device` is where the network runs: "cpu", "cuda" (an error when CUDA cannot be had,
+/// never a CPU run) or "auto" (CUDA when this build has it and a GPU initialises).
 /// The methods release the GIL while they work, so threads sharing one Tagger tag in
 /// parallel.
 #[pyclass(module = "genre_tagger", frozen)]
@@ -31,14 +36,17 @@ pub struct Tagger {
 #[pymethods]
 impl Tagger {
     #[new]
-    #[pyo3(signature = (model = None, hop = 1.0))]
-    fn new(py: Python<'_>, model: Option<PathBuf>, hop: f32) -> PyResult<Self> {
+    #[pyo3(signature = (model = None, hop = 1.0, device = "auto"))]
+    fn new(py: Python<'_>, model: Option<PathBuf>, hop: f32, device: &str) -> PyResult<Self> {
         let opts = TaggerOptions {
             hop_s: hop,
             ..Default::default()
         };
         opts.validate().map_err(errors::tagging)?;
-        let device = model::device::best();
+        let choice: Choice = device
+            .parse()
+            .map_err(|e: model::device::DeviceError| PyValueError::new_err(e.to_string()))?;
+        let (device, _) = model::device::select(choice).map_err(errors::device)?;
         let loaded = py
             .detach(|| model::weights::load_or_default(model.as_deref(), &device))
             .map_err(errors::loading)?;
@@ -63,6 +71,51 @@ impl Tagger {
             warn::<PyUserWarning>(py, &format!("{name}: {w}"))?;
         }
         self.report(py, &name, &tags)
+    }
+
+    /// Tags many files and returns one result per path, in their order: the entry
+    /// `tag_file` returns, or for a file that cannot be tagged the exception `tag_file`
+    /// would raise (returned, not raised). Files are decoded on `threads` threads (default:
+    /// one per core) and, on a GPU, windows of consecutive files share the network's
+    /// batches. Errors no file causes (the network failing) are raised.
+    #[pyo3(signature = (paths, threads = None))]
+    fn tag_files<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut opts = LibraryOptions::for_device(&self.model.device);
+        opts.tagger = self.opts;
+        match threads {
+            Some(0) => {
+                return Err(InvalidInputError::new_err(
+                    "threads must be at least 1, got 0",
+                ))
+            }
+            Some(n) => opts.decode_threads = n,
+            None => {}
+        }
+        opts.max_pending_windows = opts.default_pending_windows();
+        let mut outcomes = Vec::with_capacity(paths.len());
+        py.detach(|| {
+            tag_library(&self.model, &paths, &opts, |f| {
+                outcomes.push((f.warnings, f.report));
+            })
+        })
+        .map_err(errors::tagging)?;
+        let list = PyList::empty(py);
+        for (path, (warnings, report)) in paths.iter().zip(outcomes) {
+            let name = path.display().to_string();
+            for w in warnings {
+                warn::<PyUserWarning>(py, &format!("{name}: {w}"))?;
+            }
+            match report {
+                Ok(r) => list.append(self.report(py, &name, &r)?)?,
+                Err(e) => list.append(errors::tagging(e).into_value(py))?,
+            }
+        }
+        Ok(list)
     }
 
     /// Tags mono samples at `sample_rate` Hz and returns the same entry as `tag_file`,
@@ -120,11 +173,18 @@ impl Tagger {
         self.opts.hop_s
     }
 
+    /// Where the network runs: "cpu" or "cuda".
+    #[getter]
+    fn device(&self) -> String {
+        model::device::name(&self.model.device).to_ascii_lowercase()
+    }
+
     fn __repr__(&self) -> String {
         format!(
-            "Tagger(model={:?}, hop={}, labels={})",
+            "Tagger(model={:?}, hop={}, device={:?}, labels={})",
             self.model.source,
             self.opts.hop_s,
+            self.device(),
             self.model.card.labels.len()
         )
     }

@@ -95,3 +95,35 @@ def test_a_row_is_the_tag_file_result(local_ray, tmp_path):
     assert row["bpm"] == (None if tempo is None else pytest.approx(tempo["bpm"], abs=1e-3))
     assert row["key"] == (None if key is None else key["name"])
     assert row["camelot"] == (None if key is None else key["camelot"])
+
+
+def test_gpu_workers_the_cluster_cannot_place_are_refused_before_any_work(local_ray, tmp_path):
+    lib = library(tmp_path / "lib")
+    out = tmp_path / "tags.parquet"
+    with pytest.raises(ValueError, match=r"num_gpus=1 each need 1 GPU\(s\); the Ray cluster has 0"):
+        tag_library(lib, out, num_gpus=1, progress=False)
+    with pytest.raises(ValueError, match="num_gpus must be 0 or more"):
+        tag_library(lib, out, num_gpus=-1, progress=False)
+    with pytest.raises(ValueError, match="num_cpus must be at least 1"):
+        tag_library(lib, out, num_cpus=0, progress=False)
+    assert not list(out.glob("part-*.parquet"))
+
+
+def test_more_cpus_per_worker_tag_the_same_rows(local_ray, tmp_path):
+    # Two decoding threads per actor: windows of the batch's files share the network's
+    # batches, and the rows are those of one thread each (to the entries' rounding).
+    lib = library(tmp_path / "lib")
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    tag_library(lib, one, num_workers=2, batch_size=5, progress=False)
+    tag_library(lib, two, num_workers=1, num_cpus=2, batch_size=5, progress=False)
+    by_path = {r["path"]: r for r in rows(one)}
+    got = rows(two)
+    assert len(got) == len(by_path) == N_FILES
+    for r in got:
+        want = by_path[r["path"]]
+        assert r.keys() == want.keys()
+        for k, v in r.items():
+            if isinstance(v, float):
+                assert v == pytest.approx(want[k], abs=2e-4), k
+            elif k != "styles":  # near-equal style probabilities may swap places
+                assert v == want[k], k

@@ -10,6 +10,7 @@ import pytest
 import genre_tagger
 from genre_tagger import (
     BadModelError,
+    DeviceUnavailableError,
     GenreTaggerError,
     InvalidInputError,
     SilentAudioError,
@@ -183,3 +184,78 @@ def test_a_list_is_accepted_as_samples(tagger):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tagger.tag_array(x.tolist(), 22_050)["genre"] == tagger.tag_array(x, 22_050)["genre"]
+
+
+def test_the_device_is_a_choice_and_cuda_is_never_a_silent_cpu_run():
+    assert genre_tagger.Tagger(device="cpu").device == "cpu"
+    assert genre_tagger.Tagger(device=" CPU ").device == "cpu"
+    assert genre_tagger.Tagger(device="auto").device in ("cpu", "cuda")
+    assert 'device="cpu"' in repr(genre_tagger.Tagger(device="cpu"))
+    for bad in ("gpu", "", "cuda:0"):
+        with pytest.raises(ValueError, match="unknown device .* \\(expected auto, cpu or cuda\\)"):
+            genre_tagger.Tagger(device=bad)
+    # A wheel built without CUDA, or a machine without a GPU, refuses and says why; only
+    # a CUDA wheel on a GPU gets a CUDA tagger.
+    try:
+        cuda = genre_tagger.Tagger(device="cuda")
+    except DeviceUnavailableError as e:
+        assert isinstance(e, GenreTaggerError)
+        assert str(e).startswith("no CUDA"), e
+    else:
+        assert cuda.device == "cuda"
+
+
+def library_with_bad_files(d):
+    """Good files (generated, a truncated real one that warns) and one of each bad kind,
+    interleaved; with what tag_file raises for each bad one (None for a good one)."""
+    cut = d / "cut.ogg"
+    cut.write_bytes((CC_MUSIC / "vibe_ace.ogg").read_bytes()[:120_000])
+    good = [write_wav(d / f"g{i}.wav", tone(3.0 + 2 * i, seed=i)) for i in range(4)]
+    cases = list(zip(good, [None] * 4)) + [(cut, None)] + bad_files(d)
+    order = [0, 5, 1, 6, 4, 7, 2, 8, 9, 3]
+    return [cases[i] for i in order]
+
+
+def test_tag_files_gives_what_tag_file_gives_in_order_with_each_error_in_place(tagger, tmp_path):
+    cases = library_with_bad_files(tmp_path)
+    paths = [str(p) for p, _ in cases]
+    alone = []
+    for path, kind in cases:
+        if kind is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                alone.append((tagger.tag_file(path), [str(w.message) for w in caught]))
+        else:
+            with pytest.raises(kind) as e:
+                tagger.tag_file(path)
+            alone.append((e.value, []))
+    # One thread: each file batched alone, exactly as tag_file; more: windows of several
+    # files share batches, which moves the numbers by less than the entries' rounding.
+    for threads, tol in ((1, 0.0), (3, 2e-4)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = tagger.tag_files(paths, threads=threads)
+        assert len(got) == len(cases)
+        for (path, kind), (want, _), result in zip(cases, alone, got):
+            if kind is None:
+                assert not isinstance(result, BaseException), (path, result)
+                if tol == 0.0:
+                    assert result == want
+                else:
+                    assert_same_entry(result, want, tol)
+            else:
+                assert type(result) is kind and str(result) == str(want), (path, result)
+        # The same warnings as tag_file's, each naming its file.
+        assert [str(w.message) for w in caught] == [m for _, ms in alone for m in ms]
+        assert any("cut.ogg: file ends abruptly" in str(w.message) for w in caught)
+
+
+def test_tag_files_takes_path_likes_and_refuses_bad_arguments(tagger, tmp_path):
+    song = write_wav(tmp_path / "a.wav", tone(4.0))
+    (result,) = tagger.tag_files([song])  # a PathLike
+    assert result["path"] == str(song)
+    assert tagger.tag_files([]) == []
+    with pytest.raises(InvalidInputError, match="threads must be at least 1"):
+        tagger.tag_files([song], threads=0)
+    with pytest.raises(TypeError):
+        tagger.tag_files(str(song))  # a string is not a list of paths

@@ -24,13 +24,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--no-resume", action="store_true", help="refuse an OUT that holds results")
     ap.add_argument("--address", default=None, help="a Ray cluster to join (ray start --head prints it)")
     ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local cluster started when no --address is given")
+    ap.add_argument("--num-gpus", type=int, default=None, help="GPUs of the local cluster started when no --address is given (default: those found)")
+    ap.add_argument("--gpus-per-worker", type=float, default=0, help="GPUs per tagging actor; > 0 runs the network on CUDA (default: 0, the CPU)")
+    ap.add_argument("--cpus-per-worker", type=int, default=None, help="CPUs per tagging actor, its decoding threads (default: 1 on the CPU; the cluster's, shared, with GPUs)")
     args = ap.parse_args(argv)
 
     import ray  # after argument errors, which need no Ray
 
     from .library import list_audio, tag_library
 
-    if args.address or args.num_cpus:
+    if args.address or args.num_cpus or args.num_gpus is not None:
         # tag_library uses a cluster that is already initialised, and leaves it running.
         if args.address:
             ray.init(address=args.address)
@@ -39,6 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             ray.init(
                 num_cpus=args.num_cpus,
+                num_gpus=args.num_gpus,
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1",
                 object_store_memory=LOCAL_OBJECT_STORE_BYTES,
@@ -59,6 +63,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             hop=args.hop,
             batch_size=args.batch_size,
             rows_per_part=args.rows_per_part,
+            num_gpus=args.gpus_per_worker,
+            num_cpus=args.cpus_per_worker,
         )
     except (GenreTaggerError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

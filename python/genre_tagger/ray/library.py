@@ -10,20 +10,22 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Iterable, List, NamedTuple, Optional, Union
+from typing import Iterable, List, NamedTuple, Optional, Tuple, Union
 
 import ray
 import ray.data
 from tqdm.auto import tqdm
 
+from .. import AUDIO_EXTENSIONS as _EXTENSIONS
 from .. import Tagger
 from .parts import PartWriter
 from .worker import TagWorker, schema
 
-#: File extensions tag_library picks up in a folder (the formats the decoder reads).
-AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".au", ".snd"})
+#: File extensions tag_library picks up in a folder (the formats the decoder reads; the
+#: list `cargo xtask tag` uses for a folder).
+AUDIO_EXTENSIONS = frozenset(f".{e}" for e in _EXTENSIONS)
 
-#: CPUs (and Rust threads) per tagging actor: one, because tagging a file on one core
+#: CPUs (and Rust threads) per CPU tagging actor: one, because tagging a file on one core
 #: wastes nothing, while a file's windows spread over cores wait on each other.
 CPUS_PER_WORKER = 1
 
@@ -74,6 +76,8 @@ def tag_library(
     batch_size: int = 16,
     rows_per_part: int = 1000,
     progress: bool = True,
+    num_gpus: float = 0,
+    num_cpus: Optional[int] = None,
 ) -> LibraryRun:
     """Tags every audio file of a folder (or a list of files) on Ray, into Parquet.
 
@@ -88,16 +92,29 @@ def tag_library(
 
     Uses the running Ray cluster if ``ray.init`` was called (or ``RAY_ADDRESS`` is set),
     else starts a local one on this machine and stops it afterwards. ``num_workers``
-    actors (default: one per CPU of the cluster) each load the model once and use one
-    CPU. ``batch_size`` files go to a worker at a time; results are written every
-    ``rows_per_part`` rows or every minute.
+    actors each load the model once and tag ``batch_size`` files at a time with
+    :meth:`~genre_tagger.Tagger.tag_files`; results are written every ``rows_per_part``
+    rows or every minute.
+
+    With ``num_gpus=0`` (the default) the actors run on the CPU: one per CPU of the
+    cluster by default, ``num_cpus`` (default 1) CPUs each. With ``num_gpus > 0`` each
+    actor takes that many GPUs and runs the network on CUDA (``Tagger(device="cuda")``:
+    an actor without CUDA fails, it never tags on the CPU instead), batching the windows
+    of its files together; by default there is one actor per ``num_gpus`` GPUs of the
+    cluster, and the cluster's CPUs, less one, are shared among them to decode
+    (``num_cpus`` each when given). A larger ``batch_size`` keeps a GPU busier.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not num_gpus >= 0:
+        raise ValueError(f"num_gpus must be 0 or more, got {num_gpus}")
+    if num_cpus is not None and num_cpus < 1:
+        raise ValueError(f"num_cpus must be at least 1, got {num_cpus}")
     paths = list_audio(paths_or_dir)
     model = None if model is None else str(Path(model).absolute())
-    # Loads the model here first: a bad model or hop fails now, not in every worker.
-    labels = Tagger(model, hop).labels
+    # Loads the model here first: a bad model or hop fails now, not in every worker. On
+    # the CPU: the driver's machine need not have the workers' GPUs.
+    labels = Tagger(model, hop, device="cpu").labels
     parts = PartWriter(out, schema(labels), resume=resume, rows_per_part=rows_per_part)
     todo = [p for p in paths if p not in parts.done]
     skipped = len(paths) - len(todo)
@@ -109,18 +126,19 @@ def tag_library(
     ray_bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False  # ours counts files
     tagged = failed = 0
     try:
-        workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers, cpus = _workers(num_workers, num_gpus, num_cpus)
         # Blocks of about one batch each, so results (and resumable parts) come back as
         # files finish rather than at the end of a large block; capped for huge libraries.
         blocks = min(math.ceil(len(todo) / batch_size), 10_000)
         ds = ray.data.from_items([{"path": p} for p in todo], override_num_blocks=blocks)
         ds = ds.map_batches(
             TagWorker,
-            fn_constructor_args=(model, hop, CPUS_PER_WORKER),
+            fn_constructor_args=(model, hop, cpus, "cuda" if num_gpus > 0 else "cpu"),
             batch_size=batch_size,
             batch_format="pyarrow",
             concurrency=workers,
-            num_cpus=CPUS_PER_WORKER,
+            num_cpus=cpus,
+            num_gpus=num_gpus,
         )
         with tqdm(
             total=len(paths),
@@ -141,6 +159,28 @@ def tag_library(
         if started:
             ray.shutdown()
     return LibraryRun(parts.out, tagged, failed, skipped)
+
+
+def _workers(
+    num_workers: Optional[int], num_gpus: float, num_cpus: Optional[int]
+) -> Tuple[int, int]:
+    """How many actors, and CPUs each, on the running cluster. Refuses GPU actors the
+    cluster cannot place: Ray would wait for them for ever."""
+    resources = ray.cluster_resources()
+    cluster_cpus = int(resources.get("CPU", 1))
+    if num_gpus <= 0:
+        cpus = num_cpus or CPUS_PER_WORKER
+        return num_workers or max(1, cluster_cpus // cpus), cpus
+    gpus = resources.get("GPU", 0)
+    workers = num_workers or int(gpus // num_gpus)
+    if workers < 1 or workers * num_gpus > gpus:
+        raise ValueError(
+            f"{num_workers or 1} worker(s) with num_gpus={num_gpus} each need "
+            f"{max(1, workers) * num_gpus:g} GPU(s); the Ray cluster has {gpus:g}"
+        )
+    # One CPU stays free for Ray Data's own tasks.
+    cpus = num_cpus or max(1, (cluster_cpus - 1) // workers)
+    return workers, cpus
 
 
 def _start_ray_if_needed() -> bool:

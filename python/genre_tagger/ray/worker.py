@@ -1,10 +1,10 @@
-"""The Ray Data actor that tags: one :class:`~genre_tagger.Tagger` per worker, loaded once,
-turning batches of paths into result rows. A file that cannot be tagged becomes a row
-with its error; nothing a file does fails the job."""
+"""The Ray Data actor that tags: one :class:`~genre_tagger.Tagger` per worker, loaded once
+(on a GPU for GPU workers), turning batches of paths into result rows. A file that cannot
+be tagged becomes a row with its error; nothing a file does fails the job."""
 
 import os
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pyarrow as pa
 
@@ -42,40 +42,68 @@ def schema(labels: List[str]) -> pa.Schema:
 
 
 class TagWorker:
-    """Called by Ray Data with batches of ``{"path": ...}`` rows."""
+    """Called by Ray Data with batches of ``{"path": ...}`` rows; tags each batch with one
+    :meth:`~genre_tagger.Tagger.tag_files` call on ``threads`` threads, on ``device``."""
 
-    def __init__(self, model: Optional[str], hop: float, threads: int) -> None:
+    def __init__(self, model: Optional[str], hop: float, threads: int, device: str = "cpu") -> None:
         # Each worker is one process with `threads` CPUs of its own: size the Rust thread
         # pool to that before the first tagging call builds it (it reads this variable).
         os.environ["RAYON_NUM_THREADS"] = str(threads)
-        self._tagger = Tagger(model, hop)
+        self._threads = threads
+        self._tagger = Tagger(model, hop, device=device)
         self._schema = schema(self._tagger.labels)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        rows = [self._row(path) for path in batch.column("path").to_pylist()]
-        return pa.Table.from_pylist(rows, schema=self._schema)
+        paths = batch.column("path").to_pylist()
+        return pa.Table.from_pylist(self._rows(paths), schema=self._schema)
 
-    def _row(self, path: str) -> Dict[str, Any]:
-        row: Dict[str, Any] = {"path": path}
+    def _rows(self, paths: List[str]) -> List[Dict[str, Any]]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                tags = self._tagger.tag_file(path)
+                results = self._tagger.tag_files(paths, threads=self._threads)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # noqa: BLE001 — a Rust panic is a BaseException too
+                results = None
+        if results is None:
+            # No one file's error (the network failed, or a panic): each file alone, so
+            # that every row says what happened to it.
+            return [self._row(path, *self._tag_alone(path)) for path in paths]
+        # Each warning names its file first, as the CLI prints it.
+        messages = [str(w.message) for w in caught]
+        return [
+            self._row(path, result, [m for m in messages if m.startswith(f"{path}: ")])
+            for path, result in zip(paths, results)
+        ]
+
+    def _tag_alone(self, path: str) -> Tuple[Any, List[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = self._tagger.tag_file(path)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as e:  # noqa: BLE001 — a Rust panic is a BaseException too
-                row["error"] = str(e)
-                row["error_type"] = type(e).__name__
-                tags = None
-        if tags is not None:
-            row["duration_s"] = tags["duration_s"]
-            row["genre"] = tags["genre"]
-            for label, p in tags["distribution"].items():
+                result = e
+        return result, [str(w.message) for w in caught]
+
+    @staticmethod
+    def _row(path: str, result: Any, warned: List[str]) -> Dict[str, Any]:
+        """The row of one file: its tags, or the exception it got."""
+        row: Dict[str, Any] = {"path": path}
+        if isinstance(result, BaseException):
+            row["error"] = str(result)
+            row["error_type"] = type(result).__name__
+        else:
+            row["duration_s"] = result["duration_s"]
+            row["genre"] = result["genre"]
+            for label, p in result["distribution"].items():
                 row[prob_column(label)] = p
-            row["styles"] = tags.get("styles")
-            tempo, key = tags.get("tempo"), tags.get("key")
+            row["styles"] = result.get("styles")
+            tempo, key = result.get("tempo"), result.get("key")
             row["bpm"] = tempo["bpm"] if tempo else None
             row["key"] = key["name"] if key else None
             row["camelot"] = key["camelot"] if key else None
-        row["warnings"] = [str(w.message) for w in caught] or None
+        row["warnings"] = warned or None
         return row
