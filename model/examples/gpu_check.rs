@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
 use clap::Parser;
+use model::library::{tag_library, Batching, LibraryOptions};
 use model::net::GenreNet;
 use model::nets::efficientat::{Mn, MnConfig};
 use model::nets::musicnn::{read_tf_file, Backbone};
@@ -68,6 +69,10 @@ struct Args {
     /// device in the same run through `bench/efficientat_torch.py`.
     #[arg(long)]
     torch_upstream: Option<PathBuf>,
+    /// End-to-end library tagging on the fixtures repeated this many times, on the CPU
+    /// alone and with the device (0: none).
+    #[arg(long, default_value_t = 8)]
+    library_copies: usize,
     /// The Python that has PyTorch, for `--torch-upstream`.
     #[arg(long, default_value = "python3")]
     python: PathBuf,
@@ -344,6 +349,59 @@ fn efficientat_timings(
     Ok(out)
 }
 
+/// Library tagging end to end (decode, resample, mel, the network, tempo and key), as
+/// `cargo xtask tag` runs it: the fixtures repeated `--library-copies` times, once with
+/// every CPU thread alone (the CPU's defaults) and once feeding the device (windows of
+/// consecutive files batched to it; on a rehearsal, that path on the CPU).
+fn library_timings(cc: &Path, device: &Device, args: &Args) -> Result<Vec<Value>> {
+    if args.library_copies == 0 {
+        return Ok(Vec::new());
+    }
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(cc)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
+        .collect();
+    fixtures.sort();
+    let files: Vec<PathBuf> = (0..args.library_copies)
+        .flat_map(|_| fixtures.iter().cloned())
+        .collect();
+    let mut out = Vec::new();
+    for (side, dev, batching) in [
+        ("CPU threads alone", Device::Cpu, Batching::Auto),
+        ("with the device", device.clone(), Batching::CrossFile),
+    ] {
+        let m = load_default(&dev)?;
+        // The CPU side as CPU users get it (`tag`'s defaults), the device side batched
+        // across files as `tag --device cuda` runs (forced only for the rehearsal).
+        let mut opts = LibraryOptions::for_device(&dev);
+        opts.batching = batching;
+        let mut errors = Vec::new();
+        let stats = tag_library(&m, &files, &opts, |f| {
+            if let Err(e) = &f.report {
+                errors.push(format!("{}: {e}", f.path.display()));
+            }
+        })?;
+        if let Some(e) = errors.first() {
+            bail!(
+                "library tagging ({side}) failed on {} files, first {e}",
+                errors.len()
+            );
+        }
+        out.push(json!({
+            "side": side,
+            "files": stats.files,
+            "audio_seconds": stats.audio_seconds,
+            "wall_seconds": stats.wall_seconds,
+            "files_per_s": stats.files as f64 / stats.wall_seconds,
+            "times_real_time": stats.times_real_time(),
+            "cross_file": stats.cross_file,
+            "batch_windows": opts.batch_windows,
+            "threads": opts.decode_threads,
+        }));
+    }
+    Ok(out)
+}
+
 /// PyTorch's timings on the same device, in the same run (`bench/efficientat_torch.py`
 /// through the upstream model code): its JSON, or what went wrong.
 fn pytorch_timings(args: &Args, device: &Device) -> Value {
@@ -587,6 +645,7 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
     timings.push(train_timing);
     let efficientat = efficientat_timings(&mn_dev, &mn_cpu, &pairs[2].windows, device, args)?;
     let pytorch = pytorch_timings(args, device);
+    let library = library_timings(&cc, device, args)?;
 
     let ok = checks.iter().all(|c| c["ok"] == true);
     let report = json!({
@@ -597,6 +656,7 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         "timings": timings,
         "efficientat": efficientat,
         "pytorch": pytorch,
+        "library": library,
         "ok": ok,
         "seconds": t0.elapsed().as_secs_f64(),
     });
@@ -648,6 +708,7 @@ fn print_table(r: &Value) {
         );
     }
     print_efficientat(r);
+    print_library(r);
     println!(
         "\n{} threads on the CPU side; {:.1} s in all; {}",
         r["cpu_threads"],
@@ -714,6 +775,41 @@ fn print_efficientat(r: &Value) {
         println!(
             "goal, batch 256: folded {ours:.2} ms against PyTorch eager fp32 {torch:.2} ms: {}",
             if ours <= torch { "met" } else { "missed" }
+        );
+    }
+}
+
+/// Library tagging: files/s and × real time per side, and the goal (faster with the
+/// device than on the CPU threads alone).
+fn print_library(r: &Value) {
+    let Some(rows) = r["library"].as_array().filter(|a| !a.is_empty()) else {
+        return;
+    };
+    println!("\nlibrary tagging end to end (decode, mel, network, tempo and key)");
+    println!(
+        "{:<20} {:>6} {:>10} {:>9} {:>10} {:>12}",
+        "side", "files", "audio s", "wall s", "files/s", "× real time"
+    );
+    for row in rows {
+        println!(
+            "{:<20} {:>6} {:>10.0} {:>9.2} {:>10.1} {:>12.0}",
+            row["side"].as_str().unwrap_or("?"),
+            row["files"].as_u64().unwrap_or(0),
+            row["audio_seconds"].as_f64().unwrap_or(0.0),
+            row["wall_seconds"].as_f64().unwrap_or(0.0),
+            row["files_per_s"].as_f64().unwrap_or(0.0),
+            row["times_real_time"].as_f64().unwrap_or(0.0),
+        );
+    }
+    if let [cpu, dev] = rows.as_slice() {
+        let (c, d) = (
+            cpu["files_per_s"].as_f64().unwrap_or(0.0),
+            dev["files_per_s"].as_f64().unwrap_or(0.0),
+        );
+        println!(
+            "goal, library: {:.2}x the CPU threads alone: {}",
+            d / c,
+            if d > c { "met" } else { "missed" }
         );
     }
 }

@@ -60,6 +60,8 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
         "4",
         "--efficientat-batches",
         "1,3",
+        "--library-copies",
+        "1",
         // No PyTorch here: its failure is reported, not taken for a failed check.
         "--torch-upstream",
         "/nonexistent/upstream",
@@ -140,13 +142,31 @@ fn the_cpu_rehearsal_passes_every_check_and_reports_json() {
     let batches: Vec<u64> = eat.iter().map(|e| e["batch"].as_u64().unwrap()).collect();
     assert_eq!(batches, [1, 3]);
     for e in eat {
-        for k in ["folded_ms", "candle_ops_ms", "cpu_fused_ms", "folded_windows_per_s"] {
+        for k in [
+            "folded_ms",
+            "candle_ops_ms",
+            "cpu_fused_ms",
+            "folded_windows_per_s",
+        ] {
             let v = e[k].as_f64().unwrap();
             assert!(v.is_finite() && v > 0.0, "{k} in {e}");
         }
     }
+    // Library tagging on both sides, every fixture tagged; the second side batches
+    // windows across files, as it would on a GPU.
+    let library = r["library"].as_array().unwrap();
+    assert_eq!(library.len(), 2, "{library:?}");
+    assert_eq!(library[1]["cross_file"], true, "{library:?}");
+    for row in library {
+        assert_eq!(row["files"], 4, "{row}");
+        let x = row["times_real_time"].as_f64().unwrap();
+        assert!(x.is_finite() && x > 1.0, "{row}");
+    }
     let torch_error = r["pytorch"]["error"].as_str().unwrap();
-    assert!(torch_error.contains("efficientat_torch.py"), "{torch_error}");
+    assert!(
+        torch_error.contains("efficientat_torch.py"),
+        "{torch_error}"
+    );
     assert!(out.contains("PyTorch: "), "{out}");
 }
 
