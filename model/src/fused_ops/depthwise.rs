@@ -157,18 +157,8 @@ impl CustomOp3 for Depthwise {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fused_ops::test_support::max_diff;
     use candle_core::{DType, Device};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     /// candle's grouped convolution, bias and activation, op by op: the reference.
     fn reference(x: &Tensor, w: &Tensor, bias: &Tensor, stride: usize, act: Act) -> Tensor {

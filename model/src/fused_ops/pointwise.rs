@@ -140,18 +140,8 @@ impl CustomOp3 for BiasResidual {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fused_ops::test_support::max_diff;
     use candle_core::{DType, Device};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     #[test]
     fn bias_act_and_bias_residual_equal_candles_ops() {
