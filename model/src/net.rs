@@ -34,8 +34,9 @@ pub trait GenreNet: Send + Sync {
         })
     }
 
-    /// Inference genre logits through candle's own ops alone: the path a GPU runs. On the
-    /// CPU, `forward_t(x, false)` may take hand-fused kernels instead; this lets the two be
+    /// Inference genre logits through candle's own ops alone (the differentiable path, and
+    /// the one a GPU runs for networks without a folded path of their own). On the CPU,
+    /// `forward_t(x, false)` may take hand-fused kernels instead; this lets the two be
     /// compared on one machine (`gpu_check`). Networks without fused kernels keep this
     /// default.
     fn forward_candle_ops(&self, x: &Tensor) -> Result<Tensor> {
