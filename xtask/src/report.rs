@@ -13,9 +13,11 @@ use std::sync::OnceLock;
 
 mod confusion;
 mod curves;
+mod legend;
 
 pub use confusion::plot_confusion;
 pub use curves::plot_curves;
+pub(crate) use legend::draw_legend;
 
 use anyhow::{anyhow, Context, Result};
 use model::train::{BestBy, EpochRecord, EvalReport};

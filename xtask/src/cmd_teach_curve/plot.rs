@@ -69,13 +69,7 @@ pub(super) fn plot(path: &Path, curve: &Curve, zs: &[Cell; 2]) -> Result<()> {
             .label(format!("{name}: zero-shot on the taught kinds"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 5, y)], c.stroke_width(1)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((family, 13))
-        .draw()?;
+    crate::report::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present()?;
     Ok(())
 }

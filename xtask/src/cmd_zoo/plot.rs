@@ -102,13 +102,7 @@ pub fn draw(zoo: &Zoo, path: &Path) -> Result<()> {
             .map(|p| PathElement::new(p, BLACK.stroke_width(2)))
         }))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FAMILY, 14))
-        .draw()?;
+    crate::report::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()?;
     Ok(())
 }

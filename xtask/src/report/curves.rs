@@ -240,12 +240,6 @@ fn curve_panel(
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(panel.legend_at.clone())
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font((FAMILY, 14))
-        .draw()?;
+    super::draw_legend(&mut chart, panel.legend_at.clone())?;
     Ok(())
 }
