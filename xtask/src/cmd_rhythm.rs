@@ -11,7 +11,7 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use model::rhythm::{Key, KeyProfile, Mode, Rhythm, RhythmTimeline};
+use model::rhythm::{Key, KeyProfile, Mode, RhythmTimeline};
 use model::train::discover;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -69,12 +69,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .to_string();
         bar.set_message(name.clone());
         let audio = model::audio::decode_file(&clip.path)?;
-        let mut r = Rhythm::new(audio.sample_rate)?;
-        for block in audio.samples.chunks(4096) {
-            r.push(block)?;
-        }
+        let (timeline, r) = RhythmTimeline::analyse_keeping(&audio.samples, audio.sample_rate)?;
         let t = r.tempo();
-        let timeline = RhythmTimeline::analyse(&audio.samples, audio.sample_rate)?;
         results.push(Clip {
             name,
             tempo: t.map(|t| t.bpm),

@@ -36,6 +36,13 @@ impl RhythmTimeline {
     /// Streams `samples` (mono, at `rate` Hz) through a [`Rhythm`] in [`BLOCK_S`] blocks
     /// and keeps the reading after each.
     pub fn analyse(samples: &[f32], rate: u32) -> Result<Self> {
+        Ok(Self::analyse_keeping(samples, rate)?.0)
+    }
+
+    /// [`Self::analyse`], also handing back the trackers as the stream left them (what a
+    /// live view shows at the end, e.g. for other key profiles), so that a caller needing
+    /// both streams the audio once.
+    pub fn analyse_keeping(samples: &[f32], rate: u32) -> Result<(Self, Rhythm)> {
         let mut r = Rhythm::new(rate)?;
         let block = ((rate as f64 * BLOCK_S).round() as usize).max(1);
         let mut readings = Vec::with_capacity(samples.len() / block + 1);
@@ -49,7 +56,7 @@ impl RhythmTimeline {
                 key: r.key(),
             });
         }
-        Ok(Self { readings })
+        Ok((Self { readings }, r))
     }
 
     pub fn readings(&self) -> &[Reading] {
