@@ -195,6 +195,12 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
     Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
 }
 
+/// A check that could not run: reported as failed with its error, so that one broken path
+/// does not cost a lent machine's run every other figure.
+fn failed_check(model: &str, e: anyhow::Error) -> Value {
+    json!({"model": model, "what": format!("error: {e:#}"), "ok": false})
+}
+
 /// One network on both sides: the CPU's own path against the device's candle ops.
 struct Pair {
     name: &'static str,
@@ -268,18 +274,25 @@ fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for secs in ["3s", "10s"] {
         let mel = &fx[&format!("mel_{secs}")];
-        for (path, logits) in [
-            ("folded", net.forward_folded(mel)?.logits),
-            ("candle ops", net.forward_candle(mel)?.logits),
-        ] {
-            let diff = max_abs_diff(&logits, &fx[&format!("logits_{secs}")])?;
-            out.push(json!({
-                "model": format!("EfficientAT mn04_as network, {secs}, {path}"),
-                "what": "527 AudioSet logits against PyTorch",
-                "max_abs_diff": diff,
-                "tolerance": LOGIT_TOLERANCE,
-                "ok": diff <= LOGIT_TOLERANCE,
-            }));
+        for path in ["folded", "candle ops"] {
+            let model = format!("EfficientAT mn04_as network, {secs}, {path}");
+            let diff = || -> Result<f32> {
+                let logits = match path {
+                    "folded" => net.forward_folded(mel)?.logits,
+                    _ => net.forward_candle(mel)?.logits,
+                };
+                max_abs_diff(&logits, &fx[&format!("logits_{secs}")])
+            };
+            out.push(match diff() {
+                Ok(diff) => json!({
+                    "model": model,
+                    "what": "527 AudioSet logits against PyTorch",
+                    "max_abs_diff": diff,
+                    "tolerance": LOGIT_TOLERANCE,
+                    "ok": diff <= LOGIT_TOLERANCE,
+                }),
+                Err(e) => failed_check(&model, e),
+            });
         }
     }
     Ok(out)
@@ -312,6 +325,9 @@ fn network_ms(reps: usize, device: &Device, mut f: impl FnMut() -> Result<Tensor
     })
 }
 
+/// One timed network pass.
+type Pass<'a> = dyn Fn() -> Result<Tensor> + 'a;
+
 /// EfficientAT's network at each batch size: the folded path and candle's ops on the
 /// device, the fused pass on every CPU thread; milliseconds per batch and windows/s.
 fn efficientat_timings(
@@ -331,20 +347,30 @@ fn efficientat_timings(
         } else {
             args.reps
         };
-        let folded = network_ms(reps, device, || Ok(net_dev.forward_folded(&x_dev)?.logits))?;
-        let ops = network_ms(reps, device, || Ok(net_dev.forward_candle(&x_dev)?.logits))?;
-        let cpu = network_ms(reps, &Device::Cpu, || Ok(net_cpu.forward(&x_cpu)?.logits))?;
-        let per_s = |ms: f64| batch as f64 / ms * 1e3;
-        out.push(json!({
-            "batch": batch,
-            "frames": w.frames,
-            "folded_ms": folded,
-            "candle_ops_ms": ops,
-            "cpu_fused_ms": cpu,
-            "folded_windows_per_s": per_s(folded),
-            "candle_ops_windows_per_s": per_s(ops),
-            "cpu_fused_windows_per_s": per_s(cpu),
-        }));
+        let mut row = json!({"batch": batch, "frames": w.frames});
+        // Each path on its own: one that fails (out of memory, a kernel) leaves the others'
+        // figures and says why in its place.
+        let paths: [(&str, &Device, &Pass); 3] = [
+            ("folded", device, &|| {
+                Ok(net_dev.forward_folded(&x_dev)?.logits)
+            }),
+            ("candle_ops", device, &|| {
+                Ok(net_dev.forward_candle(&x_dev)?.logits)
+            }),
+            ("cpu_fused", &Device::Cpu, &|| {
+                Ok(net_cpu.forward(&x_cpu)?.logits)
+            }),
+        ];
+        for (path, dev, f) in paths {
+            match network_ms(reps, dev, f) {
+                Ok(ms) => {
+                    row[format!("{path}_ms")] = json!(ms);
+                    row[format!("{path}_windows_per_s")] = json!(batch as f64 / ms * 1e3);
+                }
+                Err(e) => row[format!("{path}_error")] = json!(format!("{e:#}")),
+            }
+        }
+        out.push(row);
     }
     Ok(out)
 }
@@ -370,23 +396,31 @@ fn library_timings(cc: &Path, device: &Device, args: &Args) -> Result<Vec<Value>
         ("CPU threads alone", Device::Cpu, Batching::Auto),
         ("with the device", device.clone(), Batching::CrossFile),
     ] {
-        let m = load_default(&dev)?;
         // The CPU side as CPU users get it (`tag`'s defaults), the device side batched
         // across files as `tag --device cuda` runs (forced only for the rehearsal).
         let mut opts = LibraryOptions::for_device(&dev);
         opts.batching = batching;
-        let mut errors = Vec::new();
-        let stats = tag_library(&m, &files, &opts, |f| {
-            if let Err(e) = &f.report {
-                errors.push(format!("{}: {e}", f.path.display()));
+        let run = || -> Result<model::library::LibraryStats> {
+            let m = load_default(&dev)?;
+            let mut errors = Vec::new();
+            let stats = tag_library(&m, &files, &opts, |f| {
+                if let Err(e) = &f.report {
+                    errors.push(format!("{}: {e}", f.path.display()));
+                }
+            })?;
+            if let Some(e) = errors.first() {
+                bail!("{} files failed, first {e}", errors.len());
             }
-        })?;
-        if let Some(e) = errors.first() {
-            bail!(
-                "library tagging ({side}) failed on {} files, first {e}",
-                errors.len()
-            );
-        }
+            Ok(stats)
+        };
+        // A side that fails says why in its row; the other's figures stay.
+        let stats = match run() {
+            Ok(stats) => stats,
+            Err(e) => {
+                out.push(json!({"side": side, "error": format!("{e:#}")}));
+                continue;
+            }
+        };
         out.push(json!({
             "side": side,
             "files": stats.files,
@@ -635,7 +669,10 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         efficientat_net(root, device)?,
         efficientat_net(root, &Device::Cpu)?,
     );
-    checks.push(folded_parity(&mn_dev, &mn_cpu, &pairs[2].windows, device)?);
+    checks.push(
+        folded_parity(&mn_dev, &mn_cpu, &pairs[2].windows, device)
+            .unwrap_or_else(|e| failed_check("EfficientAT mn04_as network, folded", e)),
+    );
     let (train_check, train_timing) = training(root, &pairs[0].windows, device, args.steps)?;
     checks.push(train_check);
     let mut timings = Vec::new();
@@ -791,6 +828,10 @@ fn print_library(r: &Value) {
         "side", "files", "audio s", "wall s", "files/s", "× real time"
     );
     for row in rows {
+        if let Some(e) = row["error"].as_str() {
+            println!("{:<20} error: {e}", row["side"].as_str().unwrap_or("?"));
+            continue;
+        }
         println!(
             "{:<20} {:>6} {:>10.0} {:>9.2} {:>10.1} {:>12.0}",
             row["side"].as_str().unwrap_or("?"),
@@ -802,10 +843,9 @@ fn print_library(r: &Value) {
         );
     }
     if let [cpu, dev] = rows.as_slice() {
-        let (c, d) = (
-            cpu["files_per_s"].as_f64().unwrap_or(0.0),
-            dev["files_per_s"].as_f64().unwrap_or(0.0),
-        );
+        let (Some(c), Some(d)) = (cpu["files_per_s"].as_f64(), dev["files_per_s"].as_f64()) else {
+            return;
+        };
         println!(
             "goal, library: {:.2}x the CPU threads alone: {}",
             d / c,
