@@ -44,17 +44,7 @@ pub fn audio_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh folder under the system's temporary one.
-    fn temp_dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "genre-tagger-library-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
+    use crate::library::tests::temp_dir;
 
     #[test]
     fn folders_give_their_audio_files_recursively_in_order() {

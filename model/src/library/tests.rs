@@ -33,7 +33,7 @@ fn tiny_model(styles: Vec<String>) -> LoadedModel {
 }
 
 /// A fresh folder under the system's temporary one.
-fn temp_dir(name: &str) -> PathBuf {
+pub(super) fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "genre-tagger-library-{}-{name}",
         std::process::id()
