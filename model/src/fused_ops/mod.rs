@@ -68,20 +68,3 @@ fn contiguous_f32<'a>(
         ))),
     }
 }
-
-#[cfg(test)]
-mod test_support {
-    use candle_core::Tensor;
-
-    /// `max |a − b|` over every element of two tensors of one shape.
-    pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
-}
