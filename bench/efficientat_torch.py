@@ -52,6 +52,8 @@ import time
 import types
 import warnings
 
+from json_safe import json_safe
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---------------------------------------------------------------------------------------
@@ -270,16 +272,6 @@ def _tf32_state(torch):
         return {"cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
                 "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
                 "float32_matmul_precision": torch.get_float32_matmul_precision()}
-
-
-def _json_safe(v):
-    if isinstance(v, float):
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    return v
 
 
 def make_input(torch, batch, frames, seed, device, channels_last):
@@ -534,7 +526,7 @@ def main(argv=None):
         summary.append(f"port check (upstream vs torch_models.EfficientAt, fp32 CPU): {result['port_check']}")
     print("\n".join(summary), file=sys.stderr)
 
-    text = json.dumps(_json_safe(result), indent=1)
+    text = json.dumps(json_safe(result), indent=1)
     if args.json:
         with open(args.json, "w") as f:
             f.write(text + "\n")

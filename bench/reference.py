@@ -27,6 +27,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from json_safe import json_safe  # noqa: E402 (beside this file, on the path above)
+
 
 def _threads():
     return int(os.environ.get("BENCH_THREADS", "1"))
@@ -268,17 +270,6 @@ class Server:
         return {"seconds": _timed(run, c["iters"])}
 
 
-def _json_safe(v):
-    """NaN/inf are not JSON: they travel as null (the parent reads null as NaN)."""
-    if isinstance(v, float):
-        return v if v == v and abs(v) != float("inf") else None
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    return v
-
-
 def serve():
     # The protocol owns the original stdout; anything printed by libraries (C or Python)
     # goes to stderr instead.
@@ -299,7 +290,7 @@ def serve():
             reply = getattr(server, c["cmd"])(c)
         except Exception as e:
             reply = {"error": f"{c.get('cmd')}: {type(e).__name__}: {e}"}
-        proto.write(json.dumps(_json_safe(reply)) + "\n")
+        proto.write(json.dumps(json_safe(reply)) + "\n")
     return 0
 
 
