@@ -266,11 +266,10 @@ fn efficientat_net(root: &Path, device: &Device) -> Result<Mn> {
 /// EfficientAT's network on the device, through both its paths (the folded, fused ops
 /// that inference runs and candle's ops), against PyTorch's logits on the log-mels its
 /// own front end made (3 s and 10 s of Vibe Ace; the CPU meets the same 1e-3).
-fn pytorch_parity(root: &Path, device: &Device) -> Result<Vec<Value>> {
+fn pytorch_parity(root: &Path, net: &Mn, device: &Device) -> Result<Vec<Value>> {
     let fixture = root.join("model/tests/fixtures/efficientat_vibe_ace.ref.safetensors");
     let fx = candle_core::safetensors::load(&fixture, device)
         .with_context(|| fixture.display().to_string())?;
-    let net = efficientat_net(root, device)?;
     let mut out = Vec::new();
     for secs in ["3s", "10s"] {
         let mel = &fx[&format!("mel_{secs}")];
@@ -664,11 +663,11 @@ fn run(args: &Args, device: &Device) -> Result<bool> {
         checks.push(parity(p, device)?);
     }
     checks.extend(tensorflow_parity(root, device)?);
-    checks.extend(pytorch_parity(root, device)?);
     let (mn_dev, mn_cpu) = (
         efficientat_net(root, device)?,
         efficientat_net(root, &Device::Cpu)?,
     );
+    checks.extend(pytorch_parity(root, &mn_dev, device)?);
     checks.push(
         folded_parity(&mn_dev, &mn_cpu, &pairs[2].windows, device)
             .unwrap_or_else(|e| failed_check("EfficientAT mn04_as network, folded", e)),
